@@ -1,0 +1,135 @@
+import { z } from 'zod';
+import { type FieldIssue, ValidationFailed } from '../errors';
+import { maskName, residentIdIssue } from './identity';
+import type { PresignKind } from './model';
+
+/**
+ * Validation of our presign API body: WeChat Pay's §8.1 fields minus `contract_notify_url` (we set it),
+ * with `real_identity.identity_id` / `real_name` in plaintext (we encrypt them). Every rule WeChat Pay
+ * documents is checked here so a bad request never burns an `out_contract_code`.
+ */
+
+// WeChat Pay accepts only 1–3-byte UTF-8 code points: no emoji or other supplementary-plane characters.
+const BMP_ONLY = /^[^\u{10000}-\u{10FFFF}]*$/u;
+const NO_CONTROL = /^[^\p{Cc}]*$/u;
+
+const text = (max: number) =>
+  z
+    .string()
+    .min(1, 'must not be empty')
+    .max(max, `must be at most ${max} characters`)
+    .regex(BMP_ONLY, 'must not contain emoji or other 4-byte UTF-8 characters (WeChat Pay rejects them)')
+    .regex(NO_CONTROL, 'must not contain control characters');
+
+const token = (max: number, pattern: RegExp, rule: string) =>
+  z.string().min(1, 'must not be empty').max(max, `must be at most ${max} characters`).regex(pattern, rule);
+
+const httpsUrl = z
+  .string()
+  .max(256, 'must be at most 256 characters')
+  .refine((v) => {
+    try {
+      const u = new URL(v);
+      return u.protocol === 'https:' && !u.search && !u.username && !u.password;
+    } catch {
+      return false;
+    }
+  }, 'must be an absolute https URL without query string or credentials');
+
+const fen = z
+  .string()
+  .regex(/^[1-9]\d{0,15}$/, 'must be a positive integer amount in fen, as a string like "10000"');
+
+const realIdentity = z.strictObject({
+  identity_type: z.literal('REAL_IDENTITY_TYPE_ID_CARD', {
+    error: 'must be REAL_IDENTITY_TYPE_ID_CARD (the only identity type WeChat Pay verifies)',
+  }),
+  identity_id: z.string().superRefine((id, ctx) => {
+    const issue = residentIdIssue(id);
+    if (issue) ctx.addIssue({ code: 'custom', message: issue });
+  }),
+  // OAEP with a 2048-bit key carries at most 214 bytes; a name is far shorter in practice.
+  real_name: text(64).refine((v) => Buffer.byteLength(v) <= 214, 'must be at most 214 bytes in UTF-8'),
+});
+
+const tradeInfo = z.strictObject({
+  out_trade_no: token(32, /^[0-9A-Za-z_\-|*]+$/, 'may contain only letters, digits and _-|*'),
+  deduct_amount: z
+    .number({ error: 'must be an integer amount in fen' })
+    .int('must be an integer amount in fen')
+    .positive('must be a positive amount in fen')
+    .max(Number.MAX_SAFE_INTEGER, 'is too large'),
+  description: text(127).optional(),
+  attach: text(128).optional(),
+  notify_url: httpsUrl.optional(),
+});
+
+const common = {
+  appid: token(32, /^[0-9A-Za-z_]+$/, 'may contain only letters, digits and _'),
+  plan_id: token(64, /^[0-9A-Za-z_-]+$/, 'may contain only letters, digits, _ and -'),
+  out_contract_code: token(64, /^[0-9A-Za-z]+$/, 'may contain only letters and digits (WeChat Pay rule)'),
+  display_name: text(64).regex(
+    /^\*{0,3}[^*]$/u,
+    'must be masked as WeChat Pay documents: every character but the last replaced by *, or *** and the last character for names over 4 characters',
+  ),
+  repayment_day: z
+    .number({ error: 'must be an integer day of month' })
+    .int('must be an integer day of month')
+    .min(1, 'must be between 1 and 31')
+    .max(31, 'must be between 1 and 31')
+    .optional(),
+  repayment_amount_limit: fen,
+  sub_mchid: token(32, /^\d+$/, 'must be digits (a WeChat Pay merchant id)').optional(),
+  sub_appid: token(32, /^[0-9A-Za-z_]+$/, 'may contain only letters, digits and _').optional(),
+  real_identity: realIdentity.optional(),
+  trade_info: tradeInfo.optional(),
+};
+
+const h5Schema = z.strictObject({
+  ...common,
+  jump_info: z
+    .strictObject({ jump_appid: token(32, /^[0-9A-Za-z_]+$/, 'may contain only letters, digits and _') })
+    .optional(),
+});
+const appSchema = z.strictObject(common);
+
+export type H5PresignInput = z.infer<typeof h5Schema>;
+export type PresignInput = H5PresignInput;
+
+const pointer = (path: readonly PropertyKey[]): string =>
+  path.map((p) => `/${String(p).replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
+
+function issues(error: z.ZodError): FieldIssue[] {
+  return error.issues.flatMap((issue): FieldIssue[] => {
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({
+        field: pointer([...issue.path, key]),
+        issue:
+          key === 'contract_notify_url'
+            ? 'must not be sent: the service sets it to WECHATPAY_NOTIFY_URL'
+            : 'is not a known field',
+      }));
+    }
+    return [{ field: pointer(issue.path), issue: issue.message }];
+  });
+}
+
+const typeError = (issue: { code: string; input?: unknown; expected?: unknown }): string | undefined => {
+  if (issue.code !== 'invalid_type') return undefined;
+  if (issue.input === undefined) return 'is required';
+  if (issue.input === null) return 'must not be null (omit the field instead)';
+  return `must be ${issue.expected === 'object' ? 'an object' : `a ${String(issue.expected)}`}`;
+};
+
+/** Returns the validated input or throws `ValidationFailed` listing every bad field as a JSON pointer. */
+export function validatePresign(kind: PresignKind, body: unknown): PresignInput {
+  const schema = kind === 'H5' ? h5Schema : appSchema;
+  const result = schema.safeParse(body, { error: typeError });
+  const found = result.success ? [] : issues(result.error);
+  const input = result.success ? result.data : undefined;
+  if (input?.real_identity && input.display_name !== maskName(input.real_identity.real_name)) {
+    found.push({ field: '/display_name', issue: 'must be the masked form of real_identity.real_name' });
+  }
+  if (found.length > 0 || !input) throw new ValidationFailed(found);
+  return input;
+}

@@ -1,0 +1,67 @@
+/**
+ * `npm test`: starts the shared stand-ins once (DynamoDB Local, the KMS stand-in) on free loopback ports,
+ * runs every `*.test.ts` under test/ with node:test (or only the paths given as arguments), then stops
+ * them. Test files reach the stand-ins through the SDK-standard variables AWS_ENDPOINT_URL_DYNAMODB /
+ * AWS_ENDPOINT_URL_KMS, exactly as the deployed code reaches AWS. Prints the plain
+ * "N passed, N failed, N skipped" line CI reads.
+ */
+import { readdirSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { run } from 'node:test';
+import { spec } from 'node:test/reporters';
+import { startDynamoDbLocal } from '../infra/local/dynamodb';
+import { startKmsStandIn } from '../infra/local/kms/server';
+
+function testFiles(paths: string[]): string[] {
+  return paths.flatMap((p) => {
+    const full = resolve(p);
+    if (statSync(full).isFile()) return [full];
+    return readdirSync(full, { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.test.ts'))
+      .sort()
+      .map((f) => join(full, f));
+  });
+}
+
+const files = testFiles(process.argv.length > 2 ? process.argv.slice(2) : ['test']);
+const started = Date.now();
+const [dynamodb, kms] = await Promise.all([startDynamoDbLocal(), startKmsStandIn()]);
+Object.assign(process.env, {
+  AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
+  AWS_ENDPOINT_URL_KMS: kms.url,
+  AWS_REGION: 'ap-southeast-1',
+  AWS_ACCESS_KEY_ID: 'local',
+  AWS_SECRET_ACCESS_KEY: 'local',
+  // Never fall back to the instance metadata service (169.254.169.254 is not loopback).
+  AWS_EC2_METADATA_DISABLED: 'true',
+  POWERTOOLS_DEV: 'false',
+  POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+  POWERTOOLS_METRICS_DISABLED: 'true',
+  POWERTOOLS_TRACE_ENABLED: 'false',
+});
+console.log(
+  `stand-ins up in ${Date.now() - started} ms: DynamoDB Local ${dynamodb.endpoint}, KMS ${kms.url}`,
+);
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+const stream = run({ files, concurrency: Math.max(2, availableParallelism()), timeout: 180_000 });
+stream.on('test:pass', (t) => {
+  if (t.details.type === 'suite') return;
+  if (t.skip || t.todo) skipped++;
+  else passed++;
+});
+stream.on('test:fail', (t) => {
+  // A suite that failed only because a test in it failed is already counted; a failing hook is not.
+  const failureType = (t.details.error as { failureType?: string } | undefined)?.failureType;
+  if (t.details.type !== 'suite' || failureType !== 'subtestsFailed') failed++;
+});
+const done = new Promise<void>((resolveDone) => {
+  stream.compose(new spec()).pipe(process.stdout).on('finish', resolveDone);
+});
+await done;
+await Promise.all([dynamodb.stop(), kms.close()]);
+console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exitCode = failed > 0 || passed === 0 ? 1 : 0;

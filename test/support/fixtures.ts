@@ -1,0 +1,34 @@
+import { randomBytes } from 'node:crypto';
+
+const WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+
+/** A resident ID with a correct GB 11643 check character, from 17 leading digits (independent of lib/). */
+export function residentId(first17: string): string {
+  const sum = [...first17].reduce((acc, d, i) => acc + Number(d) * (WEIGHTS[i] ?? 0), 0);
+  return first17 + '10X98765432'.charAt(sum % 11);
+}
+
+export const PERSON = { name: '张三丰', id: residentId('11010519491231002'), display: '**丰' };
+
+export function uniqueCode(prefix = 'T'): string {
+  return `${prefix}${Date.now().toString(36)}${randomBytes(6).toString('hex')}`.slice(0, 64);
+}
+
+/** A valid body for our POST /contracts/h5-presign (plaintext identity; we encrypt). */
+export function h5Body(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    appid: 'wxd678efh567hg6787',
+    plan_id: '123',
+    out_contract_code: uniqueCode(),
+    display_name: PERSON.display,
+    repayment_day: 1,
+    repayment_amount_limit: '10000',
+    sub_mchid: '1000000109',
+    real_identity: {
+      identity_type: 'REAL_IDENTITY_TYPE_ID_CARD',
+      identity_id: PERSON.id,
+      real_name: PERSON.name,
+    },
+    ...overrides,
+  };
+}

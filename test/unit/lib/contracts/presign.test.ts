@@ -1,0 +1,194 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { ContractRecord } from '../../../../lib/contracts/model';
+import { PRESIGN_TTL_MS, type PresignDeps, presign } from '../../../../lib/contracts/presign';
+import {
+  ContractCodeUsed,
+  DependencyUnavailable,
+  PresignInProgress,
+  WechatPayRejected,
+  WechatPayUnavailable,
+} from '../../../../lib/errors';
+import type { SignedRequest, WechatPayRequest, WechatPayResponse } from '../../../../lib/wechatpay/client';
+import { h5Body, PERSON } from '../../../support/fixtures';
+import { MemoryContractStore } from '../../../support/memory-store';
+
+const T0 = Date.parse('2026-11-27T04:00:00Z');
+
+/** A WeChat Pay gateway double: records what was sent, answers with `answer()`. */
+function gateway(
+  answer: () => Promise<unknown> = async () => ({ redirect_url: 'https://wx.example/sign?t=1' }),
+) {
+  const sent: SignedRequest[] = [];
+  let signFailure: Error | undefined;
+  return {
+    sent,
+    failSigning(error: Error | undefined) {
+      signFailure = error;
+    },
+    encrypt: (plaintext: string) => `ENC(${Buffer.from(plaintext).toString('base64').length})`,
+    async sign(request: WechatPayRequest): Promise<SignedRequest> {
+      if (signFailure) throw signFailure;
+      return {
+        request,
+        url: `https://wx.example${request.path}`,
+        body: JSON.stringify(request.body),
+        headers: {},
+      };
+    },
+    async send(signed: SignedRequest): Promise<WechatPayResponse> {
+      sent.push(signed);
+      const body = await answer();
+      return {
+        status: 200,
+        requestId: 'req-1',
+        headers: new Headers(),
+        body: Buffer.from(JSON.stringify(body)),
+        json: <T>() => body as T,
+      };
+    },
+  };
+}
+
+function setup(answer?: () => Promise<unknown>) {
+  const store = new MemoryContractStore();
+  const wechatpay = gateway(answer);
+  const deps: PresignDeps = {
+    store,
+    wechatpay,
+    notifyUrl: 'https://api.example/wechatpay/notifications',
+    hashKey: Buffer.alloc(32, 7),
+    clock: () => T0,
+  };
+  return { store, wechatpay, deps };
+}
+
+test('success stores PRESIGNED with the redirect URL and a 10-minute expiry; WeChat Pay gets the encrypted identity', async () => {
+  const { store, wechatpay, deps } = setup();
+  const body = h5Body();
+  const { result, replayed } = await presign(deps, 'H5', body);
+  assert.equal(replayed, false);
+  assert.deepEqual(result, {
+    out_contract_code: body.out_contract_code,
+    state: 'PRESIGNED',
+    redirect_url: 'https://wx.example/sign?t=1',
+    expires_at: new Date(T0 + PRESIGN_TTL_MS).toISOString(),
+  });
+  const sent = JSON.parse(wechatpay.sent[0]?.body ?? '{}');
+  assert.equal(sent.contract_notify_url, deps.notifyUrl);
+  assert.match(sent.real_identity.identity_id, /^ENC\(/);
+  assert.match(sent.real_identity.real_name, /^ENC\(/);
+  const item = store.items.get(String(body.out_contract_code));
+  assert.equal(item?.state, 'PRESIGNED');
+  assert.equal(item?.wechatpay_request_id, 'req-1');
+  const stored = JSON.stringify(item);
+  assert.ok(!stored.includes(PERSON.id) && !stored.includes(PERSON.name), 'no personal data in the item');
+});
+
+test('an identical retry replays without calling WeChat Pay; a different body gets CONTRACT_CODE_USED', async () => {
+  const { wechatpay, deps } = setup();
+  const body = h5Body();
+  await presign(deps, 'H5', body);
+  const again = await presign(deps, 'H5', structuredClone(body));
+  assert.equal(again.replayed, true);
+  assert.equal(wechatpay.sent.length, 1);
+  await assert.rejects(presign(deps, 'H5', { ...body, repayment_amount_limit: '20000' }), (e: unknown) => {
+    assert.ok(e instanceof ContractCodeUsed);
+    assert.equal(e.state, 'PRESIGNED');
+    return true;
+  });
+});
+
+test('a replay after the token lapsed is a conflict, not a stale redirect URL', async () => {
+  const { deps } = setup();
+  const body = h5Body();
+  await presign(deps, 'H5', body);
+  await assert.rejects(presign({ ...deps, clock: () => T0 + PRESIGN_TTL_MS }, 'H5', body), ContractCodeUsed);
+});
+
+test('the same request while the first is in flight gets PRESIGN_IN_PROGRESS', async () => {
+  let release: () => void = () => {};
+  const { wechatpay, deps } = setup(
+    () => new Promise((resolve) => (release = () => resolve({ redirect_url: 'https://wx.example/s' }))),
+  );
+  const body = h5Body();
+  const first = presign(deps, 'H5', body);
+  await new Promise((r) => setImmediate(r));
+  await assert.rejects(presign(deps, 'H5', body), PresignInProgress);
+  release();
+  assert.equal((await first).replayed, false);
+  assert.equal(wechatpay.sent.length, 1);
+});
+
+test('a WeChat Pay 4xx burns the code as PRESIGN_FAILED and surfaces WeChat Pay’s code', async () => {
+  const rejected = new WechatPayRejected({
+    status: 400,
+    code: 'PARAM_ERROR',
+    message: 'bad plan',
+    request_id: 'r9',
+  });
+  const { store, deps } = setup(async () => {
+    throw rejected;
+  });
+  const body = h5Body();
+  await assert.rejects(presign(deps, 'H5', body), rejected);
+  const item = store.items.get(String(body.out_contract_code)) as ContractRecord;
+  assert.equal(item.state, 'PRESIGN_FAILED');
+  assert.deepEqual(item.wechatpay_error, {
+    status: 400,
+    code: 'PARAM_ERROR',
+    message: 'bad plan',
+    request_id: 'r9',
+  });
+  await assert.rejects(presign(deps, 'H5', body), ContractCodeUsed);
+});
+
+test('5xx or timeouts past the retries leave PRESIGN_UNKNOWN and answer WECHATPAY_UNAVAILABLE', async () => {
+  const { store, deps } = setup(async () => {
+    throw new WechatPayUnavailable('HTTP 500 SYSTEM_ERROR after 3 attempts');
+  });
+  const body = h5Body();
+  await assert.rejects(presign(deps, 'H5', body), WechatPayUnavailable);
+  assert.equal(store.items.get(String(body.out_contract_code))?.state, 'PRESIGN_UNKNOWN');
+});
+
+test('KMS failing: WeChat Pay is never called, and the identical retry resumes the claimed code', async () => {
+  const { store, wechatpay, deps } = setup();
+  wechatpay.failSigning(new DependencyUnavailable('KMS', 'Sign failed: ThrottlingException'));
+  const body = h5Body();
+  await assert.rejects(presign(deps, 'H5', body), DependencyUnavailable);
+  assert.equal(wechatpay.sent.length, 0);
+  assert.equal(store.items.get(String(body.out_contract_code))?.local_failure, true);
+  await assert.rejects(presign(deps, 'H5', { ...body, plan_id: '999' }), ContractCodeUsed);
+  wechatpay.failSigning(undefined);
+  const retry = await presign(deps, 'H5', body);
+  assert.equal(retry.result.state, 'PRESIGNED');
+  assert.equal(wechatpay.sent.length, 1);
+});
+
+test('DynamoDB failing at the claim: WeChat Pay is never called', async () => {
+  const { store, wechatpay, deps } = setup();
+  store.claim = async () => {
+    throw new DependencyUnavailable('DynamoDB', 'PutItem failed');
+  };
+  await assert.rejects(presign(deps, 'H5', h5Body()), DependencyUnavailable);
+  assert.equal(wechatpay.sent.length, 0);
+});
+
+test('DynamoDB failing after WeChat Pay accepted: the caller still gets the redirect URL, marked unstored', async () => {
+  const { store, deps } = setup();
+  store.transition = async () => {
+    throw new DependencyUnavailable('DynamoDB', 'UpdateItem failed');
+  };
+  const outcome = await presign(deps, 'H5', h5Body());
+  assert.equal(outcome.stored, false);
+  assert.equal(outcome.result.redirect_url, 'https://wx.example/sign?t=1');
+});
+
+test('APP presign returns the presign token', async () => {
+  const { deps } = setup(async () => ({ presign_token: 'tok-1' }));
+  const { jump_info: _omit, ...body } = h5Body();
+  const { result } = await presign(deps, 'APP', body);
+  assert.equal(result.presign_token, 'tok-1');
+  assert.equal(result.redirect_url, undefined);
+});

@@ -5,7 +5,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoContractStore } from './aws/dynamo-contract-store';
+import { DynamoNotificationStore } from './aws/dynamo-notification-store';
 import { KmsSigner } from './aws/kms-signer';
+import type { ApplyNotificationDeps } from './contracts/notifications';
 import type { PresignDeps } from './contracts/presign';
 import { tracer } from './observability';
 import { WechatPayClient } from './wechatpay/client';
@@ -31,6 +33,7 @@ export interface Settings {
     timeoutMs: number;
   };
   contractsTable: string;
+  notificationsTable: string;
   eventBusName?: string;
   /** Seconds Powertools Parameters may serve a cached key or secret. */
   parametersMaxAge: number;
@@ -56,6 +59,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       timeoutMs: Number(env.WECHATPAY_TIMEOUT_MS ?? 5000),
     },
     contractsTable: required('CONTRACTS_TABLE'),
+    notificationsTable: required('NOTIFICATIONS_TABLE'),
     ...(env.EVENT_BUS_NAME?.trim() ? { eventBusName: env.EVENT_BUS_NAME.trim() } : {}),
     parametersMaxAge: Number(env.POWERTOOLS_PARAMETERS_MAX_AGE ?? 300),
   };
@@ -143,5 +147,32 @@ export async function presignDeps(settings: Settings = readSettings()): Promise<
     clock: systemClock,
   };
   presignCache = { fingerprint, deps };
+  return deps;
+}
+
+export interface NotifyDeps extends ApplyNotificationDeps {
+  verifier: Verifier;
+  apiV3Key: Buffer;
+}
+
+/** The callback path needs no KMS client at all: it only verifies and decrypts. */
+let notifyCache: { fingerprint: string; deps: NotifyDeps } | undefined;
+
+export async function notifyDeps(settings: Settings = readSettings()): Promise<NotifyDeps> {
+  const keys = await loadKeys(settings);
+  const fingerprint = JSON.stringify([settings, keys]);
+  if (notifyCache?.fingerprint === fingerprint) return notifyCache.deps;
+  const deps: NotifyDeps = {
+    verifier: new Verifier([[settings.wechatpay.publicKeyId, createPublicKey(keys.publicKeyPem)]]),
+    apiV3Key: Buffer.from(keys.apiV3Key),
+    contracts: new DynamoContractStore(dynamo(), settings.contractsTable),
+    notifications: new DynamoNotificationStore(
+      dynamo(),
+      settings.notificationsTable,
+      settings.contractsTable,
+    ),
+    clock: systemClock,
+  };
+  notifyCache = { fingerprint, deps };
   return deps;
 }

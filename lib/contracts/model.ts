@@ -27,7 +27,8 @@ export interface WechatPayFailure {
 export interface ContractRecord {
   out_contract_code: string;
   state: ContractState;
-  kind: PresignKind;
+  /** Absent when the record was created from WeChat Pay's data (callback or query) rather than our presign. */
+  kind?: PresignKind;
   /** HMAC of the canonical request; tells "my own retry" from "someone else's code". Absent when created from a callback. */
   request_hash?: string;
   appid: string;

@@ -22,3 +22,36 @@ export interface ContractStore {
     changes: Partial<ContractRecord> & { state: ContractState; updated_at: string },
   ): Promise<ContractRecord | undefined>;
 }
+
+export type NotificationOutcome =
+  /** Moved a contract forward (or created it from WeChat Pay's data). */
+  | 'APPLIED'
+  /** Verified and recorded, but would not move the contract forward (late or repeated news). */
+  | 'STALE'
+  /** An event type we do not act on yet: kept raw (still encrypted) so nothing is lost. */
+  | 'STORED_RAW';
+
+export interface NotificationRecord {
+  /** WeChat Pay's notification id: the de-duplication key. */
+  id: string;
+  event_type: string;
+  create_time: string;
+  out_contract_code?: string;
+  outcome: NotificationOutcome;
+  /** The verified callback body as received (its resource is still encrypted: no plaintext personal data). */
+  raw_body?: string;
+  received_at: string;
+  /** Seconds since the epoch after which DynamoDB may delete the record (WeChat Pay stops retrying long before). */
+  expires_at_epoch: number;
+}
+
+/**
+ * Where each notification id is recorded at most once, atomically with the contract change it causes.
+ * `conflict` means the contract changed since it was read (re-read and try again).
+ */
+export interface NotificationStore {
+  record(
+    notification: NotificationRecord,
+    next?: ContractRecord,
+  ): Promise<'recorded' | 'duplicate' | 'conflict'>;
+}

@@ -91,16 +91,17 @@ async function send(
   signed: SignedRequest,
 ): Promise<PresignOutcome> {
   let response: Awaited<ReturnType<WechatPayClient['send']>>;
+  let answer: { redirect_url: string } | { presign_token: string; redirect_service?: string };
   try {
     // A presign is safe to resend with the identical body: WeChat Pay refuses a second use of the code.
     response = await deps.wechatpay.send(signed, { retry: true });
+    answer =
+      kind === 'H5' ? parseH5PresignResponse(response.json()) : parseAppPresignResponse(response.json());
   } catch (error) {
     throw await settleFailure(deps, current, error);
   }
   const answeredAt = deps.clock();
   const expires_at = iso(answeredAt + PRESIGN_TTL_MS);
-  const answer =
-    kind === 'H5' ? parseH5PresignResponse(response.json()) : parseAppPresignResponse(response.json());
   const result: PresignResult = {
     out_contract_code: current.out_contract_code,
     state: 'PRESIGNED',
@@ -156,7 +157,8 @@ async function settleFailure(
       },
     );
   }
-  return new WechatPayUnavailable('WeChat Pay call failed unexpectedly', undefined, { cause: error });
+  const why = error instanceof Error ? error.message : String(error);
+  return new WechatPayUnavailable(`WeChat Pay's answer was not usable: ${why}`, undefined, { cause: error });
 }
 
 /**

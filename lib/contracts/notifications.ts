@@ -1,0 +1,78 @@
+import { NotificationRejected } from '../errors';
+import type { Clock } from '../wechatpay/clock';
+import { parseContract } from '../wechatpay/credit-repayment';
+import type { NotificationEnvelope } from '../wechatpay/notification';
+import { applyFacts } from './facts';
+import type { ContractStore, NotificationOutcome, NotificationRecord, NotificationStore } from './ports';
+
+/** WeChat Pay retries for about an hour; a week of memory is ample to recognise its duplicates. */
+const DEDUPE_SECONDS = 7 * 24 * 3600;
+/** Concurrent writers on one contract are rare (callback vs sync vs reconcile); a few re-reads settle them. */
+const MAX_ATTEMPTS = 5;
+
+const CONTRACT_EVENTS = new Set(['CREDIT_REPAYMENT.SIGN_CONTRACT', 'CREDIT_REPAYMENT.TERMINATE_CONTRACT']);
+
+export interface ApplyNotificationDeps {
+  contracts: Pick<ContractStore, 'get'>;
+  notifications: NotificationStore;
+  clock: Clock;
+}
+
+export interface OpenedNotification {
+  envelope: NotificationEnvelope;
+  resource: unknown;
+  rawBody: Buffer;
+}
+
+export interface ApplyResult {
+  outcome: NotificationOutcome | 'DUPLICATE';
+  out_contract_code?: string;
+  /** True when WeChat Pay told us of a contract we had no record of. */
+  created: boolean;
+}
+
+/** Applies a verified, decrypted callback exactly once: the notification id and the contract change commit together. */
+export async function applyNotification(
+  deps: ApplyNotificationDeps,
+  n: OpenedNotification,
+): Promise<ApplyResult> {
+  const now = deps.clock();
+  const base = {
+    id: n.envelope.id,
+    event_type: n.envelope.event_type,
+    create_time: n.envelope.create_time,
+    received_at: new Date(now).toISOString(),
+    expires_at_epoch: Math.floor(now / 1000) + DEDUPE_SECONDS,
+  };
+  if (!CONTRACT_EVENTS.has(n.envelope.event_type)) {
+    const stored = await deps.notifications.record({
+      ...base,
+      outcome: 'STORED_RAW',
+      raw_body: n.rawBody.toString('utf8'),
+    });
+    return { outcome: stored === 'duplicate' ? 'DUPLICATE' : 'STORED_RAW', created: false };
+  }
+  let facts: ReturnType<typeof parseContract>;
+  try {
+    facts = parseContract(n.resource);
+  } catch (error) {
+    throw new NotificationRejected(`resource is not a contract: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  const code = facts.out_contract_code;
+  for (let attempt = 1; ; attempt++) {
+    const existing = await deps.contracts.get(code);
+    const next = applyFacts(existing, facts, 'CALLBACK', base.received_at);
+    const outcome: NotificationOutcome = next ? 'APPLIED' : 'STALE';
+    const stored = await deps.notifications.record({ ...base, out_contract_code: code, outcome }, next);
+    if (stored === 'duplicate') return { outcome: 'DUPLICATE', out_contract_code: code, created: false };
+    if (stored === 'recorded')
+      return { outcome, out_contract_code: code, created: next !== undefined && !existing };
+    if (attempt >= MAX_ATTEMPTS) {
+      throw new Error(
+        `contract ${code} kept changing under ${MAX_ATTEMPTS} attempts to apply notification ${base.id}`,
+      );
+    }
+  }
+}

@@ -1,0 +1,261 @@
+import type { KeyObject } from 'node:crypto';
+import pkg from '../../package.json' with { type: 'json' };
+import { SignatureInvalid, WechatPayRejected, WechatPayUnavailable } from '../errors';
+import { authorization, type MerchantCredentials } from './authorization';
+import { encryptField } from './cipher';
+import { type Clock, systemClock } from './clock';
+import { nonce } from './signature';
+import { readSignedHeaders, type Verifier } from './verifier';
+
+/** The WeChat Pay public key used for OAEP; its serial goes in `Wechatpay-Serial`. */
+export interface WechatPayKey {
+  serial: string;
+  key: KeyObject;
+}
+
+export interface WechatPayClientOptions {
+  /** Origin such as `https://api.mch.weixin.qq.com`. */
+  baseUrl: string;
+  credentials: MerchantCredentials;
+  verifier: Verifier;
+  encryptionKey: WechatPayKey;
+  /** Per attempt; default 5000. */
+  timeoutMs?: number;
+  /** Default 2, so at most 3 attempts. */
+  maxRetries?: number;
+  userAgent?: string;
+  fetch?: typeof fetch;
+  clock?: Clock;
+  sleep?: (ms: number) => Promise<void>;
+  /** First retry delay before jitter, doubled each retry; default 100. */
+  retryDelayMs?: number;
+}
+
+export interface WechatPayRequest {
+  method: 'GET' | 'POST';
+  /** Path plus optional `?query`, as sent. */
+  path: string;
+  body?: unknown;
+}
+
+export interface SignedRequest {
+  request: WechatPayRequest;
+  url: string;
+  body: string;
+  headers: Record<string, string>;
+}
+
+export interface WechatPayResponse {
+  status: number;
+  requestId?: string;
+  headers: Headers;
+  body: Buffer;
+  /** The parsed body; `undefined` for an empty body (204). */
+  json<T = unknown>(): T;
+}
+
+/** What one attempt ended with when it did not produce an acceptable answer. */
+interface Failure {
+  description: string;
+  http: boolean;
+  requestId?: string;
+  cause?: unknown;
+}
+
+const DEFAULT_USER_AGENT = `wechatpay-credit-repayment-aws/${pkg.version} (node/${process.version})`;
+const ERROR_TEXT_LIMIT = 200;
+
+export class WechatPayClient {
+  readonly #o: Required<Omit<WechatPayClientOptions, 'baseUrl'>>;
+  readonly #baseUrl: string;
+
+  constructor(options: WechatPayClientOptions) {
+    this.#baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.#o = {
+      credentials: options.credentials,
+      verifier: options.verifier,
+      encryptionKey: options.encryptionKey,
+      timeoutMs: options.timeoutMs ?? 5000,
+      maxRetries: options.maxRetries ?? 2,
+      userAgent: options.userAgent ?? DEFAULT_USER_AGENT,
+      // Resolved per call so a test that swaps globalThis.fetch is honoured.
+      fetch: options.fetch ?? ((input, init) => fetch(input, init)),
+      clock: options.clock ?? systemClock,
+      sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+      retryDelayMs: options.retryDelayMs ?? 100,
+    };
+  }
+
+  /** encrypts nothing; serialises body once (JSON.stringify), builds Authorization with a fresh nonce+timestamp. */
+  async sign(request: WechatPayRequest): Promise<SignedRequest> {
+    if (!request.path.startsWith('/')) throw new Error(`path must start with '/': ${request.path}`);
+    if (request.method === 'GET' && request.body !== undefined) throw new Error('a GET request has no body');
+    const body = request.body === undefined ? '' : JSON.stringify(request.body);
+    const url = this.#baseUrl + request.path;
+    const headers: Record<string, string> = {
+      Accept: 'application/json',
+      'User-Agent': this.#o.userAgent,
+      'Wechatpay-Serial': this.#o.encryptionKey.serial,
+    };
+    if (request.body !== undefined) headers['Content-Type'] = 'application/json';
+    headers.Authorization = await this.#authorization(request.method, url, body);
+    return { request, url, body, headers };
+  }
+
+  /** sends; on retryable failure re-signs (fresh nonce+timestamp) and resends the IDENTICAL body string. */
+  async send(signed: SignedRequest, options: { retry?: boolean } = {}): Promise<WechatPayResponse> {
+    const attempts = options.retry ? this.#o.maxRetries + 1 : 1;
+    let headers = signed.headers;
+    let requestId: string | undefined;
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.#attempt(signed, headers);
+      if ('status' in outcome) return outcome;
+      // A final timeout has no Request-ID; the one from an earlier answer is still what support can trace.
+      requestId = outcome.requestId ?? requestId;
+      if (attempt >= attempts) throw unavailable({ ...outcome, requestId }, attempt);
+      await this.#o.sleep(this.#backoff(attempt));
+      const fresh = await this.#authorization(signed.request.method, signed.url, signed.body);
+      headers = { ...signed.headers, Authorization: fresh };
+    }
+  }
+
+  async call(request: WechatPayRequest, options?: { retry?: boolean }): Promise<WechatPayResponse> {
+    return this.send(await this.sign(request), options);
+  }
+
+  encrypt(plaintext: string): string {
+    return encryptField(this.#o.encryptionKey.key, plaintext);
+  }
+
+  async #authorization(method: string, url: string, body: string): Promise<string> {
+    // The canonical URL is what the server sees, so take it from the URL exactly as fetch will normalise it.
+    const parsed = new URL(url);
+    return authorization(this.#o.credentials, {
+      method,
+      url: parsed.pathname + parsed.search,
+      body,
+      timestamp: String(Math.floor(this.#o.clock() / 1000)),
+      nonce: nonce(),
+    });
+  }
+
+  #backoff(retry: number): number {
+    const base = this.#o.retryDelayMs * 2 ** (retry - 1);
+    return Math.round(base / 2 + Math.random() * (base / 2));
+  }
+
+  async #attempt(
+    signed: SignedRequest,
+    headers: Record<string, string>,
+  ): Promise<WechatPayResponse | Failure> {
+    let response: Response;
+    let body: Buffer;
+    try {
+      response = await this.#o.fetch(signed.url, {
+        method: signed.request.method,
+        headers,
+        body: signed.body === '' ? undefined : signed.body,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.#o.timeoutMs),
+      });
+      body = Buffer.from(await response.arrayBuffer());
+    } catch (cause) {
+      return { description: describeTransportError(cause, this.#o.timeoutMs), http: false, cause };
+    }
+    const status = response.status;
+    const requestId = response.headers.get('request-id') ?? undefined;
+    if (status >= 200 && status < 300) {
+      this.#verify(response.headers, body, requestId);
+      return toResponse(status, requestId, response.headers, body);
+    }
+    const info = parseErrorBody(body);
+    if (status === 429 || status >= 500) {
+      return { description: `HTTP ${status} ${info.code}`, http: true, requestId };
+    }
+    throw new WechatPayRejected({ status, ...info, request_id: requestId });
+  }
+
+  #verify(headers: Headers, body: Buffer, requestId: string | undefined): void {
+    try {
+      this.#o.verifier.verify(readSignedHeaders(Object.fromEntries(headers)), body);
+    } catch (error) {
+      if (!(error instanceof SignatureInvalid)) throw error;
+      const id = requestId ? ` (Request-ID ${requestId})` : '';
+      throw new SignatureInvalid(`response signature rejected: ${error.message}${id}`, { cause: error });
+    }
+  }
+}
+
+function unavailable(failure: Failure, attempts: number): WechatPayUnavailable {
+  const tally = failure.http
+    ? ` after ${attempts} attempt${attempts === 1 ? '' : 's'}`
+    : attempts > 1
+      ? ` (${attempts} attempts)`
+      : '';
+  const id = failure.requestId ? ` (Request-ID ${failure.requestId})` : '';
+  return new WechatPayUnavailable(`${failure.description}${tally}${id}`, failure.requestId, {
+    cause: failure.cause,
+  });
+}
+
+function toResponse(
+  status: number,
+  requestId: string | undefined,
+  headers: Headers,
+  body: Buffer,
+): WechatPayResponse {
+  return {
+    status,
+    requestId,
+    headers,
+    body,
+    json<T>(): T {
+      if (body.length === 0) return undefined as T;
+      try {
+        return JSON.parse(body.toString('utf8')) as T;
+      } catch (cause) {
+        throw new WechatPayRejected(
+          { status, code: 'INVALID_RESPONSE', message: 'response body is not JSON', request_id: requestId },
+          { cause },
+        );
+      }
+    },
+  };
+}
+
+function parseErrorBody(body: Buffer): { code: string; message: string; detail?: unknown } {
+  const text = body.toString('utf8');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { code: 'UNKNOWN', message: text.slice(0, ERROR_TEXT_LIMIT) };
+  }
+  const fields = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
+  return {
+    code: typeof fields.code === 'string' && fields.code ? fields.code : 'UNKNOWN',
+    message: typeof fields.message === 'string' ? fields.message : text.slice(0, ERROR_TEXT_LIMIT),
+    detail: fields.detail,
+  };
+}
+
+function describeTransportError(error: unknown, timeoutMs: number): string {
+  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
+    return `timed out after ${timeoutMs} ms`;
+  }
+  // undici reports socket failures as `TypeError: fetch failed` with the system error as `cause`.
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  const code = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : undefined;
+  switch (code) {
+    case 'ECONNRESET':
+    case 'UND_ERR_SOCKET':
+      return 'connection reset';
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'host not found';
+    default:
+      return `connection failed (${typeof code === 'string' ? code : cause instanceof Error ? cause.message : String(cause)})`;
+  }
+}

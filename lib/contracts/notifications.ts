@@ -3,7 +3,7 @@ import type { Clock } from '../wechatpay/clock';
 import { parseContract } from '../wechatpay/credit-repayment';
 import type { NotificationEnvelope } from '../wechatpay/notification';
 import { applyFacts } from './facts';
-import type { ContractStore, NotificationOutcome, NotificationRecord, NotificationStore } from './ports';
+import type { ContractStore, NotificationOutcome, NotificationStore } from './ports';
 
 /** WeChat Pay retries for about an hour; a week of memory is ample to recognise its duplicates. */
 const DEDUPE_SECONDS = 7 * 24 * 3600;

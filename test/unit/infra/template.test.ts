@@ -1,0 +1,281 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+// Packages the real serverless.yml once (offline, dummy credentials) and checks the CloudFormation template
+// that `serverless deploy` would send: the security and data-safety properties a deploy must not lose.
+
+interface Resource {
+  Type: string;
+  Condition?: string;
+  DeletionPolicy?: string;
+  UpdateReplacePolicy?: string;
+  Properties: Record<string, unknown>;
+}
+interface Template {
+  Conditions: Record<string, unknown>;
+  Resources: Record<string, Resource>;
+}
+interface Statement {
+  Sid?: string;
+  Action: string | string[];
+  Resource: unknown;
+}
+interface PolicyDocument {
+  Statement: Statement[];
+}
+
+const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
+const oslsBin = createRequire(import.meta.url).resolve('osls/bin/serverless.js');
+const params = {
+  wechatpayMchid: '1230000109',
+  wechatpayMerchantSerialNo: '5157F09EFDC096DE15EBE81A47057A7232F1B8E1',
+  wechatpayPublicKeyId: 'PUB_KEY_ID_0114232134912410000000000000',
+};
+const specEnvironment = [
+  'WECHATPAY_BASE_URL',
+  'WECHATPAY_MCHID',
+  'WECHATPAY_MERCHANT_SERIAL_NO',
+  'WECHATPAY_SIGNING_KEY_ID',
+  'WECHATPAY_PUBLIC_KEY_ID',
+  'WECHATPAY_PUBLIC_KEY',
+  'WECHATPAY_APIV3_KEY',
+  'WECHATPAY_NOTIFY_URL',
+  'CONTRACTS_TABLE',
+  'EVENT_BUS_NAME',
+  'POWERTOOLS_SERVICE_NAME',
+  'POWERTOOLS_METRICS_NAMESPACE',
+  'POWERTOOLS_LOG_LEVEL',
+  'POWERTOOLS_PARAMETERS_MAX_AGE',
+];
+const signingKeyArn = { 'Fn::If': ['CreateSigningKey', { 'Fn::GetAtt': ['SigningKey', 'Arn'] }, ''] };
+
+let outDir: string;
+let template: Template;
+
+function ofType(type: string): [string, Resource][] {
+  return Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
+}
+
+function resource(id: string): Resource {
+  const found = template.Resources[id];
+  assert.ok(found, `resource ${id} missing (have: ${Object.keys(template.Resources).join(', ')})`);
+  return found;
+}
+
+function actions(statement: Statement): string[] {
+  return Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+}
+
+/** Every IAM statement in the template, with the logical id of the role or policy holding it. */
+function iamStatements(): { owner: string; statement: Statement }[] {
+  const found: { owner: string; statement: Statement }[] = [];
+  for (const [id, res] of Object.entries(template.Resources)) {
+    const documents =
+      res.Type === 'AWS::IAM::Role'
+        ? ((res.Properties.Policies ?? []) as { PolicyDocument: PolicyDocument }[]).map(
+            (p) => p.PolicyDocument,
+          )
+        : ['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy'].includes(res.Type)
+          ? [res.Properties.PolicyDocument as PolicyDocument]
+          : [];
+    for (const document of documents) {
+      for (const statement of document.Statement) found.push({ owner: id, statement });
+    }
+  }
+  return found;
+}
+
+function presignFunction(): Resource {
+  return resource('PresignLambdaFunction');
+}
+
+function presignEnvironment(): Record<string, unknown> {
+  return (presignFunction().Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+}
+
+/** `serverless package` offline: dummy credentials, an empty HOME, no profile from the caller's machine. */
+async function packageService(dir: string): Promise<Template> {
+  const home = await mkdtemp(join(tmpdir(), 'sls-home-'));
+  const { AWS_PROFILE: _profile, AWS_SESSION_TOKEN: _token, ...inherited } = process.env;
+  const cliParams = Object.entries(params).flatMap(([name, value]) => ['--param', `${name}=${value}`]);
+  try {
+    await promisify(execFile)(
+      process.execPath,
+      [oslsBin, 'package', '--stage', 'citest', '--package', dir, ...cliParams],
+      {
+        cwd: repoRoot,
+        env: {
+          ...inherited,
+          HOME: home,
+          AWS_ACCESS_KEY_ID: 'x',
+          AWS_SECRET_ACCESS_KEY: 'x',
+          AWS_EC2_METADATA_DISABLED: 'true',
+        },
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
+  } catch (error) {
+    const { stdout, stderr } = error as { stdout?: string; stderr?: string };
+    throw new Error(`serverless package failed:\n${stdout ?? ''}\n${stderr ?? ''}`, { cause: error });
+  } finally {
+    await rm(home, { recursive: true, force: true });
+  }
+  const text = await readFile(join(dir, 'cloudformation-template-update-stack.json'), 'utf8');
+  return JSON.parse(text) as Template;
+}
+
+describe('packaged CloudFormation template', () => {
+  before(
+    async () => {
+      outDir = await mkdtemp(join(tmpdir(), 'sls-template-'));
+      template = await packageService(outDir);
+    },
+    { timeout: 120_000 },
+  );
+
+  after(async () => {
+    if (outDir) await rm(outDir, { recursive: true, force: true });
+  });
+
+  it('runs every function on nodejs22.x', () => {
+    const functions = ofType('AWS::Lambda::Function');
+    assert.ok(functions.length > 0, 'no AWS::Lambda::Function in the template');
+    for (const [id, fn] of functions) assert.equal(fn.Properties.Runtime, 'nodejs22.x', id);
+  });
+
+  it('puts both presign routes behind IAM authorisation', () => {
+    const routes = new Map(
+      ofType('AWS::ApiGatewayV2::Route').map(([, route]) => [route.Properties.RouteKey, route.Properties]),
+    );
+    for (const key of ['POST /contracts/h5-presign', 'POST /contracts/app-presign']) {
+      assert.equal(routes.get(key)?.AuthorizationType, 'AWS_IAM', `${key} (routes: ${[...routes.keys()]})`);
+    }
+  });
+
+  it('keeps contracts forever: key, GSI, stream outbox, PITR, deletion protection, Retain', () => {
+    const table = resource('ContractsTable');
+    assert.equal(table.DeletionPolicy, 'Retain');
+    assert.equal(table.UpdateReplacePolicy, 'Retain');
+    const p = table.Properties;
+    assert.equal(p.TableName, 'wechatpay-credit-repayment-citest-contracts');
+    assert.equal(p.BillingMode, 'PAY_PER_REQUEST');
+    assert.deepEqual(p.KeySchema, [{ AttributeName: 'out_contract_code', KeyType: 'HASH' }]);
+    assert.deepEqual(p.GlobalSecondaryIndexes, [
+      {
+        IndexName: 'by_state',
+        KeySchema: [
+          { AttributeName: 'state', KeyType: 'HASH' },
+          { AttributeName: 'updated_at', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ]);
+    const types = new Map(
+      (p.AttributeDefinitions as { AttributeName: string; AttributeType: string }[]).map((d) => [
+        d.AttributeName,
+        d.AttributeType,
+      ]),
+    );
+    assert.deepEqual(Object.fromEntries(types), { out_contract_code: 'S', state: 'S', updated_at: 'S' });
+    assert.deepEqual(p.StreamSpecification, { StreamViewType: 'NEW_AND_OLD_IMAGES' });
+    assert.deepEqual(p.PointInTimeRecoverySpecification, { PointInTimeRecoveryEnabled: true });
+    assert.equal(p.DeletionProtectionEnabled, true);
+    assert.deepEqual(p.SSESpecification, { SSEEnabled: true });
+  });
+
+  it('expires notification ids by TTL on expires_at_epoch', () => {
+    const p = resource('NotificationsTable').Properties;
+    assert.deepEqual(p.KeySchema, [{ AttributeName: 'id', KeyType: 'HASH' }]);
+    assert.deepEqual(p.TimeToLiveSpecification, { AttributeName: 'expires_at_epoch', Enabled: true });
+    assert.equal(p.DeletionProtectionEnabled, true);
+  });
+
+  it('creates an RSA_2048 SIGN_VERIFY key, with its alias, only when no existing key is given', () => {
+    assert.deepEqual(template.Conditions.CreateSigningKey, { 'Fn::Equals': ['', ''] });
+    const key = resource('SigningKey');
+    assert.equal(key.Condition, 'CreateSigningKey');
+    assert.equal(key.Properties.KeySpec, 'RSA_2048');
+    assert.equal(key.Properties.KeyUsage, 'SIGN_VERIFY');
+    const alias = resource('SigningKeyAlias');
+    assert.equal(alias.Condition, 'CreateSigningKey');
+    assert.equal(alias.Properties.AliasName, 'alias/wechatpay-credit-repayment-citest-merchant');
+    assert.deepEqual(presignEnvironment().WECHATPAY_SIGNING_KEY_ID, signingKeyArn);
+  });
+
+  it('grants kms:Sign on the one key, to the presign role only', () => {
+    const grants = iamStatements().filter(({ statement }) =>
+      actions(statement).some((a) => ['kms:Sign', 'kms:*', '*'].includes(a)),
+    );
+    assert.equal(grants.length, 1, `kms:Sign granted ${grants.length} times`);
+    const [grant] = grants;
+    assert.deepEqual(presignFunction().Properties.Role, { 'Fn::GetAtt': [grant?.owner, 'Arn'] });
+    assert.deepEqual(grant?.statement.Resource, signingKeyArn);
+  });
+
+  it('never grants dynamodb, kms, secretsmanager, ssm or events actions on a wildcard resource', () => {
+    const statements = iamStatements();
+    assert.ok(statements.length > 0, 'no IAM statements found');
+    for (const { owner, statement } of statements) {
+      const guarded = actions(statement).filter(
+        (a) => a === '*' || /^(dynamodb|kms|secretsmanager|ssm|events):/.test(a),
+      );
+      if (guarded.length === 0) continue;
+      assert.ok(
+        !JSON.stringify(statement.Resource).includes('*'),
+        `${owner} ${statement.Sid ?? ''} grants ${guarded.join(', ')} on ${JSON.stringify(statement.Resource)}`,
+      );
+    }
+  });
+
+  it('does not fall back to the shared default role', () => {
+    assert.equal(template.Resources.IamRoleLambdaExecution, undefined);
+  });
+
+  it('gives presign the SPEC §5 environment, with deployed values naming where secrets live', () => {
+    const env = presignEnvironment();
+    for (const name of specEnvironment)
+      assert.ok(name in env, `${name} missing from the presign environment`);
+    assert.equal(env.WECHATPAY_MCHID, params.wechatpayMchid);
+    assert.equal(env.WECHATPAY_MERCHANT_SERIAL_NO, params.wechatpayMerchantSerialNo);
+    assert.equal(env.WECHATPAY_PUBLIC_KEY_ID, params.wechatpayPublicKeyId);
+    assert.equal(env.WECHATPAY_BASE_URL, 'https://api.mch.weixin.qq.com');
+    assert.equal(env.WECHATPAY_PUBLIC_KEY, '/wechatpay-credit-repayment/citest/wechatpay-public-key');
+    assert.deepEqual(env.WECHATPAY_APIV3_KEY, { Ref: 'ApiV3KeySecret' });
+    assert.equal(env.CONTRACTS_TABLE, resource('ContractsTable').Properties.TableName);
+    assert.equal(env.EVENT_BUS_NAME, resource('EventBus').Properties.Name);
+    assert.equal(env.POWERTOOLS_METRICS_NAMESPACE, 'WechatPayCreditRepayment');
+  });
+
+  it('defaults the notify URL to the API’s own callback route', () => {
+    assert.deepEqual(template.Conditions.UseApiNotifyUrl, { 'Fn::Equals': ['', ''] });
+    const [condition, own] = (presignEnvironment().WECHATPAY_NOTIFY_URL as { 'Fn::If': unknown[] })['Fn::If'];
+    assert.equal(condition, 'UseApiNotifyUrl');
+    const parts = (own as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+    assert.deepEqual(parts[1], { Ref: 'HttpApi' });
+    assert.equal(parts.at(-1), '/wechatpay/notifications');
+  });
+
+  it('lets presign read exactly the parameter and secret its environment names', () => {
+    const bySid = new Map(iamStatements().map(({ statement }) => [statement.Sid, statement]));
+    const ssm = bySid.get('ReadWechatPayPublicKey')?.Resource as { 'Fn::Sub': string };
+    assert.ok(
+      ssm['Fn::Sub'].endsWith(`:parameter${presignEnvironment().WECHATPAY_PUBLIC_KEY}`),
+      ssm['Fn::Sub'],
+    );
+    assert.deepEqual(bySid.get('ReadApiV3Key')?.Resource, presignEnvironment().WECHATPAY_APIV3_KEY);
+  });
+
+  it('ships a presign bundle under 2 MB', async () => {
+    const s3Key = (presignFunction().Properties.Code as { S3Key: string }).S3Key;
+    const zip = join(outDir, basename(s3Key));
+    const { size } = await stat(zip);
+    assert.ok(size < 2 * 1024 * 1024, `${zip} is ${size} bytes`);
+  });
+});

@@ -2,13 +2,18 @@ import { createPublicKey, hkdfSync } from 'node:crypto';
 import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoContractStore } from './aws/dynamo-contract-store';
 import { DynamoNotificationStore } from './aws/dynamo-notification-store';
+import { EventBridgePublisher, LogPublisher } from './aws/eventbridge-publisher';
 import { KmsSigner } from './aws/kms-signer';
+import type { EventPublisher } from './contracts/events';
 import type { ApplyNotificationDeps } from './contracts/notifications';
 import type { PresignDeps } from './contracts/presign';
+import type { SyncDeps } from './contracts/sync';
+import type { TerminateDeps } from './contracts/terminate';
 import { tracer } from './observability';
 import { WechatPayClient } from './wechatpay/client';
 import { systemClock } from './wechatpay/clock';
@@ -74,18 +79,22 @@ interface Keys {
   apiV3Key: string;
 }
 
-async function loadKeys(s: Settings): Promise<Keys> {
+async function loadKeys(s: Settings, needsApiV3Key: boolean): Promise<Keys> {
   const { publicKey, apiV3Key } = s.wechatpay;
   const maxAge = s.parametersMaxAge;
   const [publicKeyPem, apiV3] = await Promise.all([
     publicKey.startsWith('-----BEGIN') ? publicKey : getParameter(publicKey, { maxAge, decrypt: true }),
-    apiV3Key.startsWith('arn:aws:secretsmanager:') ? getSecret<string>(apiV3Key, { maxAge }) : apiV3Key,
+    !needsApiV3Key
+      ? ''
+      : apiV3Key.startsWith('arn:aws:secretsmanager:')
+        ? getSecret<string>(apiV3Key, { maxAge })
+        : apiV3Key,
   ]);
   if (!publicKeyPem) throw new Error(`WECHATPAY_PUBLIC_KEY: SSM parameter ${publicKey} is empty`);
-  if (typeof apiV3 !== 'string' || Buffer.byteLength(apiV3) !== 32) {
+  if (needsApiV3Key && (typeof apiV3 !== 'string' || Buffer.byteLength(apiV3) !== 32)) {
     throw new Error('WECHATPAY_APIV3_KEY must be the 32-byte APIv3 key (or a secret holding it)');
   }
-  return { publicKeyPem, apiV3Key: apiV3 };
+  return { publicKeyPem, apiV3Key: apiV3 ?? '' };
 }
 
 const awsClientConfig = {
@@ -132,23 +141,40 @@ function wechatpayClient(s: Settings, keys: Keys): WechatPayClient {
   });
 }
 
-/** Rebuilt only when the key material changes (rotation), otherwise reused across invocations. */
-let presignCache: { fingerprint: string; deps: PresignDeps } | undefined;
+/**
+ * A builder of one function's dependencies, rebuilt only when the settings or the key material change
+ * (rotation through SSM / Secrets Manager), otherwise reused across invocations.
+ */
+function cached<T>(
+  needsApiV3Key: boolean,
+  build: (settings: Settings, keys: Keys) => T,
+): (settings?: Settings) => Promise<T> {
+  let cache: { fingerprint: string; deps: T } | undefined;
+  return async (settings = readSettings()) => {
+    const keys = await loadKeys(settings, needsApiV3Key);
+    const fingerprint = JSON.stringify([settings, keys]);
+    if (cache?.fingerprint !== fingerprint) cache = { fingerprint, deps: build(settings, keys) };
+    return cache.deps;
+  };
+}
 
-export async function presignDeps(settings: Settings = readSettings()): Promise<PresignDeps> {
-  const keys = await loadKeys(settings);
-  const fingerprint = JSON.stringify([settings, keys]);
-  if (presignCache?.fingerprint === fingerprint) return presignCache.deps;
-  const deps: PresignDeps = {
+export const presignDeps = cached(
+  true,
+  (settings, keys): PresignDeps => ({
     store: new DynamoContractStore(dynamo(), settings.contractsTable),
     wechatpay: wechatpayClient(settings, keys),
     notifyUrl: settings.wechatpay.notifyUrl,
     hashKey: hashKey(keys.apiV3Key),
     clock: systemClock,
-  };
-  presignCache = { fingerprint, deps };
-  return deps;
-}
+  }),
+);
+
+/** Query (with sync), terminate and reconcile sign WeChat Pay calls but never touch the APIv3 key. */
+export const contractDeps = cached(false, (settings, keys): SyncDeps & TerminateDeps => ({
+  store: new DynamoContractStore(dynamo(), settings.contractsTable),
+  wechatpay: wechatpayClient(settings, keys),
+  clock: systemClock,
+}));
 
 export interface NotifyDeps extends ApplyNotificationDeps {
   verifier: Verifier;
@@ -156,13 +182,9 @@ export interface NotifyDeps extends ApplyNotificationDeps {
 }
 
 /** The callback path needs no KMS client at all: it only verifies and decrypts. */
-let notifyCache: { fingerprint: string; deps: NotifyDeps } | undefined;
-
-export async function notifyDeps(settings: Settings = readSettings()): Promise<NotifyDeps> {
-  const keys = await loadKeys(settings);
-  const fingerprint = JSON.stringify([settings, keys]);
-  if (notifyCache?.fingerprint === fingerprint) return notifyCache.deps;
-  const deps: NotifyDeps = {
+export const notifyDeps = cached(
+  true,
+  (settings, keys): NotifyDeps => ({
     verifier: new Verifier([[settings.wechatpay.publicKeyId, createPublicKey(keys.publicKeyPem)]]),
     apiV3Key: Buffer.from(keys.apiV3Key),
     contracts: new DynamoContractStore(dynamo(), settings.contractsTable),
@@ -172,7 +194,23 @@ export async function notifyDeps(settings: Settings = readSettings()): Promise<N
       settings.contractsTable,
     ),
     clock: systemClock,
-  };
-  notifyCache = { fingerprint, deps };
-  return deps;
+  }),
+);
+
+export interface PublishDeps {
+  publisher: EventPublisher;
+}
+
+let publishCache: { bus: string | undefined; deps: PublishDeps } | undefined;
+
+/** The outbox publisher needs only the bus: with EVENT_BUS_NAME unset, events are logged, not published. */
+export function publishDeps(env: NodeJS.ProcessEnv = process.env): PublishDeps {
+  const bus = env.EVENT_BUS_NAME?.trim() || undefined;
+  if (publishCache?.bus !== bus || !publishCache) {
+    const publisher = bus
+      ? new EventBridgePublisher(tracer.captureAWSv3Client(new EventBridgeClient(awsClientConfig)), bus)
+      : new LogPublisher();
+    publishCache = { bus, deps: { publisher } };
+  }
+  return publishCache.deps;
 }

@@ -1,5 +1,11 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { ContractRecord, ContractState } from '../contracts/model';
 import type { ClaimResult, ContractStore } from '../contracts/ports';
@@ -79,4 +85,43 @@ export class DynamoContractStore implements ContractStore {
       throw dependencyUnavailable('DynamoDB', 'UpdateItem', error);
     }
   }
+
+  async save(next: ContractRecord): Promise<boolean> {
+    try {
+      await this.db.send(new PutCommand({ TableName: this.table, Item: next, ...versionCondition(next) }));
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw dependencyUnavailable('DynamoDB', 'PutItem', error);
+    }
+  }
+
+  async listStale(state: ContractState, updatedBefore: string, limit: number): Promise<ContractRecord[]> {
+    try {
+      const { Items } = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: 'by_state',
+          KeyConditionExpression: '#state = :state AND updated_at < :before',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':state': state, ':before': updatedBefore },
+          Limit: limit,
+        }),
+      );
+      return (Items ?? []) as ContractRecord[];
+    } catch (error) {
+      throw dependencyUnavailable('DynamoDB', 'Query by_state', error);
+    }
+  }
+}
+
+/** Optimistic concurrency: a whole-record write only lands on the version it was computed from. */
+export function versionCondition(next: ContractRecord) {
+  return next.version === 1
+    ? { ConditionExpression: 'attribute_not_exists(out_contract_code)' }
+    : {
+        ConditionExpression: '#version = :previous',
+        ExpressionAttributeNames: { '#version': 'version' },
+        ExpressionAttributeValues: { ':previous': next.version - 1 },
+      };
 }

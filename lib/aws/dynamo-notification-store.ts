@@ -3,6 +3,7 @@ import { type DynamoDBDocumentClient, PutCommand, TransactWriteCommand } from '@
 import type { ContractRecord } from '../contracts/model';
 import type { NotificationRecord, NotificationStore } from '../contracts/ports';
 import { dependencyUnavailable } from './dependency';
+import { versionCondition } from './dynamo-contract-store';
 
 /**
  * Notification ids in their own table, written in one transaction with the contract change they cause:
@@ -37,13 +38,7 @@ export class DynamoNotificationStore implements NotificationStore {
               Put: {
                 TableName: this.contractsTable,
                 Item: next,
-                ...(next.version === 1
-                  ? { ConditionExpression: 'attribute_not_exists(out_contract_code)' }
-                  : {
-                      ConditionExpression: '#version = :previous',
-                      ExpressionAttributeNames: { '#version': 'version' },
-                      ExpressionAttributeValues: { ':previous': next.version - 1 },
-                    }),
+                ...versionCondition(next),
               },
             },
           ],

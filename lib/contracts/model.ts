@@ -62,7 +62,7 @@ export interface ContractRecord {
 
 /** The rank orders states so that "only forward" is a comparison; equal ranks never move into each other. */
 const NEXT: Record<ContractState, readonly ContractState[]> = {
-  PRESIGNING: ['PRESIGNED', 'PRESIGN_FAILED', 'PRESIGN_UNKNOWN', 'SIGNED', 'TERMINATED'],
+  PRESIGNING: ['PRESIGNED', 'PRESIGN_FAILED', 'PRESIGN_UNKNOWN', 'EXPIRED', 'SIGNED', 'TERMINATED'],
   PRESIGNED: ['EXPIRED', 'SIGNED', 'TERMINATED'],
   PRESIGN_UNKNOWN: ['PRESIGNED', 'EXPIRED', 'SIGNED', 'TERMINATED'],
   // WeChat Pay's word beats our inferences: a callback or query may still show a contract we gave up on.

@@ -21,6 +21,13 @@ export interface ContractStore {
     current: Pick<ContractRecord, 'out_contract_code' | 'version'>,
     changes: Partial<ContractRecord> & { state: ContractState; updated_at: string },
   ): Promise<ContractRecord | undefined>;
+  /**
+   * Writes `next` whole if the stored record is still at `next.version - 1` (or absent when `next.version` is 1).
+   * Returns false when someone else wrote first.
+   */
+  save(next: ContractRecord): Promise<boolean>;
+  /** Records in `state` last updated before `updatedBefore` (RFC 3339), oldest first, through the by_state index. */
+  listStale(state: ContractState, updatedBefore: string, limit: number): Promise<ContractRecord[]>;
 }
 
 export type NotificationOutcome =

@@ -13,7 +13,7 @@ import type { PresignKind } from './model';
 const BMP_ONLY = /^[^\u{10000}-\u{10FFFF}]*$/u;
 const NO_CONTROL = /^[^\p{Cc}]*$/u;
 
-const text = (max: number) =>
+export const text = (max: number) =>
   z
     .string()
     .min(1, 'must not be empty')
@@ -120,6 +120,13 @@ const typeError = (issue: { code: string; input?: unknown; expected?: unknown })
   if (issue.input === null) return 'must not be null (omit the field instead)';
   return `must be ${issue.expected === 'object' ? 'an object' : `a ${String(issue.expected)}`}`;
 };
+
+/** Parses with `schema` or throws `ValidationFailed` listing every bad field as a JSON pointer. */
+export function parseOrThrow<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
+  const result = schema.safeParse(body, { error: typeError });
+  if (!result.success) throw new ValidationFailed(issues(result.error));
+  return result.data;
+}
 
 /** Returns the validated input or throws `ValidationFailed` listing every bad field as a JSON pointer. */
 export function validatePresign(kind: PresignKind, body: unknown): PresignInput {

@@ -27,4 +27,19 @@ export class MemoryContractStore implements ContractStore {
     this.items.set(item.out_contract_code, next);
     return structuredClone(next);
   }
+
+  async save(next: ContractRecord): Promise<boolean> {
+    const item = this.items.get(next.out_contract_code);
+    if (next.version === 1 ? item !== undefined : item?.version !== next.version - 1) return false;
+    this.items.set(next.out_contract_code, structuredClone(next));
+    return true;
+  }
+
+  async listStale(state: ContractState, updatedBefore: string, limit: number): Promise<ContractRecord[]> {
+    return [...this.items.values()]
+      .filter((r) => r.state === state && r.updated_at < updatedBefore)
+      .sort((a, b) => a.updated_at.localeCompare(b.updated_at))
+      .slice(0, limit)
+      .map((r) => structuredClone(r));
+  }
 }

@@ -1,0 +1,34 @@
+import type { MerchantAuth } from './auth';
+import type { CallbackSender } from './callbacks';
+import type { ContractStore } from './contracts';
+import type { Faults } from './faults';
+import type { KeyStore } from './keys';
+import type { RecordedRequest } from './types';
+
+/** Everything a request handler may touch. */
+export interface SimContext {
+  mchid: string;
+  apiV3Key: Buffer;
+  keys: KeyStore;
+  store: ContractStore;
+  callbacks: CallbackSender;
+  faults: Faults;
+  auth: MerchantAuth;
+  requests: RecordedRequest[];
+  /** Epoch ms for signature timestamps: the injected clock, never shifted. */
+  signatureNow(): number;
+  /** Epoch ms for business time (token expiry, contract times): the clock plus the sandbox offset. */
+  businessNow(): number;
+  setClockOffset(ms: number): void;
+  /** Origin put into `redirect_url`. */
+  baseUrl(): string;
+  log(line: string): void;
+}
+
+/** What a route answers; the server turns it into HTTP (and signs it on /v3). */
+export interface Reply {
+  status: number;
+  json?: unknown;
+  html?: string;
+  location?: string;
+}

@@ -1,0 +1,51 @@
+import type { Fault } from './types';
+
+export type FaultAction =
+  | { kind: 'status'; status: number; body: unknown }
+  | { kind: 'hang' }
+  | { kind: 'drop' };
+
+const DEFAULT_BODY: Record<number, unknown> = {
+  429: { code: 'FREQUENCY_LIMITED', message: '频率超限' },
+};
+
+function defaultBody(status: number): unknown {
+  return DEFAULT_BODY[status] ?? (status >= 500 ? { code: 'SYSTEM_ERROR', message: '系统错误' } : undefined);
+}
+
+/** Throws a message naming what is wrong with a fault definition (it comes from HTTP too). */
+export function checkFault(f: unknown): Fault {
+  const o = (typeof f === 'object' && f !== null ? f : {}) as Record<string, unknown>;
+  if (typeof o.path !== 'string' || !o.path.startsWith('/'))
+    throw new Error('path must be a string starting with /');
+  if (typeof o.count !== 'number' || !Number.isInteger(o.count) || o.count < 1) {
+    throw new Error('count must be a positive integer');
+  }
+  const modes = [o.status !== undefined, o.hang === true, o.drop === true].filter(Boolean).length;
+  if (modes > 1) throw new Error('give only one of status, hang, drop');
+  if (o.status !== undefined && (typeof o.status !== 'number' || o.status < 100 || o.status > 599)) {
+    throw new Error('status must be an HTTP status 100..599');
+  }
+  return o as unknown as Fault;
+}
+
+/** Armed faults, consumed first-in first-out by the requests whose path they prefix. */
+export class Faults {
+  private readonly armed: Fault[] = [];
+
+  add(fault: Fault): void {
+    this.armed.push({ ...checkFault(fault) });
+  }
+
+  take(path: string): FaultAction | undefined {
+    const index = this.armed.findIndex((f) => path.startsWith(f.path));
+    const fault = this.armed[index];
+    if (!fault) return undefined;
+    fault.count--;
+    if (fault.count <= 0) this.armed.splice(index, 1);
+    if (fault.hang) return { kind: 'hang' };
+    if (fault.drop) return { kind: 'drop' };
+    const status = fault.status ?? 500;
+    return { kind: 'status', status, body: fault.body ?? defaultBody(status) };
+  }
+}

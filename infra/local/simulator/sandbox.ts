@@ -1,0 +1,87 @@
+import type { Reply, SimContext } from './context';
+import { checkFault } from './faults';
+import { sendProbe } from './notifications';
+import type { PlatformMode } from './types';
+
+/*
+ * Test and demo controls under /sandbox (no authentication: the simulator only listens on loopback
+ * unless told otherwise). Errors answer `{"code":"SANDBOX_ERROR","message":…}`.
+ */
+
+const bad = (message: string, status = 400): Reply => ({ status, json: { code: 'SANDBOX_ERROR', message } });
+
+function parse(body: Buffer): Record<string, unknown> {
+  if (body.length === 0) return {};
+  const value: unknown = JSON.parse(body.toString('utf8'));
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new Error('body must be a JSON object');
+  return value as Record<string, unknown>;
+}
+
+export async function handleSandbox(
+  ctx: SimContext,
+  method: string,
+  path: string,
+  body: Buffer,
+): Promise<Reply> {
+  let input: Record<string, unknown>;
+  try {
+    input = parse(body);
+  } catch (err) {
+    return bad(`invalid JSON body: ${(err as Error).message}`);
+  }
+  const route = `${method} ${path}`;
+  switch (route) {
+    case 'GET /sandbox/requests':
+      return { status: 200, json: ctx.requests };
+    case 'GET /sandbox/callbacks':
+      return { status: 200, json: ctx.callbacks.list() };
+    case 'GET /sandbox/contracts':
+      return { status: 200, json: ctx.store.all() };
+    case 'GET /sandbox/public-key':
+      return { status: 200, json: ctx.keys.wechatpayPublicKey() };
+    case 'POST /sandbox/rotate':
+      return { status: 200, json: ctx.keys.rotate() };
+    case 'POST /sandbox/faults':
+      try {
+        const fault = checkFault(input);
+        ctx.faults.add(fault);
+        return { status: 201, json: { armed: fault } };
+      } catch (err) {
+        return bad(`invalid fault: ${(err as Error).message}`);
+      }
+    case 'POST /sandbox/probe': {
+      const code = input.out_contract_code;
+      if (typeof code !== 'string' || !ctx.store.get(code)) {
+        return bad(`no presigned contract with out_contract_code ${String(code)}`, 404);
+      }
+      return { status: 200, json: await sendProbe(ctx, code) };
+    }
+    case 'POST /sandbox/clock': {
+      const offset = input.offset_ms;
+      if (typeof offset !== 'number' || !Number.isFinite(offset)) return bad('offset_ms must be a number');
+      ctx.setClockOffset(offset);
+      return {
+        status: 200,
+        json: { offset_ms: offset, business_time: new Date(ctx.businessNow()).toISOString() },
+      };
+    }
+    case 'POST /sandbox/drop-callbacks': {
+      const count = input.count;
+      if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) {
+        return bad('count must be a non-negative integer');
+      }
+      ctx.callbacks.dropNext(count);
+      return { status: 200, json: { drop_next: count } };
+    }
+    case 'POST /sandbox/mode': {
+      const mode = input.mode;
+      if (mode !== 'public-key' && mode !== 'certificate')
+        return bad('mode must be public-key or certificate');
+      ctx.keys.setMode(mode as PlatformMode);
+      return { status: 200, json: { mode, serial: ctx.keys.signer().serial } };
+    }
+    default:
+      return bad(`unknown sandbox route ${route}`, 404);
+  }
+}

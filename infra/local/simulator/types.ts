@@ -1,0 +1,140 @@
+import type { KeyObject } from 'node:crypto';
+
+export type PlatformMode = 'public-key' | 'certificate';
+
+export interface SimulatorOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0 (a free port). */
+  port?: number;
+  /** The only service-provider mchid accepted in `Authorization`. */
+  mchid: string;
+  /** Expected `serial_no` in `Authorization` (the merchant API certificate serial). */
+  merchantSerialNo: string;
+  /** The merchant API public key; cached after the first success. */
+  merchantPublicKey: () => Promise<KeyObject>;
+  /** The 32-byte APIv3 key that encrypts callback resources. */
+  apiV3Key: Buffer;
+  /** Default `{ mode: 'public-key' }`. */
+  platform?: { mode: PlatformMode };
+  /** Public-key mode identity; generated (id `PUB_KEY_ID_…`) when absent. */
+  publicKey?: { id: string; privateKey: KeyObject };
+  /** Epoch ms. Signature timestamps use it as is; business time adds the `/sandbox/clock` offset. */
+  clock?: () => number;
+  /** Delays (ms) between callback sends; `n` delays mean at most `n + 1` sends (never more than 15). */
+  callbackSchedule?: number[];
+  /** Compresses WeChat Pay's default retry schedule; default 0.01. */
+  timeScale?: number;
+  /** Origin used in `redirect_url`; default the simulator's own `http://host:port`. */
+  publicBaseUrl?: string;
+  log?: (line: string) => void;
+}
+
+export type ContractState = 'PRESIGNED' | 'DECLINED' | 'EFFECTIVE' | 'TERMINATED';
+
+export interface TradeInfo {
+  out_trade_no: string;
+  deduct_amount: number;
+  description?: string;
+  attach?: string;
+  notify_url?: string;
+}
+
+/** What the simulator keeps about a contract. The decrypted real name and ID number are never stored. */
+export interface SimulatedContract {
+  out_contract_code: string;
+  channel: 'H5' | 'APP';
+  state: ContractState;
+  appid: string;
+  plan_id: string;
+  display_name: string;
+  contract_notify_url: string;
+  repayment_amount_limit: string;
+  repayment_day?: number;
+  sub_mchid?: string;
+  sub_appid?: string;
+  /** `real_identity` was given and both fields decrypted and passed the checks. */
+  real_identity_verified: boolean;
+  trade_info?: TradeInfo;
+  jump_appid?: string;
+  presign_token: string;
+  presigned_time: string;
+  token_expires_at: string;
+  contract_id?: string;
+  openid?: string;
+  contract_signed_time?: string;
+  contract_terminated_time?: string;
+  contract_terminated_mode?: string;
+  contract_termination_remark?: string;
+}
+
+export interface RecordedRequest {
+  request_id: string;
+  at: string;
+  method: string;
+  /** Path and query exactly as received. */
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  /** 0 while unanswered (a `hang` fault) or when the socket was dropped before answering. */
+  status: number;
+  /** WeChat Pay error `code` when the answer was an error. */
+  code?: string;
+  fault?: 'status' | 'hang' | 'drop';
+}
+
+export interface CallbackAttempt {
+  at: string;
+  request_id: string;
+  timestamp: string;
+  nonce: string;
+  serial: string;
+  /** HTTP status from the receiver; absent when it did not answer. */
+  status?: number;
+  duration_ms: number;
+  error?: string;
+}
+
+export interface CallbackDelivery {
+  /** Notification id (the envelope `id`): the same for every retry. */
+  id: string;
+  kind: 'notification' | 'probe';
+  event_type: string;
+  url: string;
+  out_contract_code: string;
+  /** The envelope exactly as sent. */
+  body: string;
+  /** The resource plaintext, for assertions. */
+  payload: Record<string, unknown>;
+  state: 'pending' | 'delivered' | 'failed' | 'dropped';
+  attempts: CallbackAttempt[];
+}
+
+export interface Fault {
+  /** Prefix match on the request path. */
+  path: string;
+  count: number;
+  status?: number;
+  body?: unknown;
+  /** Never answer (until the client gives up or the simulator closes). */
+  hang?: boolean;
+  /** Process the request normally, then destroy the socket without answering. */
+  drop?: boolean;
+}
+
+export interface Simulator {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+  wechatpayPublicKey(): { id: string; pem: string };
+  rotatePublicKey(): { id: string; pem: string };
+  platformCertificates(): { serial: string; pem: string }[];
+  setMode(mode: PlatformMode): void;
+  contracts(): SimulatedContract[];
+  requests(): RecordedRequest[];
+  callbacks(): CallbackDelivery[];
+  injectFault(f: Fault): void;
+  agree(token: string): Promise<void>;
+  decline(token: string): void;
+  sendProbe(outContractCode: string): Promise<CallbackDelivery>;
+}

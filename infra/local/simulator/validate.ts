@@ -1,0 +1,337 @@
+import type { KeyObject } from 'node:crypto';
+import { oaepDecrypt } from './crypto';
+import { paramError } from './errors';
+import type { TradeInfo } from './types';
+
+/*
+ * Field rules of the presign and terminate bodies (wechatpay-v3.md §8.1, §8.2, §8.4). Like WeChat Pay, the
+ * first problem found is reported, as PARAM_ERROR with a JSON pointer. Lengths count characters.
+ */
+
+type Obj = Record<string, unknown>;
+
+export interface PresignInput {
+  appid: string;
+  plan_id: string;
+  out_contract_code: string;
+  display_name: string;
+  contract_notify_url: string;
+  repayment_amount_limit: string;
+  repayment_day?: number;
+  sub_mchid?: string;
+  sub_appid?: string;
+  real_identity_verified: boolean;
+  trade_info?: TradeInfo;
+  jump_appid?: string;
+}
+
+export const CONTRACT_CODE = /^[0-9A-Za-z]{1,64}$/;
+const NO_SPACE = /^\S+$/;
+
+const pointer = (base: string, key: string) => `${base}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Strict UTF-8 JSON object with no `null` anywhere and only 1–3-byte UTF-8 characters. */
+export function parseJsonObject(body: Buffer): Obj {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(body);
+  } catch {
+    throw paramError('/', '请求体不是合法的UTF-8编码');
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw paramError('/', `请求体不是合法的JSON: ${(err as Error).message}`);
+  }
+  if (!isObj(value)) throw paramError('/', '请求体必须是JSON对象');
+  rejectNullsAndWideChars(value, '');
+  return value;
+}
+
+function rejectNullsAndWideChars(value: unknown, at: string): void {
+  if (value === null) throw paramError(at, '不允许为null，不需要的字段请省略');
+  if (typeof value === 'string' && /[\uD800-\uDFFF]/.test(value)) {
+    throw paramError(at, '包含4字节UTF-8字符(如emoji)，不支持');
+  }
+  if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) rejectNullsAndWideChars(v, `${at}/${i}`);
+  }
+  if (isObj(value)) {
+    for (const [k, v] of Object.entries(value)) {
+      if (/[\uD800-\uDFFF]/.test(k)) throw paramError(pointer(at, k), '字段名包含4字节UTF-8字符');
+      rejectNullsAndWideChars(v, pointer(at, k));
+    }
+  }
+}
+
+function onlyKeys(obj: Obj, base: string, allowed: readonly string[]): void {
+  for (const key of Object.keys(obj)) {
+    if (!allowed.includes(key)) throw paramError(pointer(base, key), '不支持的字段');
+  }
+}
+
+interface StrRule {
+  max: number;
+  min?: number;
+  pattern?: RegExp;
+  patternIssue?: string;
+  /** Do not echo the value (encrypted fields). */
+  secret?: boolean;
+}
+
+function str(obj: Obj, key: string, base: string, rule: StrRule & { required: true }): string;
+function str(obj: Obj, key: string, base: string, rule: StrRule & { required?: false }): string | undefined;
+function str(
+  obj: Obj,
+  key: string,
+  base: string,
+  rule: StrRule & { required?: boolean },
+): string | undefined {
+  const field = pointer(base, key);
+  const value = obj[key];
+  const shown = rule.secret ? undefined : value;
+  if (value === undefined) {
+    if (rule.required) throw paramError(field, '缺少必填字段');
+    return undefined;
+  }
+  if (typeof value !== 'string') throw paramError(field, `应为string类型，实际为${jsonType(value)}`, shown);
+  const length = Array.from(value).length;
+  if (length < (rule.min ?? 1)) throw paramError(field, `长度不能少于${rule.min ?? 1}个字符`, shown);
+  if (length > rule.max) throw paramError(field, `长度不能超过${rule.max}个字符`, shown);
+  if (rule.pattern && !rule.pattern.test(value)) {
+    throw paramError(field, rule.patternIssue ?? `格式不正确(${rule.pattern.source})`, shown);
+  }
+  return value;
+}
+
+function int(obj: Obj, key: string, base: string, rule: { required: boolean; min: number; max: number }) {
+  const field = pointer(base, key);
+  const value = obj[key];
+  if (value === undefined) {
+    if (rule.required) throw paramError(field, '缺少必填字段');
+    return undefined;
+  }
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw paramError(field, `应为integer类型，实际为${jsonType(value)}`, value);
+  }
+  if (value < rule.min || value > rule.max)
+    throw paramError(field, `取值须在${rule.min}到${rule.max}之间`, value);
+  return value;
+}
+
+function obj(parent: Obj, key: string, base: string): Obj | undefined {
+  const value = parent[key];
+  if (value === undefined) return undefined;
+  if (!isObj(value)) throw paramError(pointer(base, key), `应为object类型，实际为${jsonType(value)}`);
+  return value;
+}
+
+function jsonType(v: unknown): string {
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'integer' : 'number';
+  return typeof v;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** HTTPS, no query string; plain http only to loopback so that local stacks can receive callbacks. */
+function notifyUrl(o: Obj, key: string, base: string, required: boolean): string | undefined {
+  const value = required ? str(o, key, base, { required: true, max: 256 }) : str(o, key, base, { max: 256 });
+  if (value === undefined) return undefined;
+  const field = pointer(base, key);
+  if (value.includes('?')) throw paramError(field, '通知地址不能携带查询参数', value);
+  if (value.includes('#')) throw paramError(field, '通知地址不能携带片段(#)', value);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw paramError(field, '不是合法的URL', value);
+  }
+  const ok = url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname));
+  if (!ok) throw paramError(field, '必须是HTTPS地址(模拟器另接受http://127.0.0.1或localhost)', value);
+  return value;
+}
+
+/** WeChat Pay's mask: keep the last character; longer than 4 characters → `***` + last. */
+export function maskName(name: string): string {
+  const chars = Array.from(name);
+  const last = chars.at(-1) ?? '';
+  return chars.length > 4 ? `***${last}` : `${'*'.repeat(chars.length - 1)}${last}`;
+}
+
+const ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+
+/** 18-character resident ID card number with its ISO 7064 MOD 11-2 check character. */
+function validResidentId(id: string): boolean {
+  if (!/^\d{17}[\dX]$/.test(id)) return false;
+  const sum = ID_WEIGHTS.reduce((acc, w, i) => acc + w * Number(id[i]), 0);
+  return '10X98765432'[sum % 11] === id[17];
+}
+
+function decryptField(key: KeyObject, ciphertext: string, field: string): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(oaepDecrypt(key, ciphertext));
+  } catch {
+    throw paramError(field, '解密失败');
+  }
+}
+
+/**
+ * Checks `real_identity` and returns the masked form of the decrypted name. The plaintexts live only in
+ * this function's locals.
+ */
+function realIdentity(ri: Obj, key: KeyObject): string {
+  const base = '/real_identity';
+  onlyKeys(ri, base, ['identity_type', 'identity_id', 'real_name']);
+  const type = str(ri, 'identity_type', base, { required: true, max: 64 });
+  if (type === 'REAL_IDENTITY_TYPE_INVALID') {
+    throw paramError(`${base}/identity_type`, 'REAL_IDENTITY_TYPE_INVALID不是可用的证件类型', type);
+  }
+  if (type !== 'REAL_IDENTITY_TYPE_ID_CARD') {
+    throw paramError(`${base}/identity_type`, '取值不在枚举范围内(REAL_IDENTITY_TYPE_ID_CARD)', type);
+  }
+  const idCipher = str(ri, 'identity_id', base, { required: true, max: 512, secret: true });
+  const nameCipher = str(ri, 'real_name', base, { required: true, max: 512, secret: true });
+  const id = decryptField(key, idCipher, `${base}/identity_id`);
+  const name = decryptField(key, nameCipher, `${base}/real_name`);
+  if (!validResidentId(id)) throw paramError(`${base}/identity_id`, '证件号码格式错误(需18位居民身份证号码)');
+  if (name.trim() === '' || Array.from(name).length > 64) {
+    throw paramError(`${base}/real_name`, '姓名为空或超过64个字符');
+  }
+  return maskName(name);
+}
+
+function tradeInfo(ti: Obj, limit: string): TradeInfo {
+  const base = '/trade_info';
+  onlyKeys(ti, base, ['out_trade_no', 'deduct_amount', 'description', 'attach', 'notify_url']);
+  const out: TradeInfo = {
+    out_trade_no: str(ti, 'out_trade_no', base, {
+      required: true,
+      min: 6,
+      max: 32,
+      pattern: /^[0-9A-Za-z_\-|*]+$/,
+      patternIssue: '只能是数字、大小写字母或_-|*',
+    }),
+    deduct_amount:
+      int(ti, 'deduct_amount', base, { required: true, min: 1, max: Number.MAX_SAFE_INTEGER }) ?? 0,
+  };
+  if (BigInt(out.deduct_amount) > BigInt(limit)) {
+    throw paramError(`${base}/deduct_amount`, '不能超过repayment_amount_limit', out.deduct_amount);
+  }
+  const description = str(ti, 'description', base, { max: 127 });
+  const attach = str(ti, 'attach', base, { max: 128 });
+  const notify = notifyUrl(ti, 'notify_url', base, false);
+  if (description !== undefined) out.description = description;
+  if (attach !== undefined) out.attach = attach;
+  if (notify !== undefined) out.notify_url = notify;
+  return out;
+}
+
+const COMMON_KEYS = [
+  'appid',
+  'plan_id',
+  'out_contract_code',
+  'display_name',
+  'contract_notify_url',
+  'repayment_day',
+  'repayment_amount_limit',
+  'sub_mchid',
+  'sub_appid',
+  'real_identity',
+  'trade_info',
+] as const;
+
+/**
+ * `decryptionKey` is the private key of the WeChat Pay key named by the request's `Wechatpay-Serial`.
+ * The APP page still documents `sub_merchant_code`, so APP also accepts that name for `sub_mchid`.
+ */
+export function validatePresign(body: Obj, channel: 'H5' | 'APP', decryptionKey: KeyObject): PresignInput {
+  onlyKeys(
+    body,
+    '',
+    channel === 'H5' ? [...COMMON_KEYS, 'jump_info'] : [...COMMON_KEYS, 'sub_merchant_code'],
+  );
+  const code = (key: string, max: number) =>
+    str(body, key, '', { max, pattern: NO_SPACE, patternIssue: '不能包含空白字符' });
+  const input: PresignInput = {
+    appid: str(body, 'appid', '', {
+      required: true,
+      max: 32,
+      pattern: NO_SPACE,
+      patternIssue: '不能包含空白字符',
+    }),
+    plan_id: str(body, 'plan_id', '', {
+      required: true,
+      max: 64,
+      pattern: NO_SPACE,
+      patternIssue: '不能包含空白字符',
+    }),
+    out_contract_code: str(body, 'out_contract_code', '', {
+      required: true,
+      max: 64,
+      pattern: CONTRACT_CODE,
+      patternIssue: '只能是数字和大小写字母',
+    }),
+    display_name: str(body, 'display_name', '', {
+      required: true,
+      max: 64,
+      pattern: /^\*{1,3}[^*\s]$/u,
+      patternIssue: '须为脱敏姓名：仅保留最后一个字，其余替换为*，超过4个字时为***加最后一个字',
+    }),
+    contract_notify_url: notifyUrl(body, 'contract_notify_url', '', true) ?? '',
+    repayment_amount_limit: '',
+    real_identity_verified: false,
+  };
+  const day = int(body, 'repayment_day', '', { required: false, min: 1, max: 31 });
+  if (day !== undefined) input.repayment_day = day;
+  const limit = str(body, 'repayment_amount_limit', '', {
+    required: true,
+    max: 15, // keeps the integer in query answers exact (Number.MAX_SAFE_INTEGER has 16 digits)
+    pattern: /^\d+$/,
+    patternIssue: '应为以分为单位的数字字符串',
+  });
+  if (BigInt(limit) <= 0n) throw paramError('/repayment_amount_limit', '必须大于0', limit);
+  input.repayment_amount_limit = limit;
+  const subMchid = code('sub_mchid', 32) ?? (channel === 'APP' ? code('sub_merchant_code', 32) : undefined);
+  if (subMchid !== undefined) input.sub_mchid = subMchid;
+  const subAppid = code('sub_appid', 32);
+  if (subAppid !== undefined) input.sub_appid = subAppid;
+  const ri = obj(body, 'real_identity', '');
+  if (ri) {
+    if (realIdentity(ri, decryptionKey) !== input.display_name) {
+      throw paramError('/display_name', '与real_identity.real_name的脱敏结果不一致', input.display_name);
+    }
+    input.real_identity_verified = true;
+  }
+  const ti = obj(body, 'trade_info', '');
+  if (ti) input.trade_info = tradeInfo(ti, limit);
+  const ji = obj(body, 'jump_info', '');
+  if (ji) {
+    onlyKeys(ji, '/jump_info', ['jump_appid']);
+    const jump = str(ji, 'jump_appid', '/jump_info', {
+      max: 32,
+      pattern: NO_SPACE,
+      patternIssue: '不能包含空白字符',
+    });
+    if (jump !== undefined) input.jump_appid = jump;
+  }
+  return input;
+}
+
+export function validateTerminate(body: Obj): {
+  out_contract_code: string;
+  contract_termination_remark: string;
+} {
+  onlyKeys(body, '', ['out_contract_code', 'contract_termination_remark']);
+  return {
+    out_contract_code: str(body, 'out_contract_code', '', {
+      required: true,
+      max: 64,
+      pattern: CONTRACT_CODE,
+      patternIssue: '只能是数字和大小写字母',
+    }),
+    contract_termination_remark: str(body, 'contract_termination_remark', '', { required: true, max: 128 }),
+  };
+}

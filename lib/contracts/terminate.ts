@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { ContractNotFound, ContractStateConflict, WechatPayRejected } from '../errors';
+import type { WechatPayClient } from '../wechatpay/client';
+import type { Clock } from '../wechatpay/clock';
+import {
+  parseTerminateResponse,
+  TERMINATE_PATH,
+  type WechatPayContract,
+} from '../wechatpay/credit-repayment';
+import { applyFacts } from './facts';
+import type { ContractRecord } from './model';
+import type { ContractStore } from './ports';
+import { queryWechatPay } from './sync';
+import { parseOrThrow, text } from './validation';
+
+export interface TerminateDeps {
+  store: ContractStore;
+  wechatpay: Pick<WechatPayClient, 'call'>;
+  clock: Clock;
+}
+
+const terminateBody = z.strictObject({ contract_termination_remark: text(128) });
+
+/** Terminates a SIGNED contract at WeChat Pay, then records what WeChat Pay reports. */
+export async function terminate(
+  deps: TerminateDeps,
+  outContractCode: string,
+  input: unknown,
+): Promise<ContractRecord> {
+  const { contract_termination_remark: remark } = parseOrThrow(terminateBody, input);
+  const existing = await deps.store.get(outContractCode);
+  if (!existing) throw new ContractNotFound(outContractCode);
+  if (existing.state !== 'SIGNED') {
+    throw new ContractStateConflict(
+      `only a SIGNED contract can be terminated; ${outContractCode} is ${existing.state}`,
+      existing.state,
+    );
+  }
+  let facts: WechatPayContract;
+  try {
+    const response = await deps.wechatpay.call({
+      method: 'POST',
+      path: TERMINATE_PATH,
+      body: { out_contract_code: outContractCode, contract_termination_remark: remark },
+    });
+    facts = parseTerminateResponse(response.json()) ?? {
+      out_contract_code: outContractCode,
+      contract_state: 'CONTRACT_STATE_TERMINATED',
+      contract_terminated_mode: 'TERMINATION_MODE_BY_MERCHANT',
+      contract_termination_remark: remark,
+      contract_terminated_time: new Date(deps.clock()).toISOString(),
+    };
+  } catch (error) {
+    // A refusal may mean it was already terminated (by the user, or by our own earlier attempt whose answer
+    // was lost): WeChat Pay's query tells which.
+    if (!(error instanceof WechatPayRejected)) throw error;
+    const current = await queryWechatPay(deps, outContractCode);
+    if (current?.contract_state !== 'CONTRACT_STATE_TERMINATED') throw error;
+    facts = current;
+  }
+  return record(deps, outContractCode, facts);
+}
+
+async function record(deps: TerminateDeps, code: string, facts: WechatPayContract): Promise<ContractRecord> {
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    const existing = await deps.store.get(code);
+    const next = applyFacts(existing, facts, 'QUERY', new Date(deps.clock()).toISOString());
+    // Nothing to move (already TERMINATED by a callback that won the race): the stored record is the answer.
+    if (!next && existing) return existing;
+    if (next && (await deps.store.save(next))) return next;
+  }
+  throw new Error(`contract ${code} kept changing while its termination was recorded`);
+}

@@ -100,7 +100,7 @@ async function loadKeys(s: Settings, needsApiV3Key: boolean): Promise<Keys> {
 const awsClientConfig = {
   maxAttempts: 3,
   // Fail fast enough to answer API Gateway (29 s) and WeChat Pay callbacks (5 s) with a 503 of our own.
-  requestHandler: { requestTimeout: 2000, connectionTimeout: 1000 },
+  requestHandler: { requestTimeout: 2000, connectionTimeout: 1000, throwOnRequestTimeout: true },
 };
 
 let documentClient: DynamoDBDocumentClient | undefined;

@@ -18,11 +18,12 @@ export type ErrorCode =
   | 'NOTIFICATION_REJECTED'
   | 'PAYLOAD_TOO_LARGE';
 
+/** `WECHATPAY_UNAVAILABLE` -> `WechatPayUnavailable`: WeChat Pay is two words in every name we expose. */
 const pascal = (code: string): string =>
   code
     .toLowerCase()
     .split('_')
-    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .map((w) => (w === 'wechatpay' ? 'WechatPay' : w.charAt(0).toUpperCase() + w.slice(1)))
     .join('');
 
 export abstract class ServiceError extends Error {

@@ -5,6 +5,7 @@
  * AWS_ENDPOINT_URL_KMS, exactly as the deployed code reaches AWS. Prints the plain
  * "N passed, N failed, N skipped" line CI reads.
  */
+import { once } from 'node:events';
 import { readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -58,10 +59,10 @@ stream.on('test:fail', (t) => {
   const failureType = (t.details.error as { failureType?: string } | undefined)?.failureType;
   if (t.details.type !== 'suite' || failureType !== 'subtestsFailed') failed++;
 });
-const done = new Promise<void>((resolveDone) => {
-  stream.compose(new spec()).pipe(process.stdout).on('finish', resolveDone);
-});
-await done;
+// Piping never ends process.stdout, so wait for the reporter itself to end.
+const reporter = stream.compose(new spec());
+reporter.pipe(process.stdout);
+await once(reporter, 'end');
 await Promise.all([dynamodb.stop(), kms.close()]);
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exitCode = failed > 0 || passed === 0 ? 1 : 0;

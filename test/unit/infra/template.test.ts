@@ -150,13 +150,25 @@ describe('packaged CloudFormation template', () => {
     for (const [id, fn] of functions) assert.equal(fn.Properties.Runtime, 'nodejs22.x', id);
   });
 
-  it('puts both presign routes behind IAM authorisation', () => {
+  it('puts every route behind IAM authorisation except the public, throttled callback route', () => {
     const routes = new Map(
       ofType('AWS::ApiGatewayV2::Route').map(([, route]) => [route.Properties.RouteKey, route.Properties]),
     );
-    for (const key of ['POST /contracts/h5-presign', 'POST /contracts/app-presign']) {
-      assert.equal(routes.get(key)?.AuthorizationType, 'AWS_IAM', `${key} (routes: ${[...routes.keys()]})`);
+    const callback = 'POST /wechatpay/notifications';
+    assert.deepEqual([...routes.keys()].sort(), [
+      'GET /contracts/{out_contract_code}',
+      'POST /contracts/app-presign',
+      'POST /contracts/h5-presign',
+      'POST /contracts/{out_contract_code}/terminate',
+      callback,
+    ]);
+    for (const [key, route] of routes) {
+      if (key === callback) assert.notEqual(route.AuthorizationType, 'AWS_IAM', 'WeChat Pay cannot sign with SigV4');
+      else assert.equal(route.AuthorizationType, 'AWS_IAM', key);
     }
+    const [, stage] = ofType('AWS::ApiGatewayV2::Stage')[0] ?? [];
+    const throttle = stage?.Properties.RouteSettings?.[callback];
+    assert.ok(throttle?.ThrottlingRateLimit > 0 && throttle?.ThrottlingBurstLimit > 0, 'callback route throttled');
   });
 
   it('keeps contracts forever: key, GSI, stream outbox, PITR, deletion protection, Retain', () => {
@@ -209,14 +221,19 @@ describe('packaged CloudFormation template', () => {
     assert.deepEqual(presignEnvironment().WECHATPAY_SIGNING_KEY_ID, signingKeyArn);
   });
 
-  it('grants kms:Sign on the one key, to the presign role only', () => {
+  it('grants kms:Sign on the one key, only to the roles of functions that sign WeChat Pay requests', () => {
     const grants = iamStatements().filter(({ statement }) =>
       actions(statement).some((a) => ['kms:Sign', 'kms:*', '*'].includes(a)),
     );
-    assert.equal(grants.length, 1, `kms:Sign granted ${grants.length} times`);
-    const [grant] = grants;
-    assert.deepEqual(presignFunction().Properties.Role, { 'Fn::GetAtt': [grant?.owner, 'Arn'] });
-    assert.deepEqual(grant?.statement.Resource, signingKeyArn);
+    const owners = grants.map((g) => g.owner).sort();
+    assert.deepEqual(owners, ['ContractsRole', 'PresignRole']);
+    for (const grant of grants) assert.deepEqual(grant.statement.Resource, signingKeyArn);
+    const roleOf = (fn: string) => template.Resources[fn]?.Properties.Role;
+    assert.deepEqual(presignFunction().Properties.Role, { 'Fn::GetAtt': ['PresignRole', 'Arn'] });
+    assert.deepEqual(roleOf('ContractsLambdaFunction'), { 'Fn::GetAtt': ['ContractsRole', 'Arn'] });
+    assert.deepEqual(roleOf('ReconcileLambdaFunction'), { 'Fn::GetAtt': ['ContractsRole', 'Arn'] });
+    // The callback path verifies and decrypts only: its role must not be able to sign.
+    assert.deepEqual(roleOf('NotifyLambdaFunction'), { 'Fn::GetAtt': ['NotifyRole', 'Arn'] });
   });
 
   it('never grants dynamodb, kms, secretsmanager, ssm or events actions on a wildcard resource', () => {

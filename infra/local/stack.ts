@@ -1,0 +1,184 @@
+/**
+ * The whole system on loopback, with no AWS account and no internet: DynamoDB Local, the KMS stand-in,
+ * the WeChat Pay simulator and the local API gateway running the real handlers. `npm start` and the
+ * end-to-end tests both run this, so what the tests prove is what a developer tries.
+ *
+ * Every SPEC §5 variable that is set is honoured; only what is missing is generated. With
+ * WECHATPAY_BASE_URL set, no simulator starts and the service talks to that WeChat Pay v3 peer instead.
+ */
+import { createPublicKey } from 'node:crypto';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetPublicKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb';
+import { type Extra, type LocalGateway, readRoutes, startGateway } from './gateway';
+import { LocalSecrets, randomApiV3Key, randomPublicKeyId, randomSerial } from './keys';
+import { type KmsStandIn, startKmsStandIn } from './kms/server';
+import { type Simulator, type SimulatorOptions, startSimulator } from './simulator';
+import { createTables, readCloudFormationResources } from './tables';
+
+export interface LocalStackOptions {
+  /** Project root (serverless.yml, infra/aws). */
+  root?: string;
+  host?: string;
+  /** 0 = a free port. Defaults are SPEC §6's: 3000, 3100, 4599, 8000. */
+  ports?: { api?: number; simulator?: number; kms?: number; dynamodb?: number };
+  /** Configuration in; what is missing is generated. Default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Where generated keys persist (`.local`); omitted: memory only. */
+  dataDir?: string;
+  /** Reuse already-running stand-ins (the test runner starts one of each for all test files). */
+  endpoints?: { dynamodb?: string; kms?: string };
+  /** Suffix for table names so test files sharing one DynamoDB Local never collide. */
+  tableSuffix?: string;
+  simulator?: Partial<SimulatorOptions>;
+  /** Extra gateway routes (demo page, OpenAPI document). */
+  extra?: Extra;
+  log?: (part: string, line: string) => void;
+}
+
+export interface LocalStack {
+  api: LocalGateway;
+  simulator?: Simulator;
+  kms?: KmsStandIn;
+  dynamodb?: DynamoDbLocal;
+  /** The configuration the handlers run with (also applied to process.env). */
+  env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+const LOCAL_AWS = {
+  AWS_REGION: 'ap-southeast-1',
+  AWS_ACCESS_KEY_ID: 'local',
+  AWS_SECRET_ACCESS_KEY: 'local',
+  // Never fall back to the instance metadata service (169.254.169.254 is not loopback).
+  AWS_EC2_METADATA_DISABLED: 'true',
+};
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const root = options.root ?? process.cwd();
+  const host = options.host ?? '127.0.0.1';
+  const given = options.env ?? process.env;
+  const log = options.log ?? (() => {});
+  const secrets = new LocalSecrets(options.dataDir);
+  const closers: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const c of closers.reverse()) await c().catch(() => undefined);
+  };
+  try {
+    const env: Record<string, string> = { ...LOCAL_AWS };
+    for (const [k, v] of Object.entries(LOCAL_AWS)) if (given[k]) env[k] = given[k] as string;
+
+    const [dynamodb, kms] = await Promise.all([
+      options.endpoints?.dynamodb || given.AWS_ENDPOINT_URL_DYNAMODB
+        ? undefined
+        : startDynamoDbLocal({ port: options.ports?.dynamodb ?? 8000, log: (l) => log('dynamodb', l) }),
+      options.endpoints?.kms || given.AWS_ENDPOINT_URL_KMS
+        ? undefined
+        : startKmsStandIn({
+            host,
+            port: options.ports?.kms ?? 4599,
+            ...(options.dataDir ? { dataDir: join(options.dataDir, 'kms') } : {}),
+          }),
+    ]);
+    if (dynamodb) closers.push(() => dynamodb.stop());
+    if (kms) closers.push(() => kms.close());
+    env.AWS_ENDPOINT_URL_DYNAMODB = (options.endpoints?.dynamodb ??
+      given.AWS_ENDPOINT_URL_DYNAMODB ??
+      dynamodb?.endpoint) as string;
+    env.AWS_ENDPOINT_URL_KMS = (options.endpoints?.kms ?? given.AWS_ENDPOINT_URL_KMS ?? kms?.url) as string;
+    log('aws', `DynamoDB ${env.AWS_ENDPOINT_URL_DYNAMODB}, KMS ${env.AWS_ENDPOINT_URL_KMS}`);
+
+    const awsConfig = {
+      region: env.AWS_REGION,
+      credentials: {
+        accessKeyId: env.AWS_ACCESS_KEY_ID as string,
+        secretAccessKey: env.AWS_SECRET_ACCESS_KEY as string,
+      },
+    };
+    const suffix = options.tableSuffix ? `-${options.tableSuffix}` : '';
+    env.CONTRACTS_TABLE = given.CONTRACTS_TABLE || `wechatpay-credit-repayment-local-contracts${suffix}`;
+    env.NOTIFICATIONS_TABLE =
+      given.NOTIFICATIONS_TABLE || `wechatpay-credit-repayment-local-notifications${suffix}`;
+    const ddb = new DynamoDBClient({ ...awsConfig, endpoint: env.AWS_ENDPOINT_URL_DYNAMODB });
+    // The same resource definitions serverless.yml deploys, so local tables equal deployed ones.
+    await createTables(ddb, readCloudFormationResources(join(root, 'infra/aws/tables.yml')), {
+      ContractsTable: env.CONTRACTS_TABLE,
+      NotificationsTable: env.NOTIFICATIONS_TABLE,
+    });
+    ddb.destroy();
+
+    env.WECHATPAY_MCHID = given.WECHATPAY_MCHID || secrets.text('mchid', () => '1900000109');
+    env.WECHATPAY_MERCHANT_SERIAL_NO =
+      given.WECHATPAY_MERCHANT_SERIAL_NO || secrets.text('merchant-serial', randomSerial);
+    env.WECHATPAY_SIGNING_KEY_ID = given.WECHATPAY_SIGNING_KEY_ID || 'alias/wechatpay-merchant';
+    env.WECHATPAY_APIV3_KEY = given.WECHATPAY_APIV3_KEY || secrets.text('apiv3-key', randomApiV3Key);
+
+    const api = await startGateway({
+      routes: readRoutes(join(root, 'serverless.yml')),
+      host,
+      port: options.ports?.api ?? 3000,
+      root,
+      ...(options.extra ? { extra: options.extra } : {}),
+      log: (l) => log('api', l),
+    });
+    closers.push(() => api.close());
+    env.WECHATPAY_NOTIFY_URL = given.WECHATPAY_NOTIFY_URL || `${api.url}/wechatpay/notifications`;
+
+    let simulator: Simulator | undefined;
+    if (given.WECHATPAY_BASE_URL) {
+      env.WECHATPAY_BASE_URL = given.WECHATPAY_BASE_URL;
+      for (const name of ['WECHATPAY_PUBLIC_KEY_ID', 'WECHATPAY_PUBLIC_KEY'] as const) {
+        const value = given[name];
+        if (!value)
+          throw new Error(`${name} is required when WECHATPAY_BASE_URL points at another WeChat Pay peer`);
+        env[name] = value;
+      }
+    } else {
+      const kmsClient = new KMSClient({ ...awsConfig, endpoint: env.AWS_ENDPOINT_URL_KMS });
+      const keyId = env.WECHATPAY_SIGNING_KEY_ID;
+      simulator = await startSimulator({
+        host,
+        port: options.ports?.simulator ?? 3100,
+        mchid: env.WECHATPAY_MCHID,
+        merchantSerialNo: env.WECHATPAY_MERCHANT_SERIAL_NO,
+        // The simulator knows the merchant key the way WeChat Pay does: only its public half, from KMS.
+        merchantPublicKey: async () => {
+          const { PublicKey } = await kmsClient.send(new GetPublicKeyCommand({ KeyId: keyId }));
+          if (!PublicKey) throw new Error(`KMS returned no public key for ${keyId}`);
+          return createPublicKey({ key: Buffer.from(PublicKey), format: 'der', type: 'spki' });
+        },
+        apiV3Key: Buffer.from(env.WECHATPAY_APIV3_KEY),
+        publicKey: {
+          id: given.WECHATPAY_PUBLIC_KEY_ID || secrets.text('wechatpay-public-key-id', randomPublicKeyId),
+          privateKey: secrets.rsaKey('wechatpay-platform-key.pem'),
+        },
+        log: (l) => log('wechatpay', l),
+        ...options.simulator,
+      });
+      closers.push(async () => {
+        await simulator?.close();
+        kmsClient.destroy();
+      });
+      const platform = simulator.wechatpayPublicKey();
+      env.WECHATPAY_BASE_URL = simulator.url;
+      env.WECHATPAY_PUBLIC_KEY_ID = platform.id;
+      env.WECHATPAY_PUBLIC_KEY = platform.pem;
+    }
+    for (const name of ['EVENT_BUS_NAME', 'WECHATPAY_TIMEOUT_MS'] as const) {
+      if (given[name]) env[name] = given[name] as string;
+    }
+    Object.assign(process.env, env);
+    return {
+      api,
+      ...(simulator ? { simulator } : {}),
+      ...(kms ? { kms } : {}),
+      ...(dynamodb ? { dynamodb } : {}),
+      env,
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

@@ -10,11 +10,14 @@ import { createPublicKey } from 'node:crypto';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetPublicKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { makeHandler as makePublishHandler } from '../../functions/publish';
+import type { ContractEvent, EventPublisher } from '../../lib/contracts/events';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb';
 import { type Extra, type LocalGateway, readRoutes, startGateway } from './gateway';
 import { LocalSecrets, randomApiV3Key, randomPublicKeyId, randomSerial } from './keys';
 import { type KmsStandIn, startKmsStandIn } from './kms/server';
 import { type Simulator, type SimulatorOptions, startSimulator } from './simulator';
+import { startStreamPoller } from './stream-poller';
 import { createTables, readCloudFormationResources } from './tables';
 
 export interface LocalStackOptions {
@@ -34,6 +37,8 @@ export interface LocalStackOptions {
   simulator?: Partial<SimulatorOptions>;
   /** Extra gateway routes (demo page, OpenAPI document). */
   extra?: Extra;
+  /** Where contract events go; default: kept in `LocalStack.events` (there is no EventBridge locally). */
+  publisher?: EventPublisher;
   log?: (part: string, line: string) => void;
 }
 
@@ -44,6 +49,10 @@ export interface LocalStack {
   dynamodb?: DynamoDbLocal;
   /** The configuration the handlers run with (also applied to process.env). */
   env: Record<string, string>;
+  /** Contract events the outbox published (unless a publisher was given). */
+  events: ContractEvent[];
+  /** Resolves once every committed change so far went through the outbox publisher. */
+  drainEvents(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -67,7 +76,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   };
   try {
     const env: Record<string, string> = { ...LOCAL_AWS };
-    for (const [k, v] of Object.entries(LOCAL_AWS)) if (given[k]) env[k] = given[k] as string;
+    for (const k of Object.keys(LOCAL_AWS)) if (given[k]) env[k] = given[k] as string;
 
     const [dynamodb, kms] = await Promise.all([
       options.endpoints?.dynamodb || given.AWS_ENDPOINT_URL_DYNAMODB
@@ -107,6 +116,23 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       NotificationsTable: env.NOTIFICATIONS_TABLE,
     });
     ddb.destroy();
+
+    // The stand-in for the stream event source mapping: the real publish handler runs on every change.
+    const events: ContractEvent[] = [];
+    const publisher: EventPublisher = options.publisher ?? {
+      async publish(batch) {
+        events.push(...batch);
+        for (const e of batch)
+          log('events', `${e.type} ${e.detail.out_contract_code} (${e.detail.event_id})`);
+      },
+    };
+    const poller = await startStreamPoller({
+      endpoint: env.AWS_ENDPOINT_URL_DYNAMODB,
+      tableName: env.CONTRACTS_TABLE,
+      handler: makePublishHandler(() => ({ publisher })),
+      log: (l) => log('events', l),
+    });
+    closers.push(() => poller.stop());
 
     env.WECHATPAY_MCHID = given.WECHATPAY_MCHID || secrets.text('mchid', () => '1900000109');
     env.WECHATPAY_MERCHANT_SERIAL_NO =
@@ -175,6 +201,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(kms ? { kms } : {}),
       ...(dynamodb ? { dynamodb } : {}),
       env,
+      events,
+      drainEvents: () => poller.drain(),
       close,
     };
   } catch (error) {

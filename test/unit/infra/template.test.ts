@@ -163,12 +163,16 @@ describe('packaged CloudFormation template', () => {
       callback,
     ]);
     for (const [key, route] of routes) {
-      if (key === callback) assert.notEqual(route.AuthorizationType, 'AWS_IAM', 'WeChat Pay cannot sign with SigV4');
+      assert.ok(typeof key === 'string');
+      if (key === callback)
+        assert.notEqual(route.AuthorizationType, 'AWS_IAM', 'WeChat Pay cannot sign with SigV4');
       else assert.equal(route.AuthorizationType, 'AWS_IAM', key);
     }
     const [, stage] = ofType('AWS::ApiGatewayV2::Stage')[0] ?? [];
-    const throttle = stage?.Properties.RouteSettings?.[callback];
-    assert.ok(throttle?.ThrottlingRateLimit > 0 && throttle?.ThrottlingBurstLimit > 0, 'callback route throttled');
+    const settings = stage?.Properties.RouteSettings as Record<string, Record<string, number>> | undefined;
+    const throttle = settings?.[callback];
+    assert.ok((throttle?.ThrottlingRateLimit ?? 0) > 0, 'callback route rate-limited');
+    assert.ok((throttle?.ThrottlingBurstLimit ?? 0) > 0, 'callback route burst-limited');
   });
 
   it('keeps contracts forever: key, GSI, stream outbox, PITR, deletion protection, Retain', () => {

@@ -46,19 +46,28 @@ export class DynamoNotificationStore implements NotificationStore {
       );
       return 'recorded';
     } catch (error) {
-      const reasons = conditionFailures(error);
-      if (reasons?.[0]) return 'duplicate';
-      if (reasons?.[1]) return 'conflict';
+      const refused = refusal(error);
+      if (refused) return refused;
       throw dependencyUnavailable('DynamoDB', next ? 'TransactWriteItems' : 'PutItem', error);
     }
   }
 }
 
-/** Which items' conditions failed; `undefined` when the error is not a condition failure. */
-function conditionFailures(error: unknown): boolean[] | undefined {
+/**
+ * What a refused write means: the id is already recorded (`duplicate`), or the contract moved or is being
+ * moved under us (`conflict`: re-read and try again). DynamoDB cancels a transaction that meets another one
+ * in flight on the same item (`TransactionConflict`), e.g. two deliveries of one notification at once: that
+ * is a conflict to retry at once, not a store failure to answer 500 for. `undefined`: a real failure.
+ */
+function refusal(error: unknown): 'duplicate' | 'conflict' | undefined {
   if (error instanceof TransactionCanceledException) {
-    return (error.CancellationReasons ?? []).map((r) => r.Code === 'ConditionalCheckFailed');
+    const codes = (error.CancellationReasons ?? []).map((r) => r.Code);
+    if (codes[0] === 'ConditionalCheckFailed') return 'duplicate';
+    if (codes[1] === 'ConditionalCheckFailed' || codes.includes('TransactionConflict')) return 'conflict';
+    return undefined;
   }
-  if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return [true];
+  if (!(error instanceof Error)) return undefined;
+  if (error.name === 'ConditionalCheckFailedException') return 'duplicate';
+  if (error.name === 'TransactionConflictException') return 'conflict';
   return undefined;
 }

@@ -29,8 +29,8 @@ export async function startTestStack(
   options: Omit<LocalStackOptions, 'env'> & { env?: NodeJS.ProcessEnv } = {},
 ): Promise<TestStack> {
   const own: (() => Promise<void>)[] = [];
-  let dynamodb = process.env.AWS_ENDPOINT_URL_DYNAMODB;
-  let kms = process.env.AWS_ENDPOINT_URL_KMS;
+  let dynamodb = options.endpoints?.dynamodb ?? process.env.AWS_ENDPOINT_URL_DYNAMODB;
+  let kms = options.endpoints?.kms ?? process.env.AWS_ENDPOINT_URL_KMS;
   if (!dynamodb) {
     const started = await startDynamoDbLocal();
     own.push(() => started.stop());
@@ -43,10 +43,10 @@ export async function startTestStack(
   }
   const suffix = randomBytes(4).toString('hex');
   const stack = await startLocalStack({
-    ports: { api: 0, simulator: 0 },
-    endpoints: { dynamodb, kms },
     tableSuffix: suffix,
     ...options,
+    ports: { api: 0, simulator: 0, kms: 0, dynamodb: 0, ...options.ports },
+    endpoints: { dynamodb, kms },
     env: {
       WECHATPAY_SIGNING_KEY_ID: `alias/test-merchant-${suffix}`,
       WECHATPAY_TIMEOUT_MS: '1500',
@@ -56,7 +56,7 @@ export async function startTestStack(
   });
   const db = DynamoDBDocumentClient.from(
     new DynamoDBClient({
-      endpoint: dynamodb,
+      endpoint: stack.env.AWS_ENDPOINT_URL_DYNAMODB,
       region: 'ap-southeast-1',
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     }),

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { after, describe, it, mock } from 'node:test';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { apiGatewayEvent, lambdaContext } from '../../support/callbacks';
+import { V2 } from '../../support/vectors';
+
+/**
+ * V2 (wechatpay-go's full signed callback) through the real handler. Its signature is from 2021, so the clock
+ * is mocked before the handler (and the clock it captures) is loaded. Its resource is sealed with a 16-byte key
+ * (AES-128-GCM), so a handler that verified the signature answers 400 at decryption, never 401.
+ */
+mock.timers.enable({ apis: ['Date'], now: V2.verify_at_unix * 1000 });
+Object.assign(process.env, {
+  WECHATPAY_MCHID: '1900000109',
+  WECHATPAY_MERCHANT_SERIAL_NO: '5157F09EFDC096DE15EBE81A47057A7232F1B8E1',
+  WECHATPAY_PUBLIC_KEY_ID: V2.certificate_serial_hex,
+  WECHATPAY_PUBLIC_KEY: new X509Certificate(V2.platform_certificate_pem).publicKey.export({
+    type: 'spki',
+    format: 'pem',
+  }),
+  WECHATPAY_APIV3_KEY: 'abcdefghijABCDEFGHIJ0123456789xy',
+  WECHATPAY_NOTIFY_URL: 'https://example.com/wechatpay/notifications',
+  CONTRACTS_TABLE: 'unit-contracts',
+  NOTIFICATIONS_TABLE: 'unit-notifications',
+  AWS_REGION: 'ap-southeast-1',
+});
+const { handler } = await import('../../../functions/notify');
+
+async function deliver(body: string | Buffer, isBase64Encoded: boolean) {
+  const event = apiGatewayEvent({ headers: V2.headers, body: Buffer.from(body) }, { isBase64Encoded });
+  const result = (await handler(event, lambdaContext())) as APIGatewayProxyStructuredResultV2;
+  return { status: result.statusCode, body: JSON.parse(String(result.body)) as Record<string, unknown> };
+}
+
+describe('functions/notify handler: the published V2 callback', () => {
+  after(() => mock.timers.reset());
+
+  for (const isBase64Encoded of [false, true]) {
+    it(`verifies (isBase64Encoded ${isBase64Encoded}) and stops at its AES-128 resource with 400`, async () => {
+      const res = await deliver(V2.body, isBase64Encoded);
+      assert.equal(res.status, 400, JSON.stringify(res.body));
+      assert.equal(res.body.code, 'FAIL');
+      assert.match(String(res.body.message), /AES-256-GCM authentication/);
+    });
+  }
+
+  it('one changed byte of the body: 401 before any decryption', async () => {
+    const res = await deliver(V2.body.replace('"签约成功"', '"签约失败"'), true);
+    assert.equal(res.status, 401);
+    assert.match(String(res.body.message), /signature does not match/);
+  });
+
+  it('300 s later the same callback is stale: 401', async () => {
+    mock.timers.setTime((V2.verify_at_unix + 300) * 1000);
+    const res = await deliver(V2.body, false);
+    assert.equal(res.status, 401);
+    assert.equal(res.body.message, 'timestamp skew 300 s exceeds 300 s');
+  });
+});

@@ -22,6 +22,8 @@ async function main(event: APIGatewayProxyEventV2) {
     throw new PayloadTooLarge(`body of ${body.length} bytes exceeds ${MAX_NOTIFICATION_BYTES}`);
   }
   const deps = await notifyDeps();
+  // Certificate mode: an unknown serial may be WeChat Pay's new platform certificate (one refresh at most).
+  await deps.verifier.learn(event.headers);
   const { envelope, resource } = openNotification({ headers: event.headers, body }, deps);
   logger.appendKeys({ notification_id: envelope.id, event_type: envelope.event_type });
   const result = await applyNotification(deps, { envelope, resource, rawBody: body });

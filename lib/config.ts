@@ -7,16 +7,25 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoContractStore } from './aws/dynamo-contract-store';
 import { DynamoNotificationStore } from './aws/dynamo-notification-store';
+import { DynamoPlatformKeyStore } from './aws/dynamo-platform-key-store';
 import { EventBridgePublisher, LogPublisher } from './aws/eventbridge-publisher';
 import { KmsSigner } from './aws/kms-signer';
 import type { EventPublisher } from './contracts/events';
 import type { ApplyNotificationDeps } from './contracts/notifications';
+import {
+  type PlatformCertificate,
+  type PlatformCertificateSet,
+  refreshPlatformCertificates,
+  unexpired,
+} from './contracts/platform-keys';
 import type { PresignDeps } from './contracts/presign';
 import type { SyncDeps } from './contracts/sync';
 import type { TerminateDeps } from './contracts/terminate';
-import { tracer } from './observability';
+import { logger, tracer } from './observability';
+import { downloadCertificates } from './wechatpay/certificates';
 import { WechatPayClient } from './wechatpay/client';
 import { systemClock } from './wechatpay/clock';
+import { type KeyEntry, RefreshingVerifier } from './wechatpay/refreshing-verifier';
 import { Verifier } from './wechatpay/verifier';
 
 /**
@@ -32,6 +41,10 @@ export interface Settings {
     publicKeyId: string;
     /** PEM text, or the name of the SSM parameter that holds it (deployed). */
     publicKey: string;
+    /** During a WeChat Pay public key switch: the next key's id and its PEM text or SSM parameter name. */
+    nextPublicKey?: { id: string; key: string };
+    /** Certificate mode (WECHATPAY_PLATFORM_CERTIFICATES=enabled): platform certificates verify too. */
+    platformCertificates: boolean;
     /** The 32-byte key itself, or the ARN of the Secrets Manager secret that holds it (deployed). */
     apiV3Key: string;
     notifyUrl: string;
@@ -46,6 +59,7 @@ export interface Settings {
 
 export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const missing: string[] = [];
+  const invalid: string[] = [];
   const required = (name: string): string => {
     const value = env[name]?.trim();
     if (!value) missing.push(name);
@@ -59,6 +73,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       signingKeyId: env.WECHATPAY_SIGNING_KEY_ID?.trim() || 'alias/wechatpay-merchant',
       publicKeyId: required('WECHATPAY_PUBLIC_KEY_ID'),
       publicKey: required('WECHATPAY_PUBLIC_KEY'),
+      ...nextPublicKey(env, invalid),
+      platformCertificates: platformMode(env, invalid),
       apiV3Key: required('WECHATPAY_APIV3_KEY'),
       notifyUrl: required('WECHATPAY_NOTIFY_URL'),
       timeoutMs: Number(env.WECHATPAY_TIMEOUT_MS ?? 5000),
@@ -70,48 +86,117 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   };
   if (missing.length > 0)
     throw new Error(`missing configuration: ${missing.join(', ')} (see README "Configuration")`);
+  if (settings.wechatpay.nextPublicKey?.id === settings.wechatpay.publicKeyId) {
+    invalid.push(
+      `WECHATPAY_PUBLIC_KEY_NEXT_ID repeats WECHATPAY_PUBLIC_KEY_ID ${settings.wechatpay.publicKeyId}`,
+    );
+  }
+  if (invalid.length > 0) throw new Error(`invalid configuration: ${invalid.join('; ')}`);
   return settings;
 }
 
+/**
+ * WECHATPAY_PUBLIC_KEY_NEXT_ID / WECHATPAY_PUBLIC_KEY_NEXT: a second WeChat Pay public key that verifies (never
+ * encrypts), so that a key switch fails no verification. Two named slots rather than a list keep each id next to
+ * its PEM, and let promotion swap them in one deploy. Runbook (deployed; osls parameters):
+ *   1. Put the new key's PEM in the SSM parameter the current key does not use (the first time: the default
+ *      <public key parameter>-next); deploy with wechatpayPublicKeyNextId=<new id> and, unless it is the default,
+ *      wechatpayPublicKeyNextParameter=<that name>. Every function now verifies with both keys.
+ *   2. Switch WeChat Pay to the new key (merchant portal). Either signature verifies.
+ *   3. Promote in ONE deploy, so each function's id and PEM change together: wechatpayPublicKeyId=<new id>,
+ *      wechatpayPublicKeyParameter=<the next parameter>, wechatpayPublicKeyNextId=<old id>,
+ *      wechatpayPublicKeyNextParameter=<the old parameter>. Requests now encrypt with the new key.
+ *   4. Once nothing signed by the old key can arrive (a day), deploy without wechatpayPublicKeyNextId.
+ * test/integration/functions/key-modes.test.ts runs this during traffic.
+ */
+function nextPublicKey(
+  env: NodeJS.ProcessEnv,
+  invalid: string[],
+): { nextPublicKey?: { id: string; key: string } } {
+  const id = env.WECHATPAY_PUBLIC_KEY_NEXT_ID?.trim();
+  const key = env.WECHATPAY_PUBLIC_KEY_NEXT?.trim();
+  if (id && key) return { nextPublicKey: { id, key } };
+  if (id || key) {
+    const [set, unset] = id
+      ? ['WECHATPAY_PUBLIC_KEY_NEXT_ID', 'WECHATPAY_PUBLIC_KEY_NEXT']
+      : ['WECHATPAY_PUBLIC_KEY_NEXT', 'WECHATPAY_PUBLIC_KEY_NEXT_ID'];
+    invalid.push(`${set} is set but ${unset} is not (a key switch needs both)`);
+  }
+  return {};
+}
+
+function platformMode(env: NodeJS.ProcessEnv, invalid: string[]): boolean {
+  const mode = env.WECHATPAY_PLATFORM_CERTIFICATES?.trim() || 'disabled';
+  if (mode !== 'enabled' && mode !== 'disabled') {
+    invalid.push(`WECHATPAY_PLATFORM_CERTIFICATES is ${JSON.stringify(mode)}, not enabled or disabled`);
+  }
+  return mode === 'enabled';
+}
+
 /** Key material, resolved from SSM / Secrets Manager when deployed; Powertools caches it for `parametersMaxAge`. */
-interface Keys {
-  publicKeyPem: string;
+export interface Keys {
+  publicKey: { id: string; pem: string };
+  nextPublicKey?: { id: string; pem: string };
   apiV3Key: string;
 }
 
-async function loadKeys(s: Settings, needsApiV3Key: boolean): Promise<Keys> {
-  const { publicKey, apiV3Key } = s.wechatpay;
+async function publicKeyPem(name: string, value: string, maxAge: number): Promise<string> {
+  if (value.startsWith('-----BEGIN')) return value;
+  const pem = await getParameter(value, { maxAge, decrypt: true });
+  if (!pem) throw new Error(`${name}: SSM parameter ${value} is empty`);
+  return pem;
+}
+
+/** SSM parameter names go to getParameter, secret ARNs to getSecret (Powertools, cached `parametersMaxAge`). */
+export async function loadKeys(s: Settings, needsApiV3Key: boolean): Promise<Keys> {
+  const { publicKey, nextPublicKey, apiV3Key } = s.wechatpay;
   const maxAge = s.parametersMaxAge;
-  const [publicKeyPem, apiV3] = await Promise.all([
-    publicKey.startsWith('-----BEGIN') ? publicKey : getParameter(publicKey, { maxAge, decrypt: true }),
+  const [pem, nextPem, apiV3] = await Promise.all([
+    publicKeyPem('WECHATPAY_PUBLIC_KEY', publicKey, maxAge),
+    nextPublicKey && publicKeyPem('WECHATPAY_PUBLIC_KEY_NEXT', nextPublicKey.key, maxAge),
     !needsApiV3Key
       ? ''
       : apiV3Key.startsWith('arn:aws:secretsmanager:')
         ? getSecret<string>(apiV3Key, { maxAge })
         : apiV3Key,
   ]);
-  if (!publicKeyPem) throw new Error(`WECHATPAY_PUBLIC_KEY: SSM parameter ${publicKey} is empty`);
   if (needsApiV3Key && (typeof apiV3 !== 'string' || Buffer.byteLength(apiV3) !== 32)) {
     throw new Error('WECHATPAY_APIV3_KEY must be the 32-byte APIv3 key (or a secret holding it)');
   }
-  return { publicKeyPem, apiV3Key: apiV3 ?? '' };
+  return {
+    publicKey: { id: s.wechatpay.publicKeyId, pem },
+    ...(nextPublicKey && nextPem ? { nextPublicKey: { id: nextPublicKey.id, pem: nextPem } } : {}),
+    apiV3Key: apiV3 ?? '',
+  };
 }
 
 const awsClientConfig = {
   maxAttempts: 3,
-  // Fail fast enough to answer API Gateway (29 s) and WeChat Pay callbacks (5 s) with a 503 of our own.
+  // Fail fast enough to answer API Gateway (29 s) with a 503 of our own rather than its 504.
   requestHandler: { requestTimeout: 2000, connectionTimeout: 1000, throwOnRequestTimeout: true },
 };
 
-let documentClient: DynamoDBDocumentClient | undefined;
-function dynamo(): DynamoDBDocumentClient {
-  documentClient ??= DynamoDBDocumentClient.from(
-    tracer.captureAWSv3Client(new DynamoDBClient(awsClientConfig)),
-    {
+/**
+ * WeChat Pay waits 5 s for a callback answer and the callback path makes two DynamoDB calls in a row (read, then
+ * one transaction): 2 attempts of at most 0.9 s each keep even a hanging DynamoDB under ~4 s, so WeChat Pay gets
+ * our 500 (and retries) instead of timing out. Measured before this: a hanging DynamoDB answered after 6.1 s.
+ */
+const callbackClientConfig = {
+  maxAttempts: 2,
+  requestHandler: { requestTimeout: 900, connectionTimeout: 500, throwOnRequestTimeout: true },
+};
+
+const documentClients = new Map<'api' | 'callback', DynamoDBDocumentClient>();
+function dynamo(profile: 'api' | 'callback' = 'api'): DynamoDBDocumentClient {
+  let client = documentClients.get(profile);
+  if (!client) {
+    const config = profile === 'callback' ? callbackClientConfig : awsClientConfig;
+    client = DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient(config)), {
       marshallOptions: { removeUndefinedValues: true },
-    },
-  );
-  return documentClient;
+    });
+    documentClients.set(profile, client);
+  }
+  return client;
 }
 
 let kmsClient: KMSClient | undefined;
@@ -125,9 +210,89 @@ function hashKey(apiV3Key: string): Buffer {
   return Buffer.from(hkdfSync('sha256', apiV3Key, '', 'out_contract_code request hash', 32));
 }
 
-function wechatpayClient(s: Settings, keys: Keys): WechatPayClient {
+function platformKeyStore(s: Settings): DynamoPlatformKeyStore {
+  return new DynamoPlatformKeyStore(dynamo(), s.notificationsTable);
+}
+
+let platformCache:
+  | { table: string; readAt: number; certificates: Promise<PlatformCertificate[]> }
+  | undefined;
+
+/** The stored platform certificates (certificate mode), re-read at most every `parametersMaxAge` seconds. */
+async function storedCertificates(s: Settings): Promise<PlatformCertificate[]> {
+  if (!s.wechatpay.platformCertificates) return [];
+  const now = Date.now();
+  const table = s.notificationsTable;
+  if (
+    !platformCache ||
+    platformCache.table !== table ||
+    now - platformCache.readAt >= s.parametersMaxAge * 1000
+  ) {
+    const certificates = platformKeyStore(s)
+      .load()
+      .then((set) => set?.certificates ?? []);
+    platformCache = { table, readAt: now, certificates };
+    // A failed read is not cached: the next invocation tries again.
+    certificates.catch(() => {
+      if (platformCache?.certificates === certificates) platformCache = undefined;
+    });
+  }
+  return unexpired(await platformCache.certificates, now);
+}
+
+/** WeChat Pay stops waiting for a callback's answer after 5 s; a download inside one must leave time to verify. */
+const IN_CALLBACK_DOWNLOAD_MS = 2000;
+
+/**
+ * Downloads (verifying by bootstrap) and stores the certificates, and serves them to this container at once.
+ * `inCallback`: one short attempt, since a callback is waiting; otherwise the client's timeout and retries.
+ */
+async function refreshCertificates(
+  s: Settings,
+  keys: Keys,
+  inCallback: boolean,
+): Promise<PlatformCertificateSet> {
+  const timeoutMs = inCallback
+    ? Math.min(s.wechatpay.timeoutMs, IN_CALLBACK_DOWNLOAD_MS)
+    : s.wechatpay.timeoutMs;
+  const set = await refreshPlatformCertificates({
+    download: () =>
+      downloadCertificates({
+        client: (verifier) => wechatpayClient(s, keys, verifier, timeoutMs),
+        apiV3Key: Buffer.from(keys.apiV3Key),
+        retry: !inCallback,
+      }),
+    store: platformKeyStore(s),
+    clock: systemClock,
+  });
+  platformCache = {
+    table: s.notificationsTable,
+    readAt: Date.now(),
+    certificates: Promise.resolve(set.certificates),
+  };
+  logger.info('platform certificates refreshed', {
+    certificates: set.certificates.map(({ serial, not_after }) => ({ serial, not_after })),
+  });
+  return set;
+}
+
+/** Every key a WeChat Pay signature may use: the public key, the next one during a switch, the certificates. */
+function verificationKeys(keys: Keys, platform: PlatformCertificate[]): KeyEntry[] {
+  return [
+    [keys.publicKey.id, keys.publicKey.pem],
+    ...(keys.nextPublicKey ? [[keys.nextPublicKey.id, keys.nextPublicKey.pem] as const] : []),
+    ...platform.map((c) => [c.serial, c.pem] as const),
+  ];
+}
+
+function wechatpayClient(
+  s: Settings,
+  keys: Keys,
+  verifier: Verifier,
+  timeoutMs = s.wechatpay.timeoutMs,
+): WechatPayClient {
   const w = s.wechatpay;
-  const publicKey = createPublicKey(keys.publicKeyPem);
+  const publicKey = createPublicKey(keys.publicKey.pem);
   return new WechatPayClient({
     baseUrl: w.baseUrl,
     credentials: {
@@ -135,34 +300,37 @@ function wechatpayClient(s: Settings, keys: Keys): WechatPayClient {
       serialNo: w.merchantSerialNo,
       signer: new KmsSigner(kms(), w.signingKeyId),
     },
-    verifier: new Verifier([[w.publicKeyId, publicKey]]),
-    encryptionKey: { serial: w.publicKeyId, key: publicKey },
-    timeoutMs: w.timeoutMs,
+    verifier,
+    encryptionKey: { serial: keys.publicKey.id, key: publicKey },
+    timeoutMs,
   });
 }
 
 /**
- * A builder of one function's dependencies, rebuilt only when the settings or the key material change
- * (rotation through SSM / Secrets Manager), otherwise reused across invocations.
+ * A builder of one function's dependencies, rebuilt only when the settings, the key material (rotation through
+ * SSM / Secrets Manager) or the stored platform certificates change, otherwise reused across invocations.
  */
 function cached<T>(
-  needsApiV3Key: boolean,
-  build: (settings: Settings, keys: Keys) => T,
+  needs: { apiV3Key: boolean; platform: boolean },
+  build: (settings: Settings, keys: Keys, platform: PlatformCertificate[]) => T,
 ): (settings?: Settings) => Promise<T> {
   let cache: { fingerprint: string; deps: T } | undefined;
   return async (settings = readSettings()) => {
-    const keys = await loadKeys(settings, needsApiV3Key);
-    const fingerprint = JSON.stringify([settings, keys]);
-    if (cache?.fingerprint !== fingerprint) cache = { fingerprint, deps: build(settings, keys) };
+    const [keys, platform] = await Promise.all([
+      loadKeys(settings, needs.apiV3Key),
+      needs.platform ? storedCertificates(settings) : [],
+    ]);
+    const fingerprint = JSON.stringify([settings, keys, platform]);
+    if (cache?.fingerprint !== fingerprint) cache = { fingerprint, deps: build(settings, keys, platform) };
     return cache.deps;
   };
 }
 
 export const presignDeps = cached(
-  true,
-  (settings, keys): PresignDeps => ({
+  { apiV3Key: true, platform: true },
+  (settings, keys, platform): PresignDeps => ({
     store: new DynamoContractStore(dynamo(), settings.contractsTable),
-    wechatpay: wechatpayClient(settings, keys),
+    wechatpay: wechatpayClient(settings, keys, new Verifier(verificationKeys(keys, platform))),
     notifyUrl: settings.wechatpay.notifyUrl,
     hashKey: hashKey(keys.apiV3Key),
     clock: systemClock,
@@ -170,32 +338,61 @@ export const presignDeps = cached(
 );
 
 /** Query (with sync), terminate and reconcile sign WeChat Pay calls but never touch the APIv3 key. */
-export const contractDeps = cached(false, (settings, keys): SyncDeps & TerminateDeps => ({
-  store: new DynamoContractStore(dynamo(), settings.contractsTable),
-  wechatpay: wechatpayClient(settings, keys),
-  clock: systemClock,
-}));
+export const contractDeps = cached(
+  { apiV3Key: false, platform: true },
+  (settings, keys, platform): SyncDeps & TerminateDeps => ({
+    store: new DynamoContractStore(dynamo(), settings.contractsTable),
+    wechatpay: wechatpayClient(settings, keys, new Verifier(verificationKeys(keys, platform))),
+    clock: systemClock,
+  }),
+);
 
 export interface NotifyDeps extends ApplyNotificationDeps {
-  verifier: Verifier;
+  verifier: RefreshingVerifier;
   apiV3Key: Buffer;
 }
 
-/** The callback path needs no KMS client at all: it only verifies and decrypts. */
+/**
+ * The callback path verifies and decrypts. Only in certificate mode may it sign, and at most once a minute: the
+ * download of the platform certificates when a callback names a serial it does not know.
+ */
 export const notifyDeps = cached(
-  true,
-  (settings, keys): NotifyDeps => ({
-    verifier: new Verifier([[settings.wechatpay.publicKeyId, createPublicKey(keys.publicKeyPem)]]),
+  { apiV3Key: true, platform: true },
+  (settings, keys, platform): NotifyDeps => ({
+    verifier: new RefreshingVerifier(verificationKeys(keys, platform), {
+      ...(settings.wechatpay.platformCertificates
+        ? {
+            refresh: async () =>
+              verificationKeys(keys, (await refreshCertificates(settings, keys, true)).certificates),
+          }
+        : {}),
+      onRefreshFailed: (error, serial) =>
+        logger.warn('platform certificate refresh failed', { serial, error }),
+    }),
     apiV3Key: Buffer.from(keys.apiV3Key),
-    contracts: new DynamoContractStore(dynamo(), settings.contractsTable),
+    contracts: new DynamoContractStore(dynamo('callback'), settings.contractsTable),
     notifications: new DynamoNotificationStore(
-      dynamo(),
+      dynamo('callback'),
       settings.notificationsTable,
       settings.contractsTable,
     ),
     clock: systemClock,
   }),
 );
+
+export interface CertificateDeps {
+  refresh(): Promise<PlatformCertificateSet>;
+}
+
+const certificateRefresher = cached(
+  { apiV3Key: true, platform: false },
+  (settings, keys): CertificateDeps => ({ refresh: () => refreshCertificates(settings, keys, false) }),
+);
+
+/** The scheduled certificate download's dependencies; undefined when certificate mode is disabled. */
+export async function certificateDeps(settings = readSettings()): Promise<CertificateDeps | undefined> {
+  return settings.wechatpay.platformCertificates ? certificateRefresher(settings) : undefined;
+}
 
 export interface PublishDeps {
   publisher: EventPublisher;

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ContractCodeUsed,
   PresignInProgress,
@@ -5,7 +6,7 @@ import {
   WechatPayRejected,
   WechatPayUnavailable,
 } from '../errors';
-import type { SignedRequest, WechatPayClient } from '../wechatpay/client';
+import type { SignedRequest, WechatPayClient, WechatPayResponse } from '../wechatpay/client';
 import type { Clock } from '../wechatpay/clock';
 import {
   APP_PRESIGN_PATH,
@@ -90,11 +91,10 @@ async function send(
   current: Pick<ContractRecord, 'out_contract_code' | 'version'>,
   signed: SignedRequest,
 ): Promise<PresignOutcome> {
-  let response: Awaited<ReturnType<WechatPayClient['send']>>;
+  let response: WechatPayResponse;
   let answer: { redirect_url: string } | { presign_token: string; redirect_service?: string };
   try {
-    // A presign is safe to resend with the identical body: WeChat Pay refuses a second use of the code.
-    response = await deps.wechatpay.send(signed, { retry: true });
+    response = await sendWithRetries(deps, signed);
     answer =
       kind === 'H5' ? parseH5PresignResponse(response.json()) : parseAppPresignResponse(response.json());
   } catch (error) {
@@ -124,6 +124,55 @@ async function send(
     stored,
     ...(response.requestId ? { requestId: response.requestId } : {}),
   };
+}
+
+/** The first send and two retries, as WeChat Pay advises for 5xx ("retry with identical parameters"). */
+const MAX_SENDS = 3;
+const RETRY_DELAY_MS = 100;
+
+/**
+ * Sends the presign, resending the identical body on 5xx, 429, timeouts and dropped connections. The attempts
+ * are counted here rather than in the client because a presign is not idempotent: once an attempt may have
+ * reached WeChat Pay, its refusal of a later attempt ("协议号已存在", the code is taken, by us) proves nothing
+ * about the first, so the outcome stays unknown instead of becoming PRESIGN_FAILED.
+ */
+async function sendWithRetries(deps: PresignDeps, first: SignedRequest): Promise<WechatPayResponse> {
+  let signed = first;
+  let unknown: WechatPayUnavailable | undefined;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await deps.wechatpay.send(signed, { retry: false });
+    } catch (error) {
+      if (error instanceof WechatPayRejected && unknown) {
+        throw new WechatPayUnavailable(
+          `attempt ${attempt - 1} may have reached WeChat Pay (${unknown.message}); ` +
+            `attempt ${attempt} was then refused (${error.message}), so the outcome is unknown`,
+          error.wechatpay.request_id ?? unknown.requestId,
+          { cause: error },
+        );
+      }
+      if (!(error instanceof WechatPayUnavailable)) throw error;
+      if (attempt >= MAX_SENDS) {
+        throw new WechatPayUnavailable(
+          `no usable answer from WeChat Pay in ${attempt} attempts; the last: ${error.message}`,
+          error.requestId ?? unknown?.requestId,
+          { cause: error },
+        );
+      }
+      unknown = error;
+      const base = RETRY_DELAY_MS * 2 ** (attempt - 1);
+      await sleep(base / 2 + Math.random() * (base / 2));
+      // A fresh nonce and timestamp over the identical body string.
+      signed = await deps.wechatpay.sign(signed.request).catch((cause: unknown) => {
+        const why = cause instanceof Error ? cause.message : String(cause);
+        throw new WechatPayUnavailable(
+          `attempt ${attempt} may have reached WeChat Pay (${error.message}) and the retry could not be signed: ${why}`,
+          error.requestId,
+          { cause },
+        );
+      });
+    }
+  }
 }
 
 /** Records what WeChat Pay's failure means for the contract, and returns the error for the caller. */

@@ -2,9 +2,6 @@ import type { ContractState } from './model';
 import { PRESIGN_TTL_MS } from './presign';
 import { EXPIRY_GRACE_MS, type SyncDeps, syncContract } from './sync';
 
-/** A presign call (claim, sign, up to three WeChat Pay attempts, store) is long over after this. */
-const STUCK_AFTER_MS = 2 * 60 * 1000;
-
 export interface ReconcileOptions {
   /** Upper bound of contracts examined in one run (bounded work per scheduled invocation). */
   limit: number;
@@ -31,17 +28,16 @@ export interface ReconcileReport {
 export async function reconcile(deps: SyncDeps, options: ReconcileOptions): Promise<ReconcileReport> {
   const now = deps.clock();
   const iso = (ms: number) => new Date(ms).toISOString();
-  // PRESIGNED records are updated when WeChat Pay answers, so their token lapses 10 minutes after updated_at.
-  const searches: [ContractState, string][] = [
-    ['PRESIGNING', iso(now - STUCK_AFTER_MS)],
-    ['PRESIGN_UNKNOWN', iso(now)],
-    ['PRESIGNED', iso(now - PRESIGN_TTL_MS - EXPIRY_GRACE_MS)],
-  ];
+  // Only contracts whose presign token lapsed, plus the grace period (see lapsesAt). Before that the user may
+  // still sign and WeChat Pay is still retrying its callback; after it, every answer settles the contract (no
+  // contract means EXPIRED), so young ones never fill a run's limit and starve older ones. ?sync=true asks sooner.
+  const settledBefore = iso(now - PRESIGN_TTL_MS - EXPIRY_GRACE_MS);
+  const searches: ContractState[] = ['PRESIGNING', 'PRESIGN_UNKNOWN', 'PRESIGNED'];
   const report: ReconcileReport = { examined: 0, settled: {}, unchanged: 0, failed: 0 };
   const codes: string[] = [];
-  for (const [state, before] of searches) {
+  for (const state of searches) {
     if (codes.length >= options.limit) break;
-    const found = await deps.store.listStale(state, before, options.limit - codes.length);
+    const found = await deps.store.listStale(state, settledBefore, options.limit - codes.length);
     codes.push(...found.map((r) => r.out_contract_code));
   }
   let next = 0;

@@ -71,9 +71,14 @@ export async function queryWechatPay(
   }
 }
 
-/** When the presign token lapsed (or would have, for an outcome we never learned). */
+/**
+ * When the presign token lapsed (or would have, for an outcome we never learned). Without `expires_at`, count
+ * from the last write, not the claim: an identical retry may resume a claimed code much later, and WeChat
+ * Pay's token runs from that attempt, made within one Lambda timeout after the last PRESIGNING write (the
+ * grace period covers it) and before the write that recorded PRESIGN_UNKNOWN.
+ */
 export function lapsesAt(record: ContractRecord): number {
-  return record.expires_at ? Date.parse(record.expires_at) : Date.parse(record.created_at) + PRESIGN_TTL_MS;
+  return record.expires_at ? Date.parse(record.expires_at) : Date.parse(record.updated_at) + PRESIGN_TTL_MS;
 }
 
 function expired(existing: ContractRecord | undefined, now: number): ContractRecord | undefined {

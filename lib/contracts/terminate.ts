@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ContractNotFound, ContractStateConflict, WechatPayRejected } from '../errors';
-import type { WechatPayClient } from '../wechatpay/client';
+import type { WechatPayClient, WechatPayResponse } from '../wechatpay/client';
 import type { Clock } from '../wechatpay/clock';
 import {
   parseTerminateResponse,
@@ -43,7 +43,7 @@ export async function terminate(
       path: TERMINATE_PATH,
       body: { out_contract_code: outContractCode, contract_termination_remark: remark },
     });
-    facts = parseTerminateResponse(response.json()) ?? {
+    facts = answeredFacts(response) ?? {
       out_contract_code: outContractCode,
       contract_state: 'CONTRACT_STATE_TERMINATED',
       contract_terminated_mode: 'TERMINATION_MODE_BY_MERCHANT',
@@ -59,6 +59,24 @@ export async function terminate(
     facts = current;
   }
   return record(deps, outContractCode, facts);
+}
+
+/**
+ * What a 2xx terminate answer says. One that is not a contract is "a 2xx we could not accept" (WechatPayRejected),
+ * so that, like a refusal, it is settled by the query API rather than ending as an internal error.
+ */
+function answeredFacts(response: WechatPayResponse): WechatPayContract | undefined {
+  const json = response.json();
+  try {
+    return parseTerminateResponse(json);
+  } catch (cause) {
+    const message = `terminate answer is not usable: ${(cause as Error).message}`;
+    const request_id = response.requestId;
+    throw new WechatPayRejected(
+      { status: response.status, code: 'INVALID_RESPONSE', message, ...(request_id ? { request_id } : {}) },
+      { cause },
+    );
+  }
 }
 
 async function record(deps: TerminateDeps, code: string, facts: WechatPayContract): Promise<ContractRecord> {

@@ -11,6 +11,8 @@ import type { PresignKind } from './model';
 
 // WeChat Pay accepts only 1–3-byte UTF-8 code points: no emoji or other supplementary-plane characters.
 const BMP_ONLY = /^[^\u{10000}-\u{10FFFF}]*$/u;
+// A lone surrogate (JSON "\ud800") is not a character at all: UTF-8 cannot carry it, WeChat Pay refuses it.
+const NO_LONE_SURROGATE = /^[^\u{D800}-\u{DFFF}]*$/u;
 const NO_CONTROL = /^[^\p{Cc}]*$/u;
 
 export const text = (max: number) =>
@@ -19,6 +21,7 @@ export const text = (max: number) =>
     .min(1, 'must not be empty')
     .max(max, `must be at most ${max} characters`)
     .regex(BMP_ONLY, 'must not contain emoji or other 4-byte UTF-8 characters (WeChat Pay rejects them)')
+    .regex(NO_LONE_SURROGATE, 'must not contain unpaired UTF-16 surrogates (not valid Unicode text)')
     .regex(NO_CONTROL, 'must not contain control characters');
 
 const token = (max: number, pattern: RegExp, rule: string) =>
@@ -30,15 +33,20 @@ const httpsUrl = z
   .refine((v) => {
     try {
       const u = new URL(v);
-      return u.protocol === 'https:' && !u.search && !u.username && !u.password;
+      // `https://x/?` and `https://x/#f` parse with an empty search; WeChat Pay refuses any '?' or '#'.
+      return u.protocol === 'https:' && !/[?#]/.test(v) && !u.username && !u.password;
     } catch {
       return false;
     }
-  }, 'must be an absolute https URL without query string or credentials');
+  }, 'must be an absolute https URL without query string, fragment or credentials');
 
+// At most 15 digits: WeChat Pay's query answers carry the limit as a JSON integer, which must stay exact.
 const fen = z
   .string()
-  .regex(/^[1-9]\d{0,15}$/, 'must be a positive integer amount in fen, as a string like "10000"');
+  .regex(
+    /^[1-9]\d{0,14}$/,
+    'must be a positive integer amount in fen of at most 15 digits, as a string like "10000"',
+  );
 
 const realIdentity = z.strictObject({
   identity_type: z.literal('REAL_IDENTITY_TYPE_ID_CARD', {
@@ -49,7 +57,9 @@ const realIdentity = z.strictObject({
     if (issue) ctx.addIssue({ code: 'custom', message: issue });
   }),
   // OAEP with a 2048-bit key carries at most 214 bytes; a name is far shorter in practice.
-  real_name: text(64).refine((v) => Buffer.byteLength(v) <= 214, 'must be at most 214 bytes in UTF-8'),
+  real_name: text(64)
+    .refine((v) => v.trim() !== '', 'must not be blank')
+    .refine((v) => Buffer.byteLength(v) <= 214, 'must be at most 214 bytes in UTF-8'),
 });
 
 const tradeInfo = z.strictObject({
@@ -69,7 +79,7 @@ const common = {
   plan_id: token(64, /^[0-9A-Za-z_-]+$/, 'may contain only letters, digits, _ and -'),
   out_contract_code: token(64, /^[0-9A-Za-z]+$/, 'may contain only letters and digits (WeChat Pay rule)'),
   display_name: text(64).regex(
-    /^\*{0,3}[^*]$/u,
+    /^\*{1,3}[^*\s]$/u,
     'must be masked as WeChat Pay documents: every character but the last replaced by *, or *** and the last character for names over 4 characters',
   ),
   repayment_day: z
@@ -136,6 +146,10 @@ export function validatePresign(kind: PresignKind, body: unknown): PresignInput 
   const input = result.success ? result.data : undefined;
   if (input?.real_identity && input.display_name !== maskName(input.real_identity.real_name)) {
     found.push({ field: '/display_name', issue: 'must be the masked form of real_identity.real_name' });
+  }
+  // A deduction above the contract's own cap is refused by WeChat Pay, which would burn the code.
+  if (input?.trade_info && BigInt(input.trade_info.deduct_amount) > BigInt(input.repayment_amount_limit)) {
+    found.push({ field: '/trade_info/deduct_amount', issue: 'must not exceed repayment_amount_limit' });
   }
   if (found.length > 0 || !input) throw new ValidationFailed(found);
   return input;

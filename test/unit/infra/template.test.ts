@@ -7,6 +7,7 @@ import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { PLATFORM_CERTIFICATES_ID } from '../../../lib/aws/dynamo-platform-key-store';
 
 // Packages the real serverless.yml once (offline, dummy credentials) and checks the CloudFormation template
 // that `serverless deploy` would send: the security and data-safety properties a deploy must not lose.
@@ -230,14 +231,20 @@ describe('packaged CloudFormation template', () => {
       actions(statement).some((a) => ['kms:Sign', 'kms:*', '*'].includes(a)),
     );
     const owners = grants.map((g) => g.owner).sort();
-    assert.deepEqual(owners, ['ContractsRole', 'PresignRole']);
+    assert.deepEqual(owners, [
+      'CertificatesRole',
+      'ContractsRole',
+      'NotifyCertificateRefreshPolicy',
+      'PresignRole',
+    ]);
     for (const grant of grants) assert.deepEqual(grant.statement.Resource, signingKeyArn);
     const roleOf = (fn: string) => template.Resources[fn]?.Properties.Role;
     assert.deepEqual(presignFunction().Properties.Role, { 'Fn::GetAtt': ['PresignRole', 'Arn'] });
     assert.deepEqual(roleOf('ContractsLambdaFunction'), { 'Fn::GetAtt': ['ContractsRole', 'Arn'] });
     assert.deepEqual(roleOf('ReconcileLambdaFunction'), { 'Fn::GetAtt': ['ContractsRole', 'Arn'] });
-    // The callback path verifies and decrypts only: its role must not be able to sign.
+    // The callback path verifies and decrypts only: its role itself cannot sign (certificate mode adds one policy).
     assert.deepEqual(roleOf('NotifyLambdaFunction'), { 'Fn::GetAtt': ['NotifyRole', 'Arn'] });
+    assert.ok(!grants.some((g) => g.owner === 'NotifyRole'), 'NotifyRole itself grants kms:Sign');
   });
 
   it('never grants dynamodb, kms, secretsmanager, ssm or events actions on a wildcard resource', () => {
@@ -291,6 +298,76 @@ describe('packaged CloudFormation template', () => {
       ssm['Fn::Sub'],
     );
     assert.deepEqual(bySid.get('ReadApiV3Key')?.Resource, presignEnvironment().WECHATPAY_APIV3_KEY);
+  });
+
+  it('certificates: scheduled every 6 hours on its own role, which writes only the reserved item', () => {
+    const fn = resource('CertificatesLambdaFunction');
+    assert.deepEqual(fn.Properties.Role, { 'Fn::GetAtt': ['CertificatesRole', 'Arn'] });
+    const [, rule] =
+      ofType('AWS::Events::Rule').find(([, r]) =>
+        JSON.stringify(r.Properties.Targets).includes('CertificatesLambdaFunction'),
+      ) ?? [];
+    assert.equal(rule?.Properties.ScheduleExpression, 'rate(6 hours)');
+    const env = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    assert.equal(env.WECHATPAY_PLATFORM_CERTIFICATES, 'disabled');
+
+    const own = iamStatements().filter((s) => s.owner === 'CertificatesRole');
+    const bySid = new Map(own.map(({ statement }) => [statement.Sid, statement]));
+    assert.deepEqual([...bySid.keys()].sort(), [
+      'ReadApiV3Key',
+      'ReadWechatPayPublicKey',
+      'SignWithMerchantKey',
+      'StorePlatformCertificates',
+      'Trace',
+      'WriteOwnLogs',
+    ]);
+    const store = bySid.get('StorePlatformCertificates') as Statement & { Condition?: unknown };
+    assert.deepEqual(actions(store), ['dynamodb:PutItem']);
+    assert.deepEqual(store.Resource, { 'Fn::GetAtt': ['NotificationsTable', 'Arn'] });
+    assert.deepEqual(store.Condition, {
+      'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [PLATFORM_CERTIFICATES_ID] },
+    });
+    assert.deepEqual(bySid.get('WriteOwnLogs')?.Resource, { 'Fn::GetAtt': ['CertificatesLogGroup', 'Arn'] });
+  });
+
+  it('certificate-mode grants exist only under PlatformCertificatesEnabled, off unless the parameter says so', () => {
+    assert.deepEqual(template.Conditions.PlatformCertificatesEnabled, {
+      'Fn::Equals': ['disabled', 'enabled'],
+    });
+    const refresh = resource('NotifyCertificateRefreshPolicy');
+    assert.equal(refresh.Condition, 'PlatformCertificatesEnabled');
+    assert.deepEqual(refresh.Properties.Roles, [{ Ref: 'NotifyRole' }]);
+    const read = resource('ReadPlatformCertificatesPolicy');
+    assert.equal(read.Condition, 'PlatformCertificatesEnabled');
+    assert.deepEqual(read.Properties.Roles, [{ Ref: 'PresignRole' }, { Ref: 'ContractsRole' }]);
+    const [statement] = (read.Properties.PolicyDocument as PolicyDocument).Statement as (Statement & {
+      Condition?: unknown;
+    })[];
+    assert.deepEqual(actions(statement as Statement), ['dynamodb:GetItem']);
+    assert.deepEqual(statement?.Condition, {
+      'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [PLATFORM_CERTIFICATES_ID] },
+    });
+  });
+
+  it('reads a next WeChat Pay public key from its own parameter only during a key switch', () => {
+    assert.deepEqual(template.Conditions.PublicKeySwitch, { 'Fn::Not': [{ 'Fn::Equals': ['', ''] }] });
+    const env = presignEnvironment();
+    assert.equal(env.WECHATPAY_PUBLIC_KEY_NEXT_ID, '');
+    const next = '/wechatpay-credit-repayment/citest/wechatpay-public-key-next';
+    assert.deepEqual(env.WECHATPAY_PUBLIC_KEY_NEXT, { 'Fn::If': ['PublicKeySwitch', next, ''] });
+    const policy = resource('ReadNextWechatPayPublicKeyPolicy');
+    assert.equal(policy.Condition, 'PublicKeySwitch');
+    assert.deepEqual(policy.Properties.Roles, [
+      { Ref: 'PresignRole' },
+      { Ref: 'NotifyRole' },
+      { Ref: 'ContractsRole' },
+      { Ref: 'CertificatesRole' },
+    ]);
+    const [statement] = (policy.Properties.PolicyDocument as PolicyDocument).Statement;
+    assert.ok(statement);
+    assert.deepEqual(actions(statement), ['ssm:GetParameter']);
+    const arn = (statement.Resource as { 'Fn::Sub': string })['Fn::Sub'];
+    assert.ok(arn.endsWith(`:parameter${next}`), arn);
   });
 
   it('ships a presign bundle under 2 MB', async () => {

@@ -1,0 +1,304 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { cp, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import * as errors from '../../../lib/errors';
+
+// The presign state machine (infra/aws/presign-workflow.asl.json, deployed by infra/aws/workflow.yml): its
+// Retry/Catch must name errors the presign function really throws (a misspelt name silently never matches),
+// retry only what is safe to repeat, and run under a role that can invoke the presign function and nothing else.
+
+interface Retrier {
+  ErrorEquals: string[];
+  IntervalSeconds?: number;
+  MaxAttempts?: number;
+  BackoffRate?: number;
+}
+interface Catcher {
+  ErrorEquals: string[];
+  Next: string;
+  ResultPath?: string;
+}
+interface State {
+  Type: string;
+  Resource?: string;
+  Parameters?: Record<string, unknown>;
+  OutputPath?: string;
+  Next?: string;
+  End?: boolean;
+  Retry?: Retrier[];
+  Catch?: Catcher[];
+  ErrorPath?: string;
+  CausePath?: string;
+}
+interface Definition {
+  Comment: string;
+  StartAt: string;
+  States: Record<string, State>;
+}
+interface Resource {
+  Type: string;
+  Properties: Record<string, unknown>;
+}
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Principal?: { Service?: string };
+}
+
+const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
+const definitionPath = join(repoRoot, 'infra/aws/presign-workflow.asl.json');
+const presignArn = { 'Fn::GetAtt': ['PresignLambdaFunction', 'Arn'] };
+
+/** One instance of every error class lib/errors.ts exports, built the way the code builds them. */
+const instances: errors.ServiceError[] = [
+  new errors.ValidationFailed([{ field: '/appid', issue: 'is required' }]),
+  new errors.ContractCodeUsed('C1', 'PRESIGNED'),
+  new errors.PresignInProgress('C1'),
+  new errors.ContractNotFound('C1'),
+  new errors.ContractStateConflict('not SIGNED', 'PRESIGNED'),
+  new errors.WechatPayRejected({ status: 403, code: 'NO_AUTH', message: 'no' }),
+  new errors.WechatPayUnavailable('HTTP 503 SYSTEM_ERROR after 3 attempts'),
+  new errors.SignatureInvalid('response signature rejected'),
+  new errors.DependencyUnavailable('KMS', 'Sign failed'),
+  new errors.NotificationRejected('resource is not JSON'),
+  new errors.PayloadTooLarge('body too large'),
+];
+
+// biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's DefinitionSubstitutions syntax.
+const PRESIGN_PLACEHOLDER = '${PresignFunctionArn}';
+
+/** What a direct invocation of the presign function throws (test/integration/functions/presign-direct.test.ts). */
+const PRESIGN_THROWS = [
+  'ValidationFailed',
+  'ContractCodeUsed',
+  'PresignInProgress',
+  'WechatPayRejected',
+  'WechatPayUnavailable',
+  'DependencyUnavailable',
+];
+
+const isPlatformError = (name: string) => name.startsWith('States.') || name.startsWith('Lambda.');
+
+let definition: Definition;
+
+function tasks(): [string, State][] {
+  return Object.entries(definition.States).filter(([, s]) => s.Type === 'Task');
+}
+
+function named(kind: 'Retry' | 'Catch'): string[] {
+  return tasks().flatMap(([, s]) => (s[kind] ?? []).flatMap((r) => r.ErrorEquals));
+}
+
+describe('presign state machine definition', () => {
+  before(async () => {
+    definition = JSON.parse(await readFile(definitionPath, 'utf8')) as Definition;
+  });
+
+  it('matches only names of errors lib/errors.ts really throws, and only ones presign can throw', () => {
+    const exported = Object.values(errors).filter(
+      (v) => typeof v === 'function' && v.prototype instanceof errors.ServiceError,
+    ) as (abstract new (
+      ...args: never[]
+    ) => errors.ServiceError)[];
+    for (const cls of exported) {
+      assert.ok(
+        instances.some((e) => e instanceof cls),
+        `${cls.name} is exported by lib/errors.ts but not instantiated here`,
+      );
+    }
+    const thrownNames = new Set(instances.map((e) => e.name));
+    const ours = [...named('Retry'), ...named('Catch')].filter((n) => !isPlatformError(n));
+    assert.ok(ours.length > 0);
+    for (const name of ours) {
+      assert.ok(
+        thrownNames.has(name),
+        `${name} is not the name of any error class (have ${[...thrownNames]})`,
+      );
+      assert.ok(PRESIGN_THROWS.includes(name), `${name} is never thrown by presign`);
+    }
+    for (const name of PRESIGN_THROWS)
+      assert.ok(ours.includes(name), `${name} is neither retried nor caught`);
+  });
+
+  it('names each error by the PascalCase of its code, as SPEC §3 promises callers', () => {
+    for (const e of instances) {
+      const pascal = e.code
+        .split('_')
+        .map((w) => (w === 'WECHATPAY' ? 'WechatPay' : w.charAt(0) + w.slice(1).toLowerCase()))
+        .join('');
+      assert.equal(e.name, pascal, e.code);
+      assert.ok(e instanceof Error);
+    }
+  });
+
+  it('retries only what is safe to repeat, with bounded backoff, and never WechatPayUnavailable', () => {
+    const retried = named('Retry').filter((n) => !isPlatformError(n));
+    assert.deepEqual(retried.sort(), ['DependencyUnavailable', 'PresignInProgress']);
+    for (const final of [
+      'WechatPayUnavailable',
+      'ContractCodeUsed',
+      'ValidationFailed',
+      'WechatPayRejected',
+    ]) {
+      assert.ok(!named('Retry').includes(final), `${final} must not be retried`);
+      assert.ok(named('Catch').includes(final), `${final} must be caught`);
+    }
+    for (const transient of ['Lambda.ServiceException', 'Lambda.TooManyRequestsException']) {
+      assert.ok(named('Retry').includes(transient), `${transient} is not retried`);
+    }
+    for (const [, task] of tasks()) {
+      for (const r of task.Retry ?? []) {
+        assert.ok((r.MaxAttempts ?? 3) > 0 && (r.MaxAttempts ?? 3) <= 6, JSON.stringify(r));
+        assert.ok((r.BackoffRate ?? 2) > 1, 'backs off');
+        assert.ok(!r.ErrorEquals.includes('States.ALL'), 'no blanket retry');
+      }
+    }
+    assert.match(definition.Comment, /WechatPayUnavailable/, 'the Comment explains the choice');
+  });
+
+  it('ends every caught error in a Fail state that carries the error and cause, and nothing else', () => {
+    for (const [, task] of tasks()) {
+      for (const c of task.Catch ?? []) {
+        const target = definition.States[c.Next];
+        assert.equal(target?.Type, 'Fail', `${c.ErrorEquals} -> ${c.Next}`);
+        assert.equal(c.ResultPath, '$', 'the error replaces the input (the body holds the identity)');
+        assert.equal(target?.ErrorPath, '$.Error');
+        assert.equal(target?.CausePath, '$.Cause');
+      }
+    }
+  });
+
+  it('invokes the presign function with the execution input and returns its result', () => {
+    const start = definition.States[definition.StartAt];
+    assert.equal(start?.Type, 'Task');
+    assert.equal(start?.Resource, 'arn:aws:states:::lambda:invoke');
+    assert.deepEqual(start?.Parameters, { FunctionName: PRESIGN_PLACEHOLDER, 'Payload.$': '$' });
+    assert.equal(start?.OutputPath, '$.Payload');
+    assert.equal(start?.End, true);
+    const reachable = new Set([definition.StartAt]);
+    for (const [, s] of Object.entries(definition.States)) {
+      for (const next of [s.Next, ...(s.Catch ?? []).map((c) => c.Next)]) {
+        if (next === undefined) continue;
+        assert.ok(definition.States[next], `unknown state ${next}`);
+        reachable.add(next);
+      }
+    }
+    assert.deepEqual([...reachable].sort(), Object.keys(definition.States).sort(), 'unreachable states');
+  });
+});
+
+/** Top-level entries `serverless package` never reads; everything else is copied. */
+const NOT_PACKAGED = new Set(['node_modules', '.git', '.esbuild', '.serverless', '.local', 'test', 'bench']);
+
+/**
+ * A copy of the service to package from: serverless-esbuild builds in `<service>/.esbuild` and deletes it when
+ * done, so packaging in the repository itself would race template.test.ts, which runs in parallel.
+ */
+async function serviceCopy(): Promise<string> {
+  const copy = await mkdtemp(join(tmpdir(), 'sls-service-'));
+  for (const entry of await readdir(repoRoot)) {
+    if (!NOT_PACKAGED.has(entry)) await cp(join(repoRoot, entry), join(copy, entry), { recursive: true });
+  }
+  await symlink(join(repoRoot, 'node_modules'), join(copy, 'node_modules'), 'dir');
+  return copy;
+}
+
+/** `serverless package` offline: dummy credentials, an empty HOME, no profile from the caller's machine. */
+async function packageService(dir: string): Promise<Record<string, Resource>> {
+  const home = await mkdtemp(join(tmpdir(), 'sls-home-'));
+  const service = await serviceCopy();
+  const { AWS_PROFILE: _profile, AWS_SESSION_TOKEN: _token, ...inherited } = process.env;
+  const oslsBin = createRequire(import.meta.url).resolve('osls/bin/serverless.js');
+  const params = [
+    'wechatpayMchid=1230000109',
+    'wechatpayMerchantSerialNo=5157F09E',
+    'wechatpayPublicKeyId=PUB_KEY_ID_01',
+  ];
+  try {
+    await promisify(execFile)(
+      process.execPath,
+      [oslsBin, 'package', '--stage', 'citest', '--package', dir, ...params.flatMap((p) => ['--param', p])],
+      {
+        cwd: service,
+        env: {
+          ...inherited,
+          HOME: home,
+          AWS_ACCESS_KEY_ID: 'x',
+          AWS_SECRET_ACCESS_KEY: 'x',
+          AWS_EC2_METADATA_DISABLED: 'true',
+        },
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
+  } catch (error) {
+    const { stdout, stderr } = error as { stdout?: string; stderr?: string };
+    throw new Error(`serverless package failed:\n${stdout ?? ''}\n${stderr ?? ''}`, { cause: error });
+  } finally {
+    await rm(home, { recursive: true, force: true });
+    await rm(service, { recursive: true, force: true });
+  }
+  const text = await readFile(join(dir, 'cloudformation-template-update-stack.json'), 'utf8');
+  return (JSON.parse(text) as { Resources: Record<string, Resource> }).Resources;
+}
+
+describe('packaged presign state machine', () => {
+  let outDir: string;
+  let resources: Record<string, Resource>;
+
+  before(
+    async () => {
+      outDir = await mkdtemp(join(tmpdir(), 'sls-workflow-'));
+      resources = await packageService(outDir);
+    },
+    { timeout: 120_000 },
+  );
+  after(async () => {
+    if (outDir) await rm(outDir, { recursive: true, force: true });
+  });
+
+  it('deploys the definition with the presign function ARN substituted in', async () => {
+    const machines = Object.entries(resources).filter(
+      ([, r]) => r.Type === 'AWS::StepFunctions::StateMachine',
+    );
+    assert.deepEqual(
+      machines.map(([id]) => id),
+      ['PresignStateMachine'],
+    );
+    const p = resources.PresignStateMachine?.Properties ?? {};
+    assert.deepEqual(p.Definition, JSON.parse(await readFile(definitionPath, 'utf8')));
+    assert.equal(p.StateMachineName, 'wechatpay-credit-repayment-citest-presign');
+    assert.equal(p.StateMachineType, 'EXPRESS', 'no execution history holding the plaintext identity');
+    assert.equal(p.LoggingConfiguration, undefined, 'no execution data in logs either');
+    const substitutions = p.DefinitionSubstitutions as Record<string, unknown>;
+    assert.deepEqual(substitutions, { PresignFunctionArn: presignArn });
+    const placeholders = [...JSON.stringify(p.Definition).matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]);
+    for (const name of placeholders)
+      assert.ok(name && name in substitutions, `\${${name}} is not substituted`);
+    assert.deepEqual(p.RoleArn, { 'Fn::GetAtt': ['PresignStateMachineRole', 'Arn'] });
+  });
+
+  it('runs under a role Step Functions alone assumes, allowed to invoke the presign function only', () => {
+    const role = resources.PresignStateMachineRole;
+    assert.ok(role, 'PresignStateMachineRole missing');
+    assert.equal(role.Type, 'AWS::IAM::Role');
+    const trust = (role.Properties.AssumeRolePolicyDocument as { Statement: Statement[] }).Statement;
+    assert.deepEqual(
+      trust.map((s) => [s.Effect, s.Principal?.Service, s.Action]),
+      [['Allow', 'states.amazonaws.com', 'sts:AssumeRole']],
+    );
+    const policies = role.Properties.Policies as { PolicyDocument: { Statement: Statement[] } }[];
+    const statements = policies.flatMap((p) => p.PolicyDocument.Statement);
+    assert.deepEqual(
+      statements.map((s) => [s.Effect, s.Action, s.Resource]),
+      [['Allow', 'lambda:InvokeFunction', presignArn]],
+    );
+    assert.equal(resources.PresignLambdaFunction?.Type, 'AWS::Lambda::Function');
+  });
+});

@@ -307,7 +307,7 @@ const ACCEPTED: [string, 'H5' | 'APP', Record<string, unknown>][] = [
     'H5',
     h5Body({
       out_contract_code: 'A'.repeat(64),
-      repayment_amount_limit: '9999999999999999',
+      repayment_amount_limit: '999999999999999',
       repayment_day: 31,
       sub_appid: 'wx_sub_1',
       jump_info: { jump_appid: 'wxjump1' },

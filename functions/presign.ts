@@ -22,13 +22,13 @@ async function main(event: unknown) {
   const { kind, body } = api
     ? { kind: kindOfRoute(event.routeKey), body: parseJsonBody(rawBody(event)) }
     : directInvocation(event);
-  if (typeof body === 'object' && body !== null && 'out_contract_code' in body) {
-    logger.appendKeys({ out_contract_code: String(body.out_contract_code).slice(0, 64) });
-  }
   const outcome = await presign(await presignDeps(), kind, body).catch((error: unknown) => {
+    // A refused body's code is not logged: whatever the caller put there (a name, an ID number) stays out.
+    if (!(error instanceof ValidationFailed)) tagCode(body);
     countFailure(error);
     throw error;
   });
+  tagCode(body);
   metrics.addMetric(outcome.replayed ? 'PresignReplayed' : 'PresignCreated', MetricUnit.Count, 1);
   if (!outcome.stored) {
     // WeChat Pay accepted, our store did not: the callback or reconcile settles the record later.
@@ -44,6 +44,12 @@ async function main(event: unknown) {
   return outcome.replayed
     ? json(200, outcome.result, { 'idempotent-replayed': 'true' })
     : json(201, outcome.result);
+}
+
+/** Adds the (validated) out_contract_code to every later log line of this invocation. */
+function tagCode(body: unknown): void {
+  const code = (body as { out_contract_code?: unknown }).out_contract_code;
+  if (typeof code === 'string') logger.appendKeys({ out_contract_code: code });
 }
 
 function kindOfRoute(routeKey: string): PresignKind {
@@ -70,6 +76,7 @@ function countFailure(error: unknown): void {
 
 export const handler = middy(main)
   .use(captureLambdaHandler(tracer))
-  .use(injectLambdaContext(logger, { resetKeys: true }))
+  // Never log the event, whatever POWERTOOLS_LOGGER_LOG_EVENT says: its body holds the plaintext identity.
+  .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
   .use(logMetrics(metrics))
   .use(httpApi());

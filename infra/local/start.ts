@@ -3,7 +3,8 @@
  * coming up, then one ready line with every URL and a copy-paste presign `curl`. Ctrl-C stops everything.
  *
  * Ports: PORT (API, 3000), SIMULATOR_PORT (3100), KMS_PORT (4599), DYNAMODB_PORT (8000).
- * Every SPEC §5 variable that is set is honoured; generated keys live in .local/.
+ * Every SPEC §5 variable that is set is honoured; generated keys live in .local/ (LOCAL_DATA_DIR moves them,
+ * so a test can run this without touching a developer's keys).
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -64,7 +65,7 @@ async function main(): Promise<LocalStack> {
   stack = await startLocalStack({
     root,
     ports,
-    dataDir: join(root, '.local'),
+    dataDir: process.env.LOCAL_DATA_DIR || join(root, '.local'),
     extra: async (req, res, body) => (await demo(req, res, body)) || localEvents(req, res, body),
     log: say,
   });

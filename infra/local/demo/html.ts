@@ -12,6 +12,8 @@ header h1{margin:0;font-size:18px}
 header .en{color:#dbe7ff}
 main{max-width:480px;margin:0 auto;padding:16px}
 .card{background:#fff;border-radius:10px;padding:16px;margin-bottom:16px}
+.card>:first-child,#error>:first-child{margin-top:0}
+.card>:last-child,#error>:last-child{margin-bottom:0}
 .field{margin-bottom:14px}
 label{display:block;font-size:15px;margin-bottom:4px}
 input{width:100%;font-size:16px;padding:10px;border:1px solid #ccc;border-radius:6px;background:#fff}

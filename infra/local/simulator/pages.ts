@@ -17,10 +17,11 @@ function layout(title: string, content: string): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>${escapeHtml(title)}</title>
 <style>
 body{margin:0;font-family:-apple-system,"PingFang SC","Microsoft YaHei",sans-serif;background:#ededed;color:#111}
-main{max-width:480px;margin:0 auto;padding:24px 16px}
+main{max-width:480px;margin:0 auto;padding:24px 16px;overflow-wrap:anywhere}
 .card{background:#fff;border-radius:8px;padding:16px 20px;margin-bottom:16px}
 h1{font-size:20px;margin:8px 0 4px}
 .en{color:#888;font-size:13px;font-weight:normal}

@@ -10,6 +10,7 @@ import { DynamoNotificationStore } from './aws/dynamo-notification-store';
 import { DynamoPlatformKeyStore } from './aws/dynamo-platform-key-store';
 import { EventBridgePublisher, LogPublisher } from './aws/eventbridge-publisher';
 import { KmsSigner } from './aws/kms-signer';
+import { timed, timedFetch } from './aws/latency';
 import type { EventPublisher } from './contracts/events';
 import type { ApplyNotificationDeps } from './contracts/notifications';
 import {
@@ -191,9 +192,12 @@ function dynamo(profile: 'api' | 'callback' = 'api'): DynamoDBDocumentClient {
   let client = documentClients.get(profile);
   if (!client) {
     const config = profile === 'callback' ? callbackClientConfig : awsClientConfig;
-    client = DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient(config)), {
-      marshallOptions: { removeUndefinedValues: true },
-    });
+    client = DynamoDBDocumentClient.from(
+      tracer.captureAWSv3Client(timed(new DynamoDBClient(config), 'DynamoDBLatency')),
+      {
+        marshallOptions: { removeUndefinedValues: true },
+      },
+    );
     documentClients.set(profile, client);
   }
   return client;
@@ -201,7 +205,7 @@ function dynamo(profile: 'api' | 'callback' = 'api'): DynamoDBDocumentClient {
 
 let kmsClient: KMSClient | undefined;
 function kms(): KMSClient {
-  kmsClient ??= tracer.captureAWSv3Client(new KMSClient(awsClientConfig));
+  kmsClient ??= tracer.captureAWSv3Client(timed(new KMSClient(awsClientConfig), 'KmsLatency'));
   return kmsClient;
 }
 
@@ -303,6 +307,7 @@ function wechatpayClient(
     verifier,
     encryptionKey: { serial: keys.publicKey.id, key: publicKey },
     timeoutMs,
+    fetch: timedFetch('WechatPayLatency'),
   });
 }
 
@@ -405,7 +410,10 @@ export function publishDeps(env: NodeJS.ProcessEnv = process.env): PublishDeps {
   const bus = env.EVENT_BUS_NAME?.trim() || undefined;
   if (publishCache?.bus !== bus || !publishCache) {
     const publisher = bus
-      ? new EventBridgePublisher(tracer.captureAWSv3Client(new EventBridgeClient(awsClientConfig)), bus)
+      ? new EventBridgePublisher(
+          tracer.captureAWSv3Client(timed(new EventBridgeClient(awsClientConfig), 'EventBridgeLatency')),
+          bus,
+        )
       : new LogPublisher();
     publishCache = { bus, deps: { publisher } };
   }

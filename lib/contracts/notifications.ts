@@ -2,7 +2,7 @@ import { NotificationRejected } from '../errors';
 import type { Clock } from '../wechatpay/clock';
 import { parseContract } from '../wechatpay/credit-repayment';
 import type { NotificationEnvelope } from '../wechatpay/notification';
-import { applyFacts } from './facts';
+import { applyFacts, stateOf } from './facts';
 import type { ContractStore, NotificationOutcome, NotificationStore } from './ports';
 
 /** WeChat Pay retries for about an hour; a week of memory is ample to recognise its duplicates. */
@@ -61,6 +61,20 @@ export async function applyNotification(
     });
   }
   const code = facts.out_contract_code;
+  if (!stateOf(facts.contract_state)) {
+    // A contract state we do not know (WeChat Pay added one): keep the notification raw, as for unknown events.
+    const stored = await deps.notifications.record({
+      ...base,
+      out_contract_code: code,
+      outcome: 'STORED_RAW',
+      raw_body: n.rawBody.toString('utf8'),
+    });
+    return {
+      outcome: stored === 'duplicate' ? 'DUPLICATE' : 'STORED_RAW',
+      out_contract_code: code,
+      created: false,
+    };
+  }
   for (let attempt = 1; ; attempt++) {
     const existing = await deps.contracts.get(code);
     const next = applyFacts(existing, facts, 'CALLBACK', base.received_at);

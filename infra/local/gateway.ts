@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { lambdaContext } from './lambda-context';
 import { readYaml } from './tables';
 
 export interface Route {
@@ -137,24 +138,6 @@ export function toEvent(
   };
 }
 
-function context(functionName: string, requestId: string): Context {
-  const deadline = Date.now() + 30_000;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-    memoryLimitInMB: '256',
-    awsRequestId: requestId,
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
-}
-
 function send(res: ServerResponse, result: unknown): void {
   // HTTP API payload 2.0: a value without statusCode is a 200 JSON body.
   const r: APIGatewayProxyStructuredResultV2 =
@@ -202,7 +185,7 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
         const event = toEvent(req, body, route, params);
         const result = await (await load(route))(
           event,
-          context(route.functionName, event.requestContext.requestId),
+          lambdaContext(route.functionName, 30_000, event.requestContext.requestId),
         );
         send(res, result);
         options.log?.(

@@ -4,7 +4,6 @@
  * Like Lambda it is at-least-once: a thrown error or a `batchItemFailures` answer re-delivers from the failed
  * record after a delay, and nothing after it is delivered until that record is accepted.
  */
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
@@ -17,6 +16,7 @@ import {
   type AttributeValue as SdkAttributeValue,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { AttributeValue, Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { lambdaContext } from './lambda-context';
 
 export interface StreamPoller {
   stop(): Promise<void>;
@@ -298,22 +298,4 @@ function attribute(value: SdkAttributeValue): AttributeValue {
   if (value.L) return { L: value.L.map(attribute) };
   if (value.M) return { M: image(value.M) ?? {} };
   return value as AttributeValue;
-}
-
-function lambdaContext(functionName: string): Context {
-  const deadline = Date.now() + 60_000;
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-    memoryLimitInMB: '1024',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
 }

@@ -13,6 +13,7 @@ import {
 } from 'node:crypto';
 import { request } from 'node:http';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { lambdaContext as localContext } from '../../infra/local/lambda-context';
 
 export const SIGN_CONTRACT = 'CREDIT_REPAYMENT.SIGN_CONTRACT';
 export const TERMINATE_CONTRACT = 'CREDIT_REPAYMENT.TERMINATE_CONTRACT';
@@ -247,24 +248,6 @@ export function apiGatewayEvent(
   };
 }
 
-export function lambdaContext(functionName = 'notify'): Context {
-  const deadline = Date.now() + 10_000;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-    memoryLimitInMB: '256',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'test',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
-}
-
 export interface Answer {
   status: number;
   headers: Record<string, string>;
@@ -328,3 +311,5 @@ export function randomAlnum(length: number): string {
 function randomDigits(length: number): string {
   return [...randomBytes(length)].map((b) => String(b % 10)).join('');
 }
+
+export const lambdaContext = (functionName = 'notify'): Context => localContext(functionName, 10_000);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { ContractRecord } from '../../lib/contracts/model';
 
 const WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
 
@@ -32,3 +33,14 @@ export function h5Body(overrides: Record<string, unknown> = {}): Record<string, 
     ...overrides,
   };
 }
+
+/** The fields every stored contract record of a presign carries, for unit tests that build records by hand. */
+export const PRESIGNED_BY_US = {
+  kind: 'H5',
+  origin: 'PRESIGN',
+  request_hash: 'h',
+  appid: 'wxd678efh567hg6787',
+  plan_id: '123',
+  display_name: PERSON.display,
+  repayment_amount_limit: '10000',
+} as const satisfies Partial<ContractRecord>;

@@ -3,22 +3,16 @@ import { describe, it } from 'node:test';
 import { applyFacts, stateOf } from '../../../../lib/contracts/facts';
 import { CONTRACT_STATES, type ContractRecord, type ContractState } from '../../../../lib/contracts/model';
 import { parseContract, type WechatPayContract } from '../../../../lib/wechatpay/credit-repayment';
-import { PERSON } from '../../../support/fixtures';
+import { PERSON, PRESIGNED_BY_US } from '../../../support/fixtures';
 
 const NOW = '2026-11-27T04:30:00.000Z';
 const CODE = 'C2026112700001';
 
 function record(state: ContractState, overrides: Partial<ContractRecord> = {}): ContractRecord {
   return {
+    ...PRESIGNED_BY_US,
     out_contract_code: CODE,
     state,
-    kind: 'H5',
-    origin: 'PRESIGN',
-    request_hash: 'h',
-    appid: 'wxd678efh567hg6787',
-    plan_id: '123',
-    display_name: PERSON.display,
-    repayment_amount_limit: '10000',
     redirect_url: 'https://wx.example/sign?token=t',
     expires_at: '2026-11-27T04:10:00.000Z',
     created_at: '2026-11-27T04:00:00.000Z',

@@ -7,7 +7,7 @@ import { type ReconcileOptions, reconcile } from '../../../../lib/contracts/reco
 import { EXPIRY_GRACE_MS, type SyncDeps } from '../../../../lib/contracts/sync';
 import { WechatPayRejected, WechatPayUnavailable } from '../../../../lib/errors';
 import type { WechatPayRequest, WechatPayResponse } from '../../../../lib/wechatpay/client';
-import { PERSON } from '../../../support/fixtures';
+import { PERSON, PRESIGNED_BY_US } from '../../../support/fixtures';
 import { MemoryContractStore } from '../../../support/memory-store';
 
 const NOW = Date.parse('2026-11-27T06:00:00.000Z');
@@ -20,15 +20,9 @@ type WechatState = 'NONE' | 'EFFECTIVE' | 'TERMINATED' | 'DOWN';
 
 function record(code: string, state: ContractState, updatedAt: number): ContractRecord {
   return {
+    ...PRESIGNED_BY_US,
     out_contract_code: code,
     state,
-    kind: 'H5',
-    origin: 'PRESIGN',
-    request_hash: 'h',
-    appid: 'wxd678efh567hg6787',
-    plan_id: '123',
-    display_name: PERSON.display,
-    repayment_amount_limit: '10000',
     ...(state === 'PRESIGNED' ? { expires_at: iso(updatedAt + PRESIGN_TTL_MS) } : {}),
     created_at: iso(updatedAt - 1000),
     updated_at: iso(updatedAt),

@@ -7,7 +7,7 @@ import { EXPIRY_GRACE_MS, lapsesAt, type SyncDeps, syncContract } from '../../..
 import { WechatPayRejected, WechatPayUnavailable } from '../../../../lib/errors';
 import type { WechatPayRequest, WechatPayResponse } from '../../../../lib/wechatpay/client';
 import { contractPath, parseContract } from '../../../../lib/wechatpay/credit-repayment';
-import { PERSON } from '../../../support/fixtures';
+import { PERSON, PRESIGNED_BY_US } from '../../../support/fixtures';
 import { MemoryContractStore } from '../../../support/memory-store';
 
 const T0 = Date.parse('2026-11-27T04:00:00.000Z');
@@ -38,15 +38,9 @@ function gateway(answer: (request: WechatPayRequest) => unknown) {
 
 function record(state: ContractState, overrides: Partial<ContractRecord> = {}): ContractRecord {
   return {
+    ...PRESIGNED_BY_US,
     out_contract_code: CODE,
     state,
-    kind: 'H5',
-    origin: 'PRESIGN',
-    request_hash: 'h',
-    appid: 'wxd678efh567hg6787',
-    plan_id: '123',
-    display_name: PERSON.display,
-    repayment_amount_limit: '10000',
     expires_at: iso(T0 + PRESIGN_TTL_MS),
     created_at: iso(T0),
     updated_at: iso(T0),

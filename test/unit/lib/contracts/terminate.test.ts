@@ -11,7 +11,7 @@ import {
 } from '../../../../lib/errors';
 import type { WechatPayRequest, WechatPayResponse } from '../../../../lib/wechatpay/client';
 import { contractPath, TERMINATE_PATH } from '../../../../lib/wechatpay/credit-repayment';
-import { PERSON } from '../../../support/fixtures';
+import { PERSON, PRESIGNED_BY_US } from '../../../support/fixtures';
 import { MemoryContractStore } from '../../../support/memory-store';
 
 const T0 = Date.parse('2026-11-27T04:00:00.000Z');
@@ -47,15 +47,9 @@ const notFound = () =>
 
 function record(state: ContractState): ContractRecord {
   return {
+    ...PRESIGNED_BY_US,
     out_contract_code: CODE,
     state,
-    kind: 'H5',
-    origin: 'PRESIGN',
-    request_hash: 'h',
-    appid: 'wxd678efh567hg6787',
-    plan_id: '123',
-    display_name: PERSON.display,
-    repayment_amount_limit: '10000',
     contract_id: CONTRACT_ID,
     openid: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o',
     contract_signed_time: '2026-11-27T12:01:00+08:00',

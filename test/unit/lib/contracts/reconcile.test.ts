@@ -7,7 +7,7 @@ import { type ReconcileOptions, reconcile } from '../../../../lib/contracts/reco
 import { EXPIRY_GRACE_MS, type SyncDeps } from '../../../../lib/contracts/sync';
 import { WechatPayRejected, WechatPayUnavailable } from '../../../../lib/errors';
 import type { WechatPayRequest, WechatPayResponse } from '../../../../lib/wechatpay/client';
-import { PERSON, PRESIGNED_BY_US } from '../../../support/fixtures';
+import { PRESIGNED_BY_US } from '../../../support/fixtures';
 import { MemoryContractStore } from '../../../support/memory-store';
 
 const NOW = Date.parse('2026-11-27T06:00:00.000Z');

@@ -1,0 +1,239 @@
+/**
+ * Phase "bundles": each function bundled as serverless.yml's custom.esbuild does it (bundle, minify, node22,
+ * cjs, platform node, AWS SDK included), its minified size, and its load time: the median over fresh `node`
+ * processes of the `require()` of the bundle, timed inside the child with process.hrtime.
+ *
+ * Beside them, reference bundles that only import and instantiate the AWS SDK clients a function family uses
+ * (our floor), and attribution bundles (the reference plus one of our other dependencies) that show where the
+ * rest of the load time goes.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { build, type Metafile } from 'esbuild';
+import { median, round } from './measure';
+
+export const FUNCTIONS = ['presign', 'notify', 'contracts', 'reconcile', 'publish'] as const;
+export type FunctionName = (typeof FUNCTIONS)[number];
+
+/** Which reference each function is held to: the SDK clients its family really uses. */
+export const REFERENCE_OF: Record<FunctionName, string> = {
+  presign: 'reference',
+  contracts: 'reference',
+  reconcile: 'reference',
+  notify: 'reference_notify',
+  publish: 'reference_publish',
+};
+
+/**
+ * The floor SPEC §5 and §9 set: the reference plus what the specification itself requires of every deployed
+ * function (Powertools Parameters for the SSM / Secrets Manager key material, Powertools Logger, Metrics and
+ * Tracer, middy). What a function loads beyond it is our own code and our own choices (zod, KMS in notify).
+ */
+export const SPEC_FLOOR_OF: Record<FunctionName, string> = {
+  presign: 'spec_floor',
+  contracts: 'spec_floor',
+  reconcile: 'spec_floor',
+  notify: 'spec_floor_notify',
+  publish: 'spec_floor_publish',
+};
+
+const DYNAMODB = `import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+export const dynamodb = DynamoDBDocumentClient.from(new DynamoDBClient({}));`;
+const KMS = `import { KMSClient } from '@aws-sdk/client-kms';
+export const kms = new KMSClient({});`;
+const EVENTBRIDGE = `import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+export const eventbridge = new EventBridgeClient({});
+export const toRecord = unmarshall;`;
+const PARAMETERS = `import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
+export const parameters = [getSecret, getParameter];`;
+const TRACER = `import { Tracer } from '@aws-lambda-powertools/tracer';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+export const tracer = new Tracer({ serviceName: 'bench' });
+export const tracing = captureLambdaHandler;`;
+const LOGGING = `import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+export const observability = [new Logger(), new Metrics({ namespace: 'bench' }), injectLambdaContext, logMetrics];
+export const handler = middy(async () => ({}));`;
+
+const REFERENCES: Record<string, string> = {
+  reference: `${DYNAMODB}\n${KMS}`,
+  reference_notify: DYNAMODB,
+  reference_publish: EVENTBRIDGE,
+  spec_floor: [DYNAMODB, KMS, PARAMETERS, TRACER, LOGGING].join('\n'),
+  spec_floor_notify: [DYNAMODB, PARAMETERS, TRACER, LOGGING].join('\n'),
+  spec_floor_publish: [EVENTBRIDGE, TRACER, LOGGING].join('\n'),
+};
+
+/** The presign family's reference plus one dependency each: what that dependency adds to a cold load. */
+const ATTRIBUTION: Record<string, string> = {
+  'zod (validation)': `import { z } from 'zod';
+export const schema = z.strictObject({ code: z.string().regex(/^[0-9A-Za-z]+$/) });`,
+  'zod/mini (the same schema)': `import * as z from 'zod/mini';
+export const schema = z.strictObject({ code: z.string().check(z.regex(/^[0-9A-Za-z]+$/)) });`,
+  'Powertools Parameters (SSM + Secrets Manager clients)': PARAMETERS,
+  'Powertools Tracer (aws-xray-sdk-core)': TRACER,
+  'Powertools Logger + Metrics, middy': LOGGING,
+};
+
+export interface BundlesResult {
+  runs: number;
+  bundle_bytes: Record<string, number>;
+  cold_load_ms: Record<string, number>;
+  /** CPU time of the same loads (all threads): much less sensitive than wall time to other processes. */
+  cold_load_cpu_ms: Record<string, number>;
+  /** Each function's cold load over its reference's. */
+  cold_load_ratio: Record<FunctionName, number>;
+  /** Each function's cold load over its SPEC floor's: what our code and our own choices add. */
+  cold_load_spec_ratio: Record<FunctionName, number>;
+  /** Whether each function's bundle holds the KMS client (its code or its service id). */
+  kms_client: Record<FunctionName, boolean>;
+  /** The largest packages in each function's bundle, bytes of minified output. */
+  top_packages: Record<FunctionName, [string, number][]>;
+  /** Milliseconds each dependency adds to the presign family's reference. */
+  attribution_ms: Record<string, number>;
+}
+
+const RUNS = 20;
+const TOP_PACKAGES = 8;
+
+// Serverless's custom.esbuild: bundle, minify, no sourcemap, node22, cjs, platform node, nothing external.
+const OPTIONS = {
+  bundle: true,
+  minify: true,
+  sourcemap: false,
+  target: 'node22',
+  platform: 'node',
+  format: 'cjs',
+  metafile: true,
+  logLevel: 'error',
+} as const;
+
+const LOADER = `const started = process.hrtime.bigint();
+const cpu = process.cpuUsage();
+const loaded = require(process.argv[2]);
+const ms = Number(process.hrtime.bigint() - started) / 1e6;
+const used = process.cpuUsage(cpu);
+if (!loaded || Object.keys(loaded).length === 0) throw new Error('the bundle exports nothing');
+process.stdout.write(JSON.stringify({ ms, cpu_ms: (used.user + used.system) / 1000 }));
+`;
+
+const run$ = promisify(execFile);
+
+interface Load {
+  ms: number;
+  cpu_ms: number;
+}
+
+export async function run(): Promise<BundlesResult> {
+  const root = resolve(import.meta.dirname, '..');
+  const dir = await mkdtemp(join(tmpdir(), 'bench-bundles-'));
+  try {
+    // The repository is "type": "module"; the bundles are CommonJS, as Lambda loads them.
+    await writeFile(join(dir, 'package.json'), '{"type":"commonjs"}\n');
+    await writeFile(join(dir, 'load.cjs'), LOADER);
+    const outputs = new Map<string, { file: string; bytes: number; metafile: Metafile }>();
+    for (const fn of FUNCTIONS) {
+      const file = join(dir, `${fn}.js`);
+      const result = await build({
+        ...OPTIONS,
+        entryPoints: [join(root, 'functions', `${fn}.ts`)],
+        outfile: file,
+      });
+      outputs.set(fn, { file, bytes: outputBytes(result.metafile), metafile: result.metafile });
+    }
+    const base = REFERENCES.reference as string;
+    const extra = Object.entries(ATTRIBUTION).map(([name, code]) => [name, `${base}\n${code}`] as const);
+    for (const [name, code] of [...Object.entries(REFERENCES), ...extra]) {
+      const file = join(dir, `${name.replace(/\W+/g, '_')}.js`);
+      const result = await build({
+        ...OPTIONS,
+        stdin: { contents: code, resolveDir: root, loader: 'ts', sourcefile: `${name}.ts` },
+        outfile: file,
+      });
+      outputs.set(name, { file, bytes: outputBytes(result.metafile), metafile: result.metafile });
+    }
+
+    const times = await coldLoads(
+      dir,
+      [...outputs].map(([name, o]) => [name, o.file] as const),
+    );
+    const ms = (name: string) => times.get(name)?.ms as number;
+    const bundle_bytes = Object.fromEntries([...outputs].map(([name, o]) => [name, o.bytes]));
+    const cold_load_ms = Object.fromEntries([...times].map(([name, t]) => [name, round(t.ms)]));
+    const cold_load_cpu_ms = Object.fromEntries([...times].map(([name, t]) => [name, round(t.cpu_ms)]));
+    const fnRecord = <T>(f: (fn: FunctionName) => T) =>
+      Object.fromEntries(FUNCTIONS.map((fn) => [fn, f(fn)])) as Record<FunctionName, T>;
+    const texts = new Map<string, string>();
+    for (const fn of FUNCTIONS)
+      texts.set(fn, await readFile((outputs.get(fn) as { file: string }).file, 'utf8'));
+    // The KMS client's service id, or its package name (kept in the bundle for the user agent).
+    const holdsKms = (fn: FunctionName) => /TrentService|@aws-sdk\/client-kms/.test(texts.get(fn) ?? '');
+    return {
+      runs: RUNS,
+      bundle_bytes,
+      cold_load_ms,
+      cold_load_cpu_ms,
+      cold_load_ratio: fnRecord((fn) => round(ms(fn) / ms(REFERENCE_OF[fn]), 3)),
+      cold_load_spec_ratio: fnRecord((fn) => round(ms(fn) / ms(SPEC_FLOOR_OF[fn]), 3)),
+      kms_client: fnRecord(holdsKms),
+      top_packages: fnRecord((fn) => topPackages((outputs.get(fn) as { metafile: Metafile }).metafile)),
+      attribution_ms: Object.fromEntries(
+        Object.keys(ATTRIBUTION).map((name) => [name, round(ms(name) - ms('reference'))]),
+      ),
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const outputBytes = (metafile: Metafile): number =>
+  Object.values(metafile.outputs).reduce((sum, o) => sum + o.bytes, 0);
+
+/**
+ * RUNS fresh processes per bundle, round-robin across bundles so that any drift of the machine during the
+ * phase is spread over all of them. Warnings are off: Node 20 makes the SDK print a support notice, which
+ * Lambda's Node 22 does not.
+ */
+async function coldLoads(dir: string, bundles: (readonly [string, string])[]): Promise<Map<string, Load>> {
+  const env = {
+    PATH: process.env.PATH ?? '',
+    AWS_REGION: 'ap-southeast-1',
+    AWS_ACCESS_KEY_ID: 'bench',
+    AWS_SECRET_ACCESS_KEY: 'bench',
+  };
+  const samples = new Map<string, Load[]>(bundles.map(([name]) => [name, []]));
+  for (let i = 0; i < RUNS; i++) {
+    for (const [name, file] of bundles) {
+      const { stdout } = await run$(process.execPath, ['--no-warnings', join(dir, 'load.cjs'), file], {
+        env,
+      });
+      samples.get(name)?.push(JSON.parse(stdout) as Load);
+    }
+  }
+  return new Map(
+    [...samples].map(([name, loads]) => [
+      name,
+      { ms: median(loads.map((l) => l.ms)), cpu_ms: median(loads.map((l) => l.cpu_ms)) },
+    ]),
+  );
+}
+
+function topPackages(metafile: Metafile): [string, number][] {
+  const bytes = new Map<string, number>();
+  for (const output of Object.values(metafile.outputs)) {
+    for (const [path, input] of Object.entries(output.inputs)) {
+      const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)?.[1] ?? 'own code (functions/, lib/)';
+      bytes.set(pkg, (bytes.get(pkg) ?? 0) + input.bytesInOutput);
+    }
+  }
+  return [...bytes].sort((a, b) => b[1] - a[1]).slice(0, TOP_PACKAGES);
+}

@@ -1,0 +1,258 @@
+/** Turns the phases' results into bench/results.json and the table `npm run bench` prints. */
+import type { BundlesResult, FunctionName } from './bundles';
+import { FUNCTIONS, REFERENCE_OF, SPEC_FLOOR_OF } from './bundles';
+import type { CryptoResult, Duel } from './crypto';
+import type { KeepAliveResult, Reuse } from './keepalive';
+import type { LocalResult } from './local';
+import type { NotifyResult } from './notify';
+import type { PresignResult } from './presign';
+
+export interface Machine {
+  cpu: string;
+  cores: number;
+  memory_gb: number;
+  node: string;
+  os: string;
+  date: string;
+  /** 1-minute load average before and after the run: other processes show up in every timing. */
+  loadavg_start: number;
+  loadavg_end: number;
+  duration_s: number;
+}
+
+export interface PhaseResults {
+  crypto: CryptoResult;
+  presign: PresignResult;
+  notify: NotifyResult;
+  keepalive: KeepAliveResult;
+  bundles: BundlesResult;
+  local: LocalResult;
+}
+
+export interface Goal {
+  goal: string;
+  value: string;
+  met: boolean;
+}
+
+const COLD_LOAD_LIMIT = 1.15;
+
+export function goals(r: PhaseResults): Goal[] {
+  const reuse = (name: string, x: Reuse): Goal => ({
+    goal: `${name}: one connection for ${x.calls} sequential calls`,
+    value: `${x.connections} connection${x.connections === 1 ? '' : 's'}`,
+    met: x.connections === 1,
+  });
+  return [
+    {
+      goal: 'callback_ratio ≤ 1.0',
+      value: fixed(r.crypto.callback.ratio, 3),
+      met: r.crypto.callback.ratio <= 1,
+    },
+    { goal: 'sign_ratio ≤ 1.0', value: fixed(r.crypto.sign.ratio, 3), met: r.crypto.sign.ratio <= 1 },
+    {
+      goal: 'presign_overhead_us < 500',
+      value: fixed(r.presign.overhead_us, 1),
+      met: r.presign.overhead_us < 500,
+    },
+    {
+      goal: 'presign_overlap_ratio ≤ 1.05',
+      value: fixed(r.presign.overlap.ratio, 3),
+      met: r.presign.overlap.ratio <= 1.05,
+    },
+    ...FUNCTIONS.map((fn) => ({
+      goal: `cold_load_ms.${fn} ≤ ${COLD_LOAD_LIMIT} × ${REFERENCE_OF[fn]}`,
+      value: `${fixed(r.bundles.cold_load_ratio[fn], 2)} ×`,
+      met: r.bundles.cold_load_ratio[fn] <= COLD_LOAD_LIMIT,
+    })),
+    {
+      goal: 'the notify bundle holds no KMS client',
+      value: r.bundles.kms_client.notify ? 'holds it' : 'none',
+      met: !r.bundles.kms_client.notify,
+    },
+    reuse('WeChat Pay', r.keepalive.wechatpay),
+    reuse('DynamoDB', r.keepalive.dynamodb),
+    reuse('KMS', r.keepalive.kms),
+    {
+      goal: 'clients reused across invocations',
+      value: r.keepalive.deps_reused ? 'same clients' : 'rebuilt',
+      met: r.keepalive.deps_reused,
+    },
+  ];
+}
+
+/** results.json: the keys of issue 6 at the top level, the detail beside them. */
+export function results(r: PhaseResults, machine: Machine): Record<string, unknown> {
+  const { callback, sign } = r.crypto;
+  const { bundles } = r;
+  return {
+    machine,
+    callback_verify_decrypt_us: callback.ours_us,
+    peer_callback_verify_decrypt_us: callback.peers_us[callback.best_peer],
+    callback_ratio: callback.ratio,
+    request_sign_us: sign.ours_us,
+    peer_request_sign_us: sign.peers_us[sign.best_peer],
+    sign_ratio: sign.ratio,
+    presign_overhead_us: r.presign.overhead_us,
+    presign_handler_overhead_us: r.presign.handler_overhead_us,
+    presign_overhead_before_tracer_us: r.presign.overhead_before_tracer_us,
+    presign_overlap_ratio: r.presign.overlap.ratio,
+    callback_use_case_us: r.notify.use_case_us,
+    callback_handler_us: r.notify.handler_us,
+    bundle_bytes: bundles.bundle_bytes,
+    cold_load_ms: bundles.cold_load_ms,
+    cold_load_ratio: bundles.cold_load_ratio,
+    cold_load_spec_ratio: bundles.cold_load_spec_ratio,
+    local_callbacks_per_s: r.local.callbacks_per_s,
+    goals: goals(r),
+    detail: {
+      callback,
+      sign,
+      presign_handler_parts_us: r.presign.handler_parts_us,
+      presign_overlap: r.presign.overlap,
+      cold_load_cpu_ms: bundles.cold_load_cpu_ms,
+      cold_load_runs: bundles.runs,
+      cold_load_attribution_ms: bundles.attribution_ms,
+      kms_client_in_bundle: bundles.kms_client,
+      bundle_top_packages: bundles.top_packages,
+      keep_alive: r.keepalive,
+      local: r.local,
+    },
+  };
+}
+
+export function table(r: PhaseResults, machine: Machine): string {
+  const { callback, sign } = r.crypto;
+  const parts = r.presign.handler_parts_us;
+  const mark = (met: boolean) => (met ? 'yes' : 'NO');
+  const duel = (what: string, d: Duel, floorName: string): string[][] => [
+    [
+      what,
+      fixed(d.ours_us, 2),
+      `${fixed(d.peers_us[d.best_peer] as number, 2)} ${d.best_peer}`,
+      fixed(d.ratio, 3),
+      '≤ 1.00',
+      `${mark(d.ratio <= 1)} (rounds ${d.ratio_range[0]}–${d.ratio_range[1]})`,
+    ],
+    ...Object.entries(d.peers_us)
+      .filter(([peer]) => peer !== d.best_peer)
+      .map(([peer, us]) => ['', '', `${fixed(us, 2)} ${peer}`, fixed(d.ours_us / us, 3), '', '']),
+    ['', '', `${fixed(d.floor_us, 2)} ${floorName}`, fixed(d.ours_us / d.floor_us, 3), '', ''],
+  ];
+  const rows: string[][] = [
+    ...duel('callback verify + decrypt (µs)', callback, 'bare RSA verify (floor)'),
+    ...duel('request sign (µs)', sign, 'bare RSA sign (floor)'),
+    ['  via WechatPayClient.sign() (µs)', fixed(sign.client_us, 2), '', '', '', ''],
+    [
+      'presign overhead, no RSA (µs)',
+      fixed(r.presign.overhead_us, 1),
+      '',
+      '',
+      '< 500',
+      mark(r.presign.overhead_us < 500),
+    ],
+    [
+      '  before the X-Ray SDK is loaded (µs)',
+      fixed(r.presign.overhead_before_tracer_us, 1),
+      'its async_hooks tax every promise',
+      '',
+      '',
+      '',
+    ],
+    [
+      '  through the middy handler (µs)',
+      fixed(r.presign.handler_overhead_us, 1),
+      `of which deps ${fixed(parts.deps_per_invocation, 1)}, log ${fixed(parts.log_line, 1)}, ` +
+        `EMF ${fixed(parts.metrics_flush, 1)}`,
+      '',
+      '',
+      '',
+    ],
+    [
+      'presign with latencies (ms)',
+      fixed(r.presign.overlap.measured_ms, 1),
+      `${r.presign.overlap.ideal_ms} ideal (fastest ${fixed(r.presign.overlap.fastest_ms, 1)})`,
+      fixed(r.presign.overlap.ratio, 3),
+      '≤ 1.05',
+      mark(r.presign.overlap.ratio <= 1.05),
+    ],
+    ['callback, instant stores (µs)', fixed(r.notify.use_case_us, 1), 'verify, decrypt, apply', '', '', ''],
+    ['  through the middy handler (µs)', fixed(r.notify.handler_us, 1), '', '', '', ''],
+    ...FUNCTIONS.flatMap((fn) => coldLoadRows(r.bundles, fn, mark)),
+    [
+      'notify bundle: KMS client',
+      r.bundles.kms_client.notify ? 'present' : 'absent',
+      '',
+      '',
+      'absent',
+      mark(!r.bundles.kms_client.notify),
+    ],
+    ...(
+      [
+        ['WeChat Pay', r.keepalive.wechatpay],
+        ['DynamoDB', r.keepalive.dynamodb],
+        ['KMS', r.keepalive.kms],
+      ] as const
+    ).map(([name, x]) => [
+      `keep-alive ${name} (connections)`,
+      String(x.connections),
+      `${x.calls} calls`,
+      '',
+      '1',
+      mark(x.connections === 1),
+    ]),
+    [
+      'local callbacks / s (16 in flight)',
+      fixed(r.local.callbacks_per_s, 1),
+      `${fixed(r.local.dynamodb_only_per_s, 1)} DynamoDB only`,
+      fixed(r.local.callbacks_per_s / r.local.dynamodb_only_per_s, 3),
+      '',
+      '',
+    ],
+  ];
+  const met = goals(r).filter((g) => g.met).length;
+  return [
+    `${machine.cpu}, ${machine.cores} cores, ${machine.memory_gb} GB, Node ${machine.node}, ${machine.os}`,
+    `${machine.date}, load average ${machine.loadavg_start} -> ${machine.loadavg_end}, ${machine.duration_s} s`,
+    '',
+    render(['', 'ours', 'peer / reference', 'ratio', 'goal', 'met'], rows),
+    '',
+    `goals met: ${met} of ${goals(r).length}`,
+  ].join('\n');
+}
+
+function coldLoadRows(b: BundlesResult, fn: FunctionName, mark: (met: boolean) => string): string[][] {
+  const reference = REFERENCE_OF[fn];
+  const floor = SPEC_FLOOR_OF[fn];
+  return [
+    [
+      `cold load ${fn} (ms, ${kb(b.bundle_bytes[fn] as number)})`,
+      fixed(b.cold_load_ms[fn] as number, 1),
+      `${fixed(b.cold_load_ms[reference] as number, 1)} ${reference} (${kb(b.bundle_bytes[reference] as number)})`,
+      fixed(b.cold_load_ratio[fn], 2),
+      `≤ ${COLD_LOAD_LIMIT}`,
+      mark(b.cold_load_ratio[fn] <= COLD_LOAD_LIMIT),
+    ],
+    [
+      '',
+      '',
+      `${fixed(b.cold_load_ms[floor] as number, 1)} ${floor} (${kb(b.bundle_bytes[floor] as number)})`,
+      fixed(b.cold_load_spec_ratio[fn], 2),
+      '',
+      '',
+    ],
+  ];
+}
+
+const fixed = (value: number, digits: number): string => value.toFixed(digits);
+const kb = (bytes: number): string => `${Math.round(bytes / 1024)} KB`;
+
+function render(header: string[], rows: string[][]): string {
+  const all = [header, ...rows];
+  const widths = header.map((_, i) => Math.max(...all.map((row) => (row[i] ?? '').length)));
+  // Numbers right-aligned, text left-aligned.
+  const cell = (text: string, i: number) =>
+    /^[\d.]+$/.test(text) ? text.padStart(widths[i] as number) : text.padEnd(widths[i] as number);
+  const line = (row: string[]) => row.map(cell).join('  ').trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}

@@ -331,7 +331,7 @@ function cached<T>(
   };
 }
 
-export const presignDeps = cached(
+export const presignDeps = /* @__PURE__ */ cached(
   { apiV3Key: true, platform: true },
   (settings, keys, platform): PresignDeps => ({
     store: new DynamoContractStore(dynamo(), settings.contractsTable),
@@ -343,7 +343,7 @@ export const presignDeps = cached(
 );
 
 /** Query (with sync), terminate and reconcile sign WeChat Pay calls but never touch the APIv3 key. */
-export const contractDeps = cached(
+export const contractDeps = /* @__PURE__ */ cached(
   { apiV3Key: false, platform: true },
   (settings, keys, platform): SyncDeps & TerminateDeps => ({
     store: new DynamoContractStore(dynamo(), settings.contractsTable),
@@ -361,7 +361,7 @@ export interface NotifyDeps extends ApplyNotificationDeps {
  * The callback path verifies and decrypts. Only in certificate mode may it sign, and at most once a minute: the
  * download of the platform certificates when a callback names a serial it does not know.
  */
-export const notifyDeps = cached(
+export const notifyDeps = /* @__PURE__ */ cached(
   { apiV3Key: true, platform: true },
   (settings, keys, platform): NotifyDeps => ({
     verifier: new RefreshingVerifier(verificationKeys(keys, platform), {
@@ -389,7 +389,7 @@ export interface CertificateDeps {
   refresh(): Promise<PlatformCertificateSet>;
 }
 
-const certificateRefresher = cached(
+const certificateRefresher = /* @__PURE__ */ cached(
   { apiV3Key: true, platform: false },
   (settings, keys): CertificateDeps => ({ refresh: () => refreshCertificates(settings, keys, false) }),
 );

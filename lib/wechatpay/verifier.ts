@@ -1,8 +1,7 @@
-import { createPublicKey, type KeyObject, verify, X509Certificate } from 'node:crypto';
+import { createPublicKey, createVerify, type KeyObject, X509Certificate } from 'node:crypto';
 import { SignatureInvalid } from '../errors';
 import { decodeBase64 } from './base64';
 import { type Clock, systemClock } from './clock';
-import { responseMessage } from './signature';
 
 export interface SignedHeaders {
   timestamp: string;
@@ -22,10 +21,15 @@ const PROBE_PREFIX = 'WECHATPAY/SIGNTEST/';
 
 /** Case-insensitive read of Wechatpay-Timestamp/-Nonce/-Signature/-Serial; missing one -> SignatureInvalid naming it. */
 export function readSignedHeaders(headers: Record<string, string | string[] | undefined>): SignedHeaders {
-  const lower = new Map<string, string | string[] | undefined>();
-  for (const [name, value] of Object.entries(headers)) lower.set(name.toLowerCase(), value);
+  let lower: Map<string, string | string[] | undefined> | undefined;
+  // API Gateway and fetch already lower-case header names; build the case-insensitive map only when needed.
+  const lookup = (name: string) => {
+    if (name in headers) return headers[name];
+    lower ??= new Map(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+    return lower.get(name);
+  };
   const read = (name: string): string => {
-    const value = lower.get(name);
+    const value = lookup(name);
     // Two copies of a signature header cannot both be right; picking one would hide tampering.
     if (Array.isArray(value) && value.length > 1)
       throw new SignatureInvalid(`multiple ${display(name)} headers`);
@@ -97,7 +101,13 @@ export class Verifier {
     if (!raw) throw new SignatureInvalid('Wechatpay-Signature is not valid Base64');
     let ok: boolean;
     try {
-      ok = verify('sha256', responseMessage(timestamp, nonce, body), key, raw);
+      // Streamed rather than concatenated into one buffer: the same bytes as responseMessage(), without the copy
+      // (measured: this is most of what separated us from wechatpay-axios-plugin in bench/).
+      ok = createVerify('sha256')
+        .update(`${timestamp}\n${nonce}\n`)
+        .update(body)
+        .update('\n')
+        .verify(key, raw);
     } catch (cause) {
       throw new SignatureInvalid(`signature could not be checked with key ${serial}`, { cause });
     }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { ContractNotFound, ContractStateConflict, WechatPayRejected } from '../errors';
 import type { WechatPayClient, WechatPayResponse } from '../wechatpay/client';
 import type { Clock } from '../wechatpay/clock';

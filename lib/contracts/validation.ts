@@ -1,4 +1,5 @@
-import { z } from 'zod';
+// zod/mini, not zod: the same rules load in 0.1 ms instead of 15 ms (bench/README.md, cold load).
+import * as z from 'zod/mini';
 import { type FieldIssue, ValidationFailed } from '../errors';
 import { maskName, residentIdIssue } from './identity';
 import type { PresignKind } from './model';
@@ -18,19 +19,26 @@ const NO_CONTROL = /^[^\p{Cc}]*$/u;
 export const text = (max: number) =>
   z
     .string()
-    .min(1, 'must not be empty')
-    .max(max, `must be at most ${max} characters`)
-    .regex(BMP_ONLY, 'must not contain emoji or other 4-byte UTF-8 characters (WeChat Pay rejects them)')
-    .regex(NO_LONE_SURROGATE, 'must not contain unpaired UTF-16 surrogates (not valid Unicode text)')
-    .regex(NO_CONTROL, 'must not contain control characters');
+    .check(
+      z.minLength(1, 'must not be empty'),
+      z.maxLength(max, `must be at most ${max} characters`),
+      z.regex(BMP_ONLY, 'must not contain emoji or other 4-byte UTF-8 characters (WeChat Pay rejects them)'),
+      z.regex(NO_LONE_SURROGATE, 'must not contain unpaired UTF-16 surrogates (not valid Unicode text)'),
+      z.regex(NO_CONTROL, 'must not contain control characters'),
+    );
 
 const token = (max: number, pattern: RegExp, rule: string) =>
-  z.string().min(1, 'must not be empty').max(max, `must be at most ${max} characters`).regex(pattern, rule);
+  z
+    .string()
+    .check(
+      z.minLength(1, 'must not be empty'),
+      z.maxLength(max, `must be at most ${max} characters`),
+      z.regex(pattern, rule),
+    );
 
-const httpsUrl = z
-  .string()
-  .max(256, 'must be at most 256 characters')
-  .refine((v) => {
+const httpsUrl = z.string().check(
+  z.maxLength(256, 'must be at most 256 characters'),
+  z.refine((v) => {
     try {
       const u = new URL(v);
       // `https://x/?` and `https://x/#f` parse with an empty search; WeChat Pay refuses any '?' or '#'.
@@ -38,68 +46,77 @@ const httpsUrl = z
     } catch {
       return false;
     }
-  }, 'must be an absolute https URL without query string, fragment or credentials');
+  }, 'must be an absolute https URL without query string, fragment or credentials'),
+);
 
 // At most 15 digits: WeChat Pay's query answers carry the limit as a JSON integer, which must stay exact.
 const fen = z
   .string()
-  .regex(
-    /^[1-9]\d{0,14}$/,
-    'must be a positive integer amount in fen of at most 15 digits, as a string like "10000"',
+  .check(
+    z.regex(
+      /^[1-9]\d{0,14}$/,
+      'must be a positive integer amount in fen of at most 15 digits, as a string like "10000"',
+    ),
   );
+
+const integer = (what: string) =>
+  z.number({ error: `must be ${what}` }).check(z.refine((n) => Number.isInteger(n), `must be ${what}`));
 
 const realIdentity = z.strictObject({
   identity_type: z.literal('REAL_IDENTITY_TYPE_ID_CARD', {
     error: 'must be REAL_IDENTITY_TYPE_ID_CARD (the only identity type WeChat Pay verifies)',
   }),
-  identity_id: z.string().superRefine((id, ctx) => {
-    const issue = residentIdIssue(id);
-    if (issue) ctx.addIssue({ code: 'custom', message: issue });
-  }),
+  identity_id: z.string().check(
+    z.refine((id) => residentIdIssue(id) === undefined, {
+      error: (issue) => residentIdIssue(String(issue.input)),
+    }),
+  ),
   // OAEP with a 2048-bit key carries at most 214 bytes; a name is far shorter in practice.
-  real_name: text(64)
-    .refine((v) => v.trim() !== '', 'must not be blank')
-    .refine((v) => Buffer.byteLength(v) <= 214, 'must be at most 214 bytes in UTF-8'),
+  real_name: text(64).check(
+    z.refine((v) => v.trim() !== '', 'must not be blank'),
+    z.refine((v) => Buffer.byteLength(v) <= 214, 'must be at most 214 bytes in UTF-8'),
+  ),
 });
 
 const tradeInfo = z.strictObject({
   out_trade_no: token(32, /^[0-9A-Za-z_\-|*]+$/, 'may contain only letters, digits and _-|*'),
-  deduct_amount: z
-    .number({ error: 'must be an integer amount in fen' })
-    .int('must be an integer amount in fen')
-    .positive('must be a positive amount in fen')
-    .max(Number.MAX_SAFE_INTEGER, 'is too large'),
-  description: text(127).optional(),
-  attach: text(128).optional(),
-  notify_url: httpsUrl.optional(),
+  deduct_amount: integer('an integer amount in fen').check(
+    z.positive('must be a positive amount in fen'),
+    z.maximum(Number.MAX_SAFE_INTEGER, 'is too large'),
+  ),
+  description: z.optional(text(127)),
+  attach: z.optional(text(128)),
+  notify_url: z.optional(httpsUrl),
 });
 
 const common = {
   appid: token(32, /^[0-9A-Za-z_]+$/, 'may contain only letters, digits and _'),
   plan_id: token(64, /^[0-9A-Za-z_-]+$/, 'may contain only letters, digits, _ and -'),
   out_contract_code: token(64, /^[0-9A-Za-z]+$/, 'may contain only letters and digits (WeChat Pay rule)'),
-  display_name: text(64).regex(
-    /^\*{1,3}[^*\s]$/u,
-    'must be masked as WeChat Pay documents: every character but the last replaced by *, or *** and the last character for names over 4 characters',
+  display_name: text(64).check(
+    z.regex(
+      /^\*{1,3}[^*\s]$/u,
+      'must be masked as WeChat Pay documents: every character but the last replaced by *, or *** and the last character for names over 4 characters',
+    ),
   ),
-  repayment_day: z
-    .number({ error: 'must be an integer day of month' })
-    .int('must be an integer day of month')
-    .min(1, 'must be between 1 and 31')
-    .max(31, 'must be between 1 and 31')
-    .optional(),
+  repayment_day: z.optional(
+    integer('an integer day of month').check(
+      z.minimum(1, 'must be between 1 and 31'),
+      z.maximum(31, 'must be between 1 and 31'),
+    ),
+  ),
   repayment_amount_limit: fen,
-  sub_mchid: token(32, /^\d+$/, 'must be digits (a WeChat Pay merchant id)').optional(),
-  sub_appid: token(32, /^[0-9A-Za-z_]+$/, 'may contain only letters, digits and _').optional(),
-  real_identity: realIdentity.optional(),
-  trade_info: tradeInfo.optional(),
+  sub_mchid: z.optional(token(32, /^\d+$/, 'must be digits (a WeChat Pay merchant id)')),
+  sub_appid: z.optional(token(32, /^[0-9A-Za-z_]+$/, 'may contain only letters, digits and _')),
+  real_identity: z.optional(realIdentity),
+  trade_info: z.optional(tradeInfo),
 };
 
 const h5Schema = z.strictObject({
   ...common,
-  jump_info: z
-    .strictObject({ jump_appid: token(32, /^[0-9A-Za-z_]+$/, 'may contain only letters, digits and _') })
-    .optional(),
+  jump_info: z.optional(
+    z.strictObject({ jump_appid: token(32, /^[0-9A-Za-z_]+$/, 'may contain only letters, digits and _') }),
+  ),
 });
 const appSchema = z.strictObject(common);
 
@@ -109,7 +126,7 @@ export type PresignInput = H5PresignInput;
 const pointer = (path: readonly PropertyKey[]): string =>
   path.map((p) => `/${String(p).replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
 
-function issues(error: z.ZodError): FieldIssue[] {
+function issues(error: { issues: readonly z.core.$ZodIssue[] }): FieldIssue[] {
   return error.issues.flatMap((issue): FieldIssue[] => {
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((key) => ({
@@ -132,7 +149,7 @@ const typeError = (issue: { code: string; input?: unknown; expected?: unknown })
 };
 
 /** Parses with `schema` or throws `ValidationFailed` listing every bad field as a JSON pointer. */
-export function parseOrThrow<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
+export function parseOrThrow<T extends z.ZodMiniType>(schema: T, body: unknown): z.infer<T> {
   const result = schema.safeParse(body, { error: typeError });
   if (!result.success) throw new ValidationFailed(issues(result.error));
   return result.data;

@@ -78,12 +78,12 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       platformCertificates: platformMode(env, invalid),
       apiV3Key: required('WECHATPAY_APIV3_KEY'),
       notifyUrl: required('WECHATPAY_NOTIFY_URL'),
-      timeoutMs: Number(env.WECHATPAY_TIMEOUT_MS ?? 5000),
+      timeoutMs: positive(env, 'WECHATPAY_TIMEOUT_MS', 5000, invalid),
     },
     contractsTable: required('CONTRACTS_TABLE'),
     notificationsTable: required('NOTIFICATIONS_TABLE'),
     ...(env.EVENT_BUS_NAME?.trim() ? { eventBusName: env.EVENT_BUS_NAME.trim() } : {}),
-    parametersMaxAge: Number(env.POWERTOOLS_PARAMETERS_MAX_AGE ?? 300),
+    parametersMaxAge: positive(env, 'POWERTOOLS_PARAMETERS_MAX_AGE', 300, invalid),
   };
   if (missing.length > 0)
     throw new Error(`missing configuration: ${missing.join(', ')} (see README "Configuration")`);
@@ -94,6 +94,14 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   }
   if (invalid.length > 0) throw new Error(`invalid configuration: ${invalid.join('; ')}`);
   return settings;
+}
+
+/** A positive integer setting, or its default; anything else is named in `invalid`. */
+function positive(env: NodeJS.ProcessEnv, name: string, fallback: number, invalid: string[]): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  if (!/^[1-9]\d*$/.test(raw)) invalid.push(`${name}=${raw} is not a positive integer`);
+  return Number(raw);
 }
 
 /**

@@ -57,6 +57,16 @@ describe('readSettings: key-mode configuration', () => {
     );
   });
 
+  it('names every missing variable, and refuses timeouts and cache ages that are not positive integers', () => {
+    const { WECHATPAY_MCHID: _m, CONTRACTS_TABLE: _c, ...partial } = BASE_ENV;
+    assert.throws(() => readSettings(partial), /missing configuration: WECHATPAY_MCHID, CONTRACTS_TABLE/);
+    assert.equal(readSettings({ ...BASE_ENV, WECHATPAY_TIMEOUT_MS: '1500' }).wechatpay.timeoutMs, 1500);
+    assert.throws(
+      () => readSettings({ ...BASE_ENV, WECHATPAY_TIMEOUT_MS: '5s', POWERTOOLS_PARAMETERS_MAX_AGE: '-1' }),
+      /WECHATPAY_TIMEOUT_MS=5s is not a positive integer; POWERTOOLS_PARAMETERS_MAX_AGE=-1 is not a positive integer/,
+    );
+  });
+
   it('the next public key needs both its id and its key, and another id than the current one', () => {
     const next = readSettings({
       ...BASE_ENV,

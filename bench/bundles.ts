@@ -96,6 +96,8 @@ export interface BundlesResult {
   cold_load_spec_ratio: Record<FunctionName, number>;
   /** Whether each function's bundle holds the KMS client (its code or its service id). */
   kms_client: Record<FunctionName, boolean>;
+  /** Whether loading the function (its cold start) evaluates the KMS client, as opposed to merely bundling it. */
+  kms_loaded_at_cold_start: Record<FunctionName, boolean>;
   /** The largest packages in each function's bundle, bytes of minified output. */
   top_packages: Record<FunctionName, [string, number][]>;
   /** Milliseconds each dependency adds to the presign family's reference. */
@@ -185,6 +187,9 @@ export async function run(): Promise<BundlesResult> {
       cold_load_ratio: fnRecord((fn) => round(ms(fn) / ms(REFERENCE_OF[fn]), 3)),
       cold_load_spec_ratio: fnRecord((fn) => round(ms(fn) / ms(SPEC_FLOOR_OF[fn]), 3)),
       kms_client: fnRecord(holdsKms),
+      kms_loaded_at_cold_start: Object.fromEntries(
+        await Promise.all(FUNCTIONS.map(async (fn) => [fn, await loadsKms(root, dir, fn)] as const)),
+      ) as Record<FunctionName, boolean>,
       top_packages: fnRecord((fn) => topPackages((outputs.get(fn) as { metafile: Metafile }).metafile)),
       attribution_ms: Object.fromEntries(
         Object.keys(ATTRIBUTION).map((name) => [name, round(ms(name) - ms('reference'))]),
@@ -193,6 +198,25 @@ export async function run(): Promise<BundlesResult> {
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Bundles the function with the KMS client left external, then requires it in a fresh process that records
+ * whether anything asked for '@aws-sdk/client-kms' while loading: true only when the cold start evaluates it.
+ */
+async function loadsKms(root: string, dir: string, fn: FunctionName): Promise<boolean> {
+  const file = join(dir, `${fn}-kms-external.js`);
+  await build({
+    ...OPTIONS,
+    external: ['@aws-sdk/client-kms'],
+    entryPoints: [join(root, 'functions', `${fn}.ts`)],
+    outfile: file,
+  });
+  const probe = `const M = require('node:module'); const load = M._load; let kms = false;
+M._load = function (request, ...rest) { if (request === '@aws-sdk/client-kms') { kms = true; return {}; } return load.call(this, request, ...rest); };
+require(${JSON.stringify(file)}); process.stdout.write(String(kms));`;
+  const { stdout } = await run$(process.execPath, ['-e', probe], { cwd: dir });
+  return stdout.trim() === 'true';
 }
 
 const outputBytes = (metafile: Metafile): number =>

@@ -3,13 +3,11 @@ import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { KMSClient } from '@aws-sdk/client-kms';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoContractStore } from './aws/dynamo-contract-store';
 import { DynamoNotificationStore } from './aws/dynamo-notification-store';
 import { DynamoPlatformKeyStore } from './aws/dynamo-platform-key-store';
 import { EventBridgePublisher, LogPublisher } from './aws/eventbridge-publisher';
-import { KmsSigner } from './aws/kms-signer';
 import { timed, timedFetch } from './aws/latency';
 import type { EventPublisher } from './contracts/events';
 import type { ApplyNotificationDeps } from './contracts/notifications';
@@ -27,6 +25,7 @@ import { downloadCertificates } from './wechatpay/certificates';
 import { WechatPayClient } from './wechatpay/client';
 import { systemClock } from './wechatpay/clock';
 import { type KeyEntry, RefreshingVerifier } from './wechatpay/refreshing-verifier';
+import type { Signer } from './wechatpay/signer';
 import { Verifier } from './wechatpay/verifier';
 
 /**
@@ -211,10 +210,21 @@ function dynamo(profile: 'api' | 'callback' = 'api'): DynamoDBDocumentClient {
   return client;
 }
 
-let kmsClient: KMSClient | undefined;
-function kms(): KMSClient {
-  kmsClient ??= tracer.captureAWSv3Client(timed(new KMSClient(awsClientConfig), 'KmsLatency'));
-  return kmsClient;
+/**
+ * The merchant key's signer. The KMS client is loaded on the first signature, not at cold start: presign then
+ * loads it while its DynamoDB claim is in flight (the two run in parallel), and the callback path, which signs
+ * only to refresh platform certificates, normally never loads it (bench/README.md, cold load).
+ */
+function merchantSigner(s: Settings): Signer {
+  let loaded: Promise<Signer> | undefined;
+  return {
+    async sign(message) {
+      loaded ??= import('./aws/kms-signer').then((m) =>
+        m.kmsSigner(s.wechatpay.signingKeyId, awsClientConfig),
+      );
+      return (await loaded).sign(message);
+    },
+  };
 }
 
 /** A key derived for the request HMAC, so the APIv3 key itself is never used for two purposes. */
@@ -263,6 +273,7 @@ async function refreshCertificates(
   s: Settings,
   keys: Keys,
   inCallback: boolean,
+  signer: Signer,
 ): Promise<PlatformCertificateSet> {
   const timeoutMs = inCallback
     ? Math.min(s.wechatpay.timeoutMs, IN_CALLBACK_DOWNLOAD_MS)
@@ -270,7 +281,7 @@ async function refreshCertificates(
   const set = await refreshPlatformCertificates({
     download: () =>
       downloadCertificates({
-        client: (verifier) => wechatpayClient(s, keys, verifier, timeoutMs),
+        client: (verifier) => wechatpayClient(s, keys, verifier, signer, timeoutMs),
         apiV3Key: Buffer.from(keys.apiV3Key),
         retry: !inCallback,
       }),
@@ -301,6 +312,7 @@ function wechatpayClient(
   s: Settings,
   keys: Keys,
   verifier: Verifier,
+  signer: Signer,
   timeoutMs = s.wechatpay.timeoutMs,
 ): WechatPayClient {
   const w = s.wechatpay;
@@ -310,7 +322,7 @@ function wechatpayClient(
     credentials: {
       mchid: w.mchid,
       serialNo: w.merchantSerialNo,
-      signer: new KmsSigner(kms(), w.signingKeyId),
+      signer,
     },
     verifier,
     encryptionKey: { serial: keys.publicKey.id, key: publicKey },
@@ -343,7 +355,12 @@ export const presignDeps = /* @__PURE__ */ cached(
   { apiV3Key: true, platform: true },
   (settings, keys, platform): PresignDeps => ({
     store: new DynamoContractStore(dynamo(), settings.contractsTable),
-    wechatpay: wechatpayClient(settings, keys, new Verifier(verificationKeys(keys, platform))),
+    wechatpay: wechatpayClient(
+      settings,
+      keys,
+      new Verifier(verificationKeys(keys, platform)),
+      merchantSigner(settings),
+    ),
     notifyUrl: settings.wechatpay.notifyUrl,
     hashKey: hashKey(keys.apiV3Key),
     clock: systemClock,
@@ -355,7 +372,12 @@ export const contractDeps = /* @__PURE__ */ cached(
   { apiV3Key: false, platform: true },
   (settings, keys, platform): SyncDeps & TerminateDeps => ({
     store: new DynamoContractStore(dynamo(), settings.contractsTable),
-    wechatpay: wechatpayClient(settings, keys, new Verifier(verificationKeys(keys, platform))),
+    wechatpay: wechatpayClient(
+      settings,
+      keys,
+      new Verifier(verificationKeys(keys, platform)),
+      merchantSigner(settings),
+    ),
     clock: systemClock,
   }),
 );
@@ -376,7 +398,10 @@ export const notifyDeps = /* @__PURE__ */ cached(
       ...(settings.wechatpay.platformCertificates
         ? {
             refresh: async () =>
-              verificationKeys(keys, (await refreshCertificates(settings, keys, true)).certificates),
+              verificationKeys(
+                keys,
+                (await refreshCertificates(settings, keys, true, merchantSigner(settings))).certificates,
+              ),
           }
         : {}),
       onRefreshFailed: (error, serial) =>
@@ -399,7 +424,9 @@ export interface CertificateDeps {
 
 const certificateRefresher = /* @__PURE__ */ cached(
   { apiV3Key: true, platform: false },
-  (settings, keys): CertificateDeps => ({ refresh: () => refreshCertificates(settings, keys, false) }),
+  (settings, keys): CertificateDeps => ({
+    refresh: () => refreshCertificates(settings, keys, false, merchantSigner(settings)),
+  }),
 );
 
 /** The scheduled certificate download's dependencies; undefined when certificate mode is disabled. */

@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
-import { type KMSClient, SignCommand } from '@aws-sdk/client-kms';
+import { KMSClient, type KMSClientConfig, SignCommand } from '@aws-sdk/client-kms';
+import { tracer } from '../observability';
 import type { Signer } from '../wechatpay/signer';
 import { dependencyUnavailable } from './dependency';
+import { timed } from './latency';
 
 /**
  * The merchant API private key lives in KMS and never enters Lambda memory. We sign the SHA-256 digest
@@ -31,4 +33,12 @@ export class KmsSigner implements Signer {
       throw dependencyUnavailable('KMS', `Sign with ${this.keyId}`, error);
     }
   }
+}
+
+let client: KMSClient | undefined;
+
+/** The merchant key's signer, on one traced and timed KMS client per container. */
+export function kmsSigner(keyId: string, config: KMSClientConfig): KmsSigner {
+  client ??= tracer.captureAWSv3Client(timed(new KMSClient(config), 'KmsLatency'));
+  return new KmsSigner(client, keyId);
 }

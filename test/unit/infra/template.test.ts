@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { PLATFORM_CERTIFICATES_ID } from '../../../lib/aws/dynamo-platform-key-store';
+import { PACKAGE_PARAMS, packageService } from '../../support/package';
 
 // Packages the real serverless.yml once (offline, dummy credentials) and checks the CloudFormation template
 // that `serverless deploy` would send: the security and data-safety properties a deploy must not lose.
@@ -32,13 +29,6 @@ interface PolicyDocument {
   Statement: Statement[];
 }
 
-const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
-const oslsBin = createRequire(import.meta.url).resolve('osls/bin/serverless.js');
-const params = {
-  wechatpayMchid: '1230000109',
-  wechatpayMerchantSerialNo: '5157F09EFDC096DE15EBE81A47057A7232F1B8E1',
-  wechatpayPublicKeyId: 'PUB_KEY_ID_0114232134912410000000000000',
-};
 const specEnvironment = [
   'WECHATPAY_BASE_URL',
   'WECHATPAY_MCHID',
@@ -102,41 +92,12 @@ function presignEnvironment(): Record<string, unknown> {
 }
 
 /** `serverless package` offline: dummy credentials, an empty HOME, no profile from the caller's machine. */
-async function packageService(dir: string): Promise<Template> {
-  const home = await mkdtemp(join(tmpdir(), 'sls-home-'));
-  const { AWS_PROFILE: _profile, AWS_SESSION_TOKEN: _token, ...inherited } = process.env;
-  const cliParams = Object.entries(params).flatMap(([name, value]) => ['--param', `${name}=${value}`]);
-  try {
-    await promisify(execFile)(
-      process.execPath,
-      [oslsBin, 'package', '--stage', 'citest', '--package', dir, ...cliParams],
-      {
-        cwd: repoRoot,
-        env: {
-          ...inherited,
-          HOME: home,
-          AWS_ACCESS_KEY_ID: 'x',
-          AWS_SECRET_ACCESS_KEY: 'x',
-          AWS_EC2_METADATA_DISABLED: 'true',
-        },
-        maxBuffer: 16 * 1024 * 1024,
-      },
-    );
-  } catch (error) {
-    const { stdout, stderr } = error as { stdout?: string; stderr?: string };
-    throw new Error(`serverless package failed:\n${stdout ?? ''}\n${stderr ?? ''}`, { cause: error });
-  } finally {
-    await rm(home, { recursive: true, force: true });
-  }
-  const text = await readFile(join(dir, 'cloudformation-template-update-stack.json'), 'utf8');
-  return JSON.parse(text) as Template;
-}
 
 describe('packaged CloudFormation template', () => {
   before(
     async () => {
       outDir = await mkdtemp(join(tmpdir(), 'sls-template-'));
-      template = await packageService(outDir);
+      template = await packageService<Template>(outDir);
     },
     { timeout: 120_000 },
   );
@@ -270,9 +231,9 @@ describe('packaged CloudFormation template', () => {
     const env = presignEnvironment();
     for (const name of specEnvironment)
       assert.ok(name in env, `${name} missing from the presign environment`);
-    assert.equal(env.WECHATPAY_MCHID, params.wechatpayMchid);
-    assert.equal(env.WECHATPAY_MERCHANT_SERIAL_NO, params.wechatpayMerchantSerialNo);
-    assert.equal(env.WECHATPAY_PUBLIC_KEY_ID, params.wechatpayPublicKeyId);
+    assert.equal(env.WECHATPAY_MCHID, PACKAGE_PARAMS.wechatpayMchid);
+    assert.equal(env.WECHATPAY_MERCHANT_SERIAL_NO, PACKAGE_PARAMS.wechatpayMerchantSerialNo);
+    assert.equal(env.WECHATPAY_PUBLIC_KEY_ID, PACKAGE_PARAMS.wechatpayPublicKeyId);
     assert.equal(env.WECHATPAY_BASE_URL, 'https://api.mch.weixin.qq.com');
     assert.equal(env.WECHATPAY_PUBLIC_KEY, '/wechatpay-credit-repayment/citest/wechatpay-public-key');
     assert.deepEqual(env.WECHATPAY_APIV3_KEY, { Ref: 'ApiV3KeySecret' });

@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { cp, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import * as errors from '../../../lib/errors';
+import { packageService } from '../../support/package';
 
 // The presign state machine (infra/aws/presign-workflow.asl.json, deployed by infra/aws/workflow.yml): its
 // Retry/Catch must name errors the presign function really throws (a misspelt name silently never matches),
@@ -194,60 +192,6 @@ describe('presign state machine definition', () => {
   });
 });
 
-/** Top-level entries `serverless package` never reads; everything else is copied. */
-const NOT_PACKAGED = new Set(['node_modules', '.git', '.esbuild', '.serverless', '.local', 'test', 'bench']);
-
-/**
- * A copy of the service to package from: serverless-esbuild builds in `<service>/.esbuild` and deletes it when
- * done, so packaging in the repository itself would race template.test.ts, which runs in parallel.
- */
-async function serviceCopy(): Promise<string> {
-  const copy = await mkdtemp(join(tmpdir(), 'sls-service-'));
-  for (const entry of await readdir(repoRoot)) {
-    if (!NOT_PACKAGED.has(entry)) await cp(join(repoRoot, entry), join(copy, entry), { recursive: true });
-  }
-  await symlink(join(repoRoot, 'node_modules'), join(copy, 'node_modules'), 'dir');
-  return copy;
-}
-
-/** `serverless package` offline: dummy credentials, an empty HOME, no profile from the caller's machine. */
-async function packageService(dir: string): Promise<Record<string, Resource>> {
-  const home = await mkdtemp(join(tmpdir(), 'sls-home-'));
-  const service = await serviceCopy();
-  const { AWS_PROFILE: _profile, AWS_SESSION_TOKEN: _token, ...inherited } = process.env;
-  const oslsBin = createRequire(import.meta.url).resolve('osls/bin/serverless.js');
-  const params = [
-    'wechatpayMchid=1230000109',
-    'wechatpayMerchantSerialNo=5157F09E',
-    'wechatpayPublicKeyId=PUB_KEY_ID_01',
-  ];
-  try {
-    await promisify(execFile)(
-      process.execPath,
-      [oslsBin, 'package', '--stage', 'citest', '--package', dir, ...params.flatMap((p) => ['--param', p])],
-      {
-        cwd: service,
-        env: {
-          ...inherited,
-          HOME: home,
-          AWS_ACCESS_KEY_ID: 'x',
-          AWS_SECRET_ACCESS_KEY: 'x',
-          AWS_EC2_METADATA_DISABLED: 'true',
-        },
-        maxBuffer: 16 * 1024 * 1024,
-      },
-    );
-  } catch (error) {
-    const { stdout, stderr } = error as { stdout?: string; stderr?: string };
-    throw new Error(`serverless package failed:\n${stdout ?? ''}\n${stderr ?? ''}`, { cause: error });
-  } finally {
-    await rm(home, { recursive: true, force: true });
-    await rm(service, { recursive: true, force: true });
-  }
-  const text = await readFile(join(dir, 'cloudformation-template-update-stack.json'), 'utf8');
-  return (JSON.parse(text) as { Resources: Record<string, Resource> }).Resources;
-}
-
 describe('packaged presign state machine', () => {
   let outDir: string;
   let resources: Record<string, Resource>;
@@ -255,7 +199,7 @@ describe('packaged presign state machine', () => {
   before(
     async () => {
       outDir = await mkdtemp(join(tmpdir(), 'sls-workflow-'));
-      resources = await packageService(outDir);
+      resources = (await packageService<{ Resources: Record<string, Resource> }>(outDir)).Resources;
     },
     { timeout: 120_000 },
   );

@@ -44,14 +44,21 @@ export async function applyNotification(
     received_at: new Date(now).toISOString(),
     expires_at_epoch: Math.floor(now / 1000) + DEDUPE_SECONDS,
   };
-  if (!CONTRACT_EVENTS.has(n.envelope.event_type)) {
+  // What we do not act on yet is kept raw (its resource still encrypted) and acknowledged, never lost.
+  const storeRaw = async (code?: string): Promise<ApplyResult> => {
     const stored = await deps.notifications.record({
       ...base,
+      ...(code ? { out_contract_code: code } : {}),
       outcome: 'STORED_RAW',
       raw_body: n.rawBody.toString('utf8'),
     });
-    return { outcome: stored === 'duplicate' ? 'DUPLICATE' : 'STORED_RAW', created: false };
-  }
+    return {
+      outcome: stored === 'duplicate' ? 'DUPLICATE' : 'STORED_RAW',
+      ...(code ? { out_contract_code: code } : {}),
+      created: false,
+    };
+  };
+  if (!CONTRACT_EVENTS.has(n.envelope.event_type)) return storeRaw();
   let facts: ReturnType<typeof parseContract>;
   try {
     facts = parseContract(n.resource);
@@ -61,20 +68,8 @@ export async function applyNotification(
     });
   }
   const code = facts.out_contract_code;
-  if (!stateOf(facts.contract_state)) {
-    // A contract state we do not know (WeChat Pay added one): keep the notification raw, as for unknown events.
-    const stored = await deps.notifications.record({
-      ...base,
-      out_contract_code: code,
-      outcome: 'STORED_RAW',
-      raw_body: n.rawBody.toString('utf8'),
-    });
-    return {
-      outcome: stored === 'duplicate' ? 'DUPLICATE' : 'STORED_RAW',
-      out_contract_code: code,
-      created: false,
-    };
-  }
+  // A contract state we do not know (WeChat Pay added one) is kept raw too.
+  if (!stateOf(facts.contract_state)) return storeRaw(code);
   for (let attempt = 1; ; attempt++) {
     const existing = await deps.contracts.get(code);
     const next = applyFacts(existing, facts, 'CALLBACK', base.received_at);

@@ -6,7 +6,12 @@ import {
   WechatPayRejected,
   WechatPayUnavailable,
 } from '../errors';
-import type { SignedRequest, WechatPayClient, WechatPayResponse } from '../wechatpay/client';
+import {
+  backoffMs,
+  type SignedRequest,
+  type WechatPayClient,
+  type WechatPayResponse,
+} from '../wechatpay/client';
 import type { Clock } from '../wechatpay/clock';
 import {
   APP_PRESIGN_PATH,
@@ -160,8 +165,7 @@ async function sendWithRetries(deps: PresignDeps, first: SignedRequest): Promise
         );
       }
       unknown = error;
-      const base = RETRY_DELAY_MS * 2 ** (attempt - 1);
-      await sleep(base / 2 + Math.random() * (base / 2));
+      await sleep(backoffMs(attempt, RETRY_DELAY_MS));
       // A fresh nonce and timestamp over the identical body string.
       signed = await deps.wechatpay.sign(signed.request).catch((cause: unknown) => {
         const why = cause instanceof Error ? cause.message : String(cause);

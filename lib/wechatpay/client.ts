@@ -113,7 +113,7 @@ export class WechatPayClient {
       // A final timeout has no Request-ID; the one from an earlier answer is still what support can trace.
       requestId = outcome.requestId ?? requestId;
       if (attempt >= attempts) throw unavailable({ ...outcome, requestId }, attempt);
-      await this.#o.sleep(this.#backoff(attempt));
+      await this.#o.sleep(backoffMs(attempt, this.#o.retryDelayMs));
       const fresh = await this.#authorization(signed.request.method, signed.url, signed.body);
       headers = { ...signed.headers, Authorization: fresh };
     }
@@ -137,11 +137,6 @@ export class WechatPayClient {
       timestamp: String(Math.floor(this.#o.clock() / 1000)),
       nonce: nonce(),
     });
-  }
-
-  #backoff(retry: number): number {
-    const base = this.#o.retryDelayMs * 2 ** (retry - 1);
-    return Math.round(base / 2 + Math.random() * (base / 2));
   }
 
   async #attempt(
@@ -184,6 +179,12 @@ export class WechatPayClient {
       throw new SignatureInvalid(`response signature rejected: ${error.message}${id}`, { cause: error });
     }
   }
+}
+
+/** The pause before retry `retry` (1-based): doubling from `firstMs`, jittered between half and all of it. */
+export function backoffMs(retry: number, firstMs: number): number {
+  const base = firstMs * 2 ** (retry - 1);
+  return Math.round(base / 2 + Math.random() * (base / 2));
 }
 
 function unavailable(failure: Failure, attempts: number): WechatPayUnavailable {

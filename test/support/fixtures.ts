@@ -1,13 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { withCheckCharacter } from '../../infra/local/demo/sample';
 import type { ContractRecord } from '../../lib/contracts/model';
 
-const WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-
 /** A resident ID with a correct GB 11643 check character, from 17 leading digits (independent of lib/). */
-export function residentId(first17: string): string {
-  const sum = [...first17].reduce((acc, d, i) => acc + Number(d) * (WEIGHTS[i] ?? 0), 0);
-  return first17 + '10X98765432'.charAt(sum % 11);
-}
+export const residentId = withCheckCharacter;
 
 export const PERSON = { name: '张三丰', id: residentId('11010519491231002'), display: '**丰' };
 

@@ -219,6 +219,7 @@ async function overlap(): Promise<PresignResult['overlap']> {
     },
     verifier: new Verifier([[PUBLIC_KEY_ID, platform.publicKey]]),
     encryptionKey: { serial: PUBLIC_KEY_ID, key: platform.publicKey },
+    userAgent: 'bench/1',
     fetch: async () => {
       await sleep(LATENCIES.wechatpay);
       return new Response(ANSWER, { status: 200, headers: answerHeaders });

@@ -4,6 +4,7 @@ import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import pkg from '../package.json' with { type: 'json' };
 import { DynamoContractStore } from './aws/dynamo-contract-store';
 import { DynamoNotificationStore } from './aws/dynamo-notification-store';
 import { DynamoPlatformKeyStore } from './aws/dynamo-platform-key-store';
@@ -326,6 +327,7 @@ function wechatpayClient(
     },
     verifier,
     encryptionKey: { serial: keys.publicKey.id, key: publicKey },
+    userAgent: `${pkg.name}/${pkg.version} (node/${process.version})`,
     timeoutMs,
     fetch: timedFetch('WechatPayLatency'),
   });

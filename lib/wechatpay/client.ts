@@ -1,9 +1,9 @@
 import type { KeyObject } from 'node:crypto';
-import pkg from '../../package.json' with { type: 'json' };
-import { SignatureInvalid, WechatPayRejected, WechatPayUnavailable } from '../errors';
 import { authorization, type MerchantCredentials } from './authorization';
 import { encryptField } from './cipher';
 import { type Clock, systemClock } from './clock';
+import { SignatureInvalid, WechatPayRejected, WechatPayUnavailable } from './errors';
+import { isObject } from './json';
 import { nonce } from './signature';
 import { readSignedHeaders, type Verifier } from './verifier';
 
@@ -23,7 +23,11 @@ export interface WechatPayClientOptions {
   timeoutMs?: number;
   /** Default 2, so at most 3 attempts. */
   maxRetries?: number;
-  userAgent?: string;
+  /**
+   * WeChat Pay refuses requests without one. The application names itself (e.g. `<name>/<version> (node/…)`):
+   * the protocol library does not know which application it serves.
+   */
+  userAgent: string;
   fetch?: typeof fetch;
   clock?: Clock;
   sleep?: (ms: number) => Promise<void>;
@@ -62,7 +66,6 @@ interface Failure {
   cause?: unknown;
 }
 
-const DEFAULT_USER_AGENT = `wechatpay-credit-repayment-aws/${pkg.version} (node/${process.version})`;
 const ERROR_TEXT_LIMIT = 200;
 
 export class WechatPayClient {
@@ -77,7 +80,7 @@ export class WechatPayClient {
       encryptionKey: options.encryptionKey,
       timeoutMs: options.timeoutMs ?? 5000,
       maxRetries: options.maxRetries ?? 2,
-      userAgent: options.userAgent ?? DEFAULT_USER_AGENT,
+      userAgent: options.userAgent,
       // Resolved per call so a test that swaps globalThis.fetch is honoured.
       fetch: options.fetch ?? ((input, init) => fetch(input, init)),
       clock: options.clock ?? systemClock,
@@ -232,7 +235,7 @@ function parseErrorBody(body: Buffer): { code: string; message: string; detail?:
   } catch {
     return { code: 'UNKNOWN', message: text.slice(0, ERROR_TEXT_LIMIT) };
   }
-  const fields = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
+  const fields = isObject(parsed) ? parsed : {};
   return {
     code: typeof fields.code === 'string' && fields.code ? fields.code : 'UNKNOWN',
     message: typeof fields.message === 'string' ? fields.message : text.slice(0, ERROR_TEXT_LIMIT),

@@ -10,19 +10,14 @@ import { DynamoNotificationStore } from './aws/dynamo-notification-store';
 import { DynamoPlatformKeyStore } from './aws/dynamo-platform-key-store';
 import { EventBridgePublisher, LogPublisher } from './aws/eventbridge-publisher';
 import { timed, timedFetch } from './aws/latency';
-import type { EventPublisher } from './contracts/events';
 import type { ApplyNotificationDeps } from './contracts/notifications';
-import {
-  type PlatformCertificate,
-  type PlatformCertificateSet,
-  refreshPlatformCertificates,
-  unexpired,
-} from './contracts/platform-keys';
+import { refreshPlatformCertificates, unexpired } from './contracts/platform-keys';
+import type { EventPublisher, PlatformCertificateSet } from './contracts/ports';
 import type { PresignDeps } from './contracts/presign';
 import type { SyncDeps } from './contracts/sync';
 import type { TerminateDeps } from './contracts/terminate';
 import { logger, tracer } from './observability';
-import { downloadCertificates } from './wechatpay/certificates';
+import { downloadCertificates, type PlatformCertificate } from './wechatpay/certificates';
 import { WechatPayClient } from './wechatpay/client';
 import { systemClock } from './wechatpay/clock';
 import { type KeyEntry, RefreshingVerifier } from './wechatpay/refreshing-verifier';

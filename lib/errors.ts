@@ -49,16 +49,29 @@ export class ValidationFailed extends ServiceError {
   }
 }
 
-export class ContractCodeUsed extends ServiceError {
-  readonly code = 'CONTRACT_CODE_USED';
+/** A refusal because of the state the contract is in, which the answer names. */
+abstract class RefusedInState extends ServiceError {
   constructor(
-    readonly outContractCode: string,
+    message: string,
     readonly state: string,
   ) {
-    super(`out_contract_code ${outContractCode} is already used (state ${state}); codes are never reusable`);
+    super(message);
   }
   override details() {
     return { state: this.state };
+  }
+}
+
+export class ContractCodeUsed extends RefusedInState {
+  readonly code = 'CONTRACT_CODE_USED';
+  constructor(
+    readonly outContractCode: string,
+    state: string,
+  ) {
+    super(
+      `out_contract_code ${outContractCode} is already used (state ${state}); codes are never reusable`,
+      state,
+    );
   }
 }
 
@@ -76,17 +89,8 @@ export class ContractNotFound extends ServiceError {
   }
 }
 
-export class ContractStateConflict extends ServiceError {
+export class ContractStateConflict extends RefusedInState {
   readonly code = 'CONTRACT_STATE_CONFLICT';
-  constructor(
-    message: string,
-    readonly state: string,
-  ) {
-    super(message);
-  }
-  override details() {
-    return { state: this.state };
-  }
 }
 
 /** DynamoDB, KMS or another AWS dependency failed or timed out. */

@@ -3,7 +3,7 @@ import { authorization, type MerchantCredentials } from './authorization';
 import { encryptField } from './cipher';
 import { type Clock, systemClock } from './clock';
 import { SignatureInvalid, WechatPayRejected, WechatPayUnavailable } from './errors';
-import { isObject } from './json';
+import { describeTransportError, parseErrorBody, toResponse } from './responses';
 import { nonce } from './signature';
 import { readSignedHeaders, type Verifier } from './verifier';
 
@@ -65,8 +65,6 @@ interface Failure {
   requestId?: string;
   cause?: unknown;
 }
-
-const ERROR_TEXT_LIMIT = 200;
 
 export class WechatPayClient {
   readonly #o: Required<Omit<WechatPayClientOptions, 'baseUrl'>>;
@@ -200,66 +198,4 @@ function unavailable(failure: Failure, attempts: number): WechatPayUnavailable {
   return new WechatPayUnavailable(`${failure.description}${tally}${id}`, failure.requestId, {
     cause: failure.cause,
   });
-}
-
-function toResponse(
-  status: number,
-  requestId: string | undefined,
-  headers: Headers,
-  body: Buffer,
-): WechatPayResponse {
-  return {
-    status,
-    requestId,
-    headers,
-    body,
-    json<T>(): T {
-      if (body.length === 0) return undefined as T;
-      try {
-        return JSON.parse(body.toString('utf8')) as T;
-      } catch (cause) {
-        throw new WechatPayRejected(
-          { status, code: 'INVALID_RESPONSE', message: 'response body is not JSON', request_id: requestId },
-          { cause },
-        );
-      }
-    },
-  };
-}
-
-function parseErrorBody(body: Buffer): { code: string; message: string; detail?: unknown } {
-  const text = body.toString('utf8');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return { code: 'UNKNOWN', message: text.slice(0, ERROR_TEXT_LIMIT) };
-  }
-  const fields = isObject(parsed) ? parsed : {};
-  return {
-    code: typeof fields.code === 'string' && fields.code ? fields.code : 'UNKNOWN',
-    message: typeof fields.message === 'string' ? fields.message : text.slice(0, ERROR_TEXT_LIMIT),
-    detail: fields.detail,
-  };
-}
-
-function describeTransportError(error: unknown, timeoutMs: number): string {
-  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
-    return `timed out after ${timeoutMs} ms`;
-  }
-  // undici reports socket failures as `TypeError: fetch failed` with the system error as `cause`.
-  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-  const code = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : undefined;
-  switch (code) {
-    case 'ECONNRESET':
-    case 'UND_ERR_SOCKET':
-      return 'connection reset';
-    case 'ECONNREFUSED':
-      return 'connection refused';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'host not found';
-    default:
-      return `connection failed (${typeof code === 'string' ? code : cause instanceof Error ? cause.message : String(cause)})`;
-  }
 }

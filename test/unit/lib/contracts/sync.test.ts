@@ -48,7 +48,7 @@ function record(state: ContractState, overrides: Partial<ContractRecord> = {}): 
   };
 }
 
-/** §8.3 as WeChat Pay answers it: an integer limit and, in older answers, the old mode name. */
+/** The query API as WeChat Pay answers it: an integer limit and, in older answers, the old mode name. */
 const queryAnswer = (state: string, extra: Record<string, unknown> = {}) => ({
   contract_id: '202611270000000000000000002',
   plan_id: '123',

@@ -61,7 +61,7 @@ function record(state: ContractState): ContractRecord {
   };
 }
 
-/** The contract WeChat Pay describes after terminating it (§8.3 fields; the limit is an integer there). */
+/** The contract WeChat Pay describes after terminating it (the query API's fields; the limit is an integer there). */
 const info = (extra: Record<string, unknown> = {}) => ({
   contract_id: CONTRACT_ID,
   plan_id: '123',

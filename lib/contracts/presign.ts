@@ -103,19 +103,19 @@ async function send(
   const { response, answer } = sent;
   const answeredAt = deps.clock();
   const expires_at = iso(answeredAt + PRESIGN_TTL_MS);
-  const requestId = response.requestId ? { requestId: response.requestId } : {};
+  const requestId = response.requestId;
   const storeFailure = await note(deps, current, {
     state: 'PRESIGNED',
     updated_at: iso(answeredAt),
     expires_at,
     ...answer,
-    ...(response.requestId ? { wechatpay_request_id: response.requestId } : {}),
+    ...(requestId ? { wechatpay_request_id: requestId } : {}),
   });
   return {
     result: { out_contract_code: current.out_contract_code, state: 'PRESIGNED', ...answer, expires_at },
     replayed: false,
     ...(storeFailure ? { stored: false, storeFailure } : { stored: true }),
-    ...requestId,
+    ...(requestId ? { requestId } : {}),
   };
 }
 

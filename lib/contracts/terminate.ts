@@ -88,7 +88,7 @@ function record(deps: TerminateDeps, code: string, facts: WechatPayContract): Pr
         if (next) return { write: next };
         // Nothing to move (already TERMINATED by a callback that won the race): the stored record is the answer.
         if (existing) return { done: existing };
-        // Records are never deleted, so this one, read a moment ago, cannot be gone.
+        // Records are never deleted; were this one, read a moment ago, gone, say so rather than guess.
         throw new ContractNotFound(code);
       },
       write: async (next) => ((await deps.store.save(next)) ? next : undefined),

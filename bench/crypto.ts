@@ -136,6 +136,7 @@ export async function run(): Promise<CryptoResult> {
     credentials: creds,
     verifier,
     encryptionKey: { serial: PUBLIC_KEY_ID, key: platform.publicKey },
+    userAgent: 'bench/1',
   });
   const floorMessage = Buffer.from(
     `POST\n${H5_PRESIGN_PATH}\n${Math.floor(Date.now() / 1000)}\n${nonce()}\n${body}\n`,

@@ -13,10 +13,13 @@ import { sign } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import type { ContractRecord, ContractState } from '../lib/contracts/model';
-import { type PresignDeps, type PresignGateway, presign } from '../lib/contracts/presign';
+import type { ContractState } from '../lib/contracts/lifecycle';
+import type { ContractRecord } from '../lib/contracts/model';
+import type { WechatPayGateway } from '../lib/contracts/ports';
+import { type PresignDeps, presign } from '../lib/contracts/presign';
 import { WechatPayClient } from '../lib/wechatpay/client';
 import { Verifier } from '../lib/wechatpay/verifier';
+import { gatewayDouble } from '../test/support/contracts/gateway';
 import { MemoryContractStore } from '../test/support/memory-store';
 import {
   alnum,
@@ -73,10 +76,10 @@ const FIXED_AUTHORIZATION =
   `timestamp="1700000000",serial_no="${MERCHANT_SERIAL}"`;
 
 /** Signs nothing, sends nothing, encrypts nothing: only our own code runs around it. */
-function instantGateway(): PresignGateway {
+function instantGateway(): WechatPayGateway {
   const headers = new Headers();
   const body = Buffer.from(ANSWER);
-  return {
+  return gatewayDouble({
     async sign(request) {
       const text = JSON.stringify(request.body);
       return {
@@ -96,10 +99,10 @@ function instantGateway(): PresignGateway {
       };
     },
     encrypt: () => OAEP_SIZED,
-  };
+  });
 }
 
-const deps = (store: MemoryContractStore, wechatpay: PresignGateway): PresignDeps => ({
+const deps = (store: MemoryContractStore, wechatpay: WechatPayGateway): PresignDeps => ({
   store,
   wechatpay,
   notifyUrl: NOTIFY_URL,
@@ -219,6 +222,7 @@ async function overlap(): Promise<PresignResult['overlap']> {
     },
     verifier: new Verifier([[PUBLIC_KEY_ID, platform.publicKey]]),
     encryptionKey: { serial: PUBLIC_KEY_ID, key: platform.publicKey },
+    userAgent: 'bench/1',
     fetch: async () => {
       await sleep(LATENCIES.wechatpay);
       return new Response(ANSWER, { status: 200, headers: answerHeaders });

@@ -4,24 +4,20 @@ import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import pkg from '../package.json' with { type: 'json' };
 import { DynamoContractStore } from './aws/dynamo-contract-store';
 import { DynamoNotificationStore } from './aws/dynamo-notification-store';
 import { DynamoPlatformKeyStore } from './aws/dynamo-platform-key-store';
 import { EventBridgePublisher, LogPublisher } from './aws/eventbridge-publisher';
 import { timed, timedFetch } from './aws/latency';
-import type { EventPublisher } from './contracts/events';
 import type { ApplyNotificationDeps } from './contracts/notifications';
-import {
-  type PlatformCertificate,
-  type PlatformCertificateSet,
-  refreshPlatformCertificates,
-  unexpired,
-} from './contracts/platform-keys';
+import { refreshPlatformCertificates, unexpired } from './contracts/platform-keys';
+import type { EventPublisher, PlatformCertificateSet } from './contracts/ports';
 import type { PresignDeps } from './contracts/presign';
 import type { SyncDeps } from './contracts/sync';
 import type { TerminateDeps } from './contracts/terminate';
 import { logger, tracer } from './observability';
-import { downloadCertificates } from './wechatpay/certificates';
+import { downloadCertificates, type PlatformCertificate } from './wechatpay/certificates';
 import { WechatPayClient } from './wechatpay/client';
 import { systemClock } from './wechatpay/clock';
 import { type KeyEntry, RefreshingVerifier } from './wechatpay/refreshing-verifier';
@@ -326,6 +322,7 @@ function wechatpayClient(
     },
     verifier,
     encryptionKey: { serial: keys.publicKey.id, key: publicKey },
+    userAgent: `${pkg.name}/${pkg.version} (node/${process.version})`,
     timeoutMs,
     fetch: timedFetch('WechatPayLatency'),
   });

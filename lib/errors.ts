@@ -1,48 +1,37 @@
 /**
- * The one error hierarchy of the service. Each error knows its stable upper-snake `code`, its
- * PascalCase `name` (what Step Functions `Retry`/`Catch` match on) and its `cause`. HTTP status is
- * decided at the edge (lib/http/errors.ts), never here.
+ * The service's errors: the protocol's (lib/wechatpay/errors.ts, re-exported here) and its own, all on one root
+ * class. Each knows its stable upper-snake `code`, its PascalCase `name` (what Step Functions `Retry`/`Catch`
+ * match on) and its `cause`. HTTP status is decided at the edge (lib/http/errors.ts), never here.
  *
  * Messages must never carry personal data (`real_name`, `identity_id`, `openid`).
  */
+import { CodedError, type WechatPayErrorCode } from './wechatpay/errors';
+
+export {
+  NotificationRejected,
+  SignatureInvalid,
+  type WechatPayErrorInfo,
+  WechatPayRejected,
+  WechatPayUnavailable,
+} from './wechatpay/errors';
+
 export type ErrorCode =
+  | WechatPayErrorCode
   | 'VALIDATION_FAILED'
   | 'CONTRACT_CODE_USED'
   | 'PRESIGN_IN_PROGRESS'
   | 'CONTRACT_NOT_FOUND'
   | 'CONTRACT_STATE_CONFLICT'
-  | 'WECHATPAY_REJECTED'
-  | 'WECHATPAY_UNAVAILABLE'
-  | 'WECHATPAY_SIGNATURE_INVALID'
   | 'DEPENDENCY_UNAVAILABLE'
-  | 'NOTIFICATION_REJECTED'
   | 'PAYLOAD_TOO_LARGE';
 
-/** `WECHATPAY_UNAVAILABLE` -> `WechatPayUnavailable`: WeChat Pay is two words in every name we expose. */
-const pascal = (code: string): string =>
-  code
-    .toLowerCase()
-    .split('_')
-    .map((w) => (w === 'wechatpay' ? 'WechatPay' : w.charAt(0).toUpperCase() + w.slice(1)))
-    .join('');
-
-export abstract class ServiceError extends Error {
-  abstract readonly code: ErrorCode;
-
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
-
-  /** `ContractCodeUsed` for `CONTRACT_CODE_USED`: set lazily because `code` is a subclass field. */
-  override get name(): string {
-    return pascal(this.code);
-  }
-
-  /** Extra response fields beyond `code` and `message` (never PII). */
-  details(): Record<string, unknown> {
-    return {};
-  }
-}
+/**
+ * Any error of the service, the protocol's included: the one root class, seen with every code the service knows.
+ * Not a subclass of it, so that `instanceof ServiceError` holds for the protocol's errors too.
+ */
+export type ServiceError = CodedError<ErrorCode>;
+export const ServiceError: abstract new (message: string, options?: { cause?: unknown }) => ServiceError =
+  CodedError;
 
 export interface FieldIssue {
   /** JSON pointer into the request body, e.g. `/real_identity/identity_id`. */
@@ -60,16 +49,29 @@ export class ValidationFailed extends ServiceError {
   }
 }
 
-export class ContractCodeUsed extends ServiceError {
-  readonly code = 'CONTRACT_CODE_USED';
+/** A refusal because of the state the contract is in, which the answer names. */
+abstract class RefusedInState extends ServiceError {
   constructor(
-    readonly outContractCode: string,
+    message: string,
     readonly state: string,
   ) {
-    super(`out_contract_code ${outContractCode} is already used (state ${state}); codes are never reusable`);
+    super(message);
   }
   override details() {
     return { state: this.state };
+  }
+}
+
+export class ContractCodeUsed extends RefusedInState {
+  readonly code = 'CONTRACT_CODE_USED';
+  constructor(
+    readonly outContractCode: string,
+    state: string,
+  ) {
+    super(
+      `out_contract_code ${outContractCode} is already used (state ${state}); codes are never reusable`,
+      state,
+    );
   }
 }
 
@@ -87,61 +89,8 @@ export class ContractNotFound extends ServiceError {
   }
 }
 
-export class ContractStateConflict extends ServiceError {
+export class ContractStateConflict extends RefusedInState {
   readonly code = 'CONTRACT_STATE_CONFLICT';
-  constructor(
-    message: string,
-    readonly state: string,
-  ) {
-    super(message);
-  }
-  override details() {
-    return { state: this.state };
-  }
-}
-
-/** What WeChat Pay said when it answered with a 4xx (or a 2xx we could not accept). */
-export interface WechatPayErrorInfo {
-  status: number;
-  code: string;
-  message: string;
-  request_id?: string;
-  detail?: unknown;
-}
-
-export class WechatPayRejected extends ServiceError {
-  readonly code = 'WECHATPAY_REJECTED';
-  constructor(
-    readonly wechatpay: WechatPayErrorInfo,
-    options?: { cause?: unknown },
-  ) {
-    super(
-      `WeChat Pay rejected the request: HTTP ${wechatpay.status} ${wechatpay.code}: ${wechatpay.message}` +
-        (wechatpay.request_id ? ` (Request-ID ${wechatpay.request_id})` : ''),
-      options,
-    );
-  }
-  override details() {
-    const { status, code, message, request_id } = this.wechatpay;
-    return { wechatpay: { status, code, message, request_id } };
-  }
-}
-
-/** 5xx, 429, timeouts and connection failures: the outcome of a write is unknown. */
-export class WechatPayUnavailable extends ServiceError {
-  readonly code = 'WECHATPAY_UNAVAILABLE';
-  constructor(
-    message: string,
-    readonly requestId?: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
-
-/** A WeChat Pay response or callback whose signature could not be verified. */
-export class SignatureInvalid extends ServiceError {
-  readonly code = 'WECHATPAY_SIGNATURE_INVALID';
 }
 
 /** DynamoDB, KMS or another AWS dependency failed or timed out. */
@@ -154,11 +103,6 @@ export class DependencyUnavailable extends ServiceError {
   ) {
     super(`${dependency} unavailable: ${message}`, options);
   }
-}
-
-/** A callback that cannot be decoded or decrypted (body, envelope or resource). */
-export class NotificationRejected extends ServiceError {
-  readonly code = 'NOTIFICATION_REJECTED';
 }
 
 export class PayloadTooLarge extends ServiceError {

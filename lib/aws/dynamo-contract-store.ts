@@ -7,7 +7,8 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { ContractRecord, ContractState } from '../contracts/model';
+import type { ContractState } from '../contracts/lifecycle';
+import type { ContractRecord } from '../contracts/model';
 import type { ClaimResult, ContractStore } from '../contracts/ports';
 import { dependencyUnavailable } from './dependency';
 

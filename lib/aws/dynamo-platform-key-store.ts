@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { PlatformCertificateSet, PlatformKeyStore } from '../contracts/platform-keys';
+import type { PlatformCertificateSet, PlatformKeyStore } from '../contracts/ports';
 import { dependencyUnavailable } from './dependency';
 
 /**

@@ -4,7 +4,8 @@ import {
   type PutEventsRequestEntry,
   type PutEventsResultEntry,
 } from '@aws-sdk/client-eventbridge';
-import { type ContractEvent, EVENT_SOURCE, type EventPublisher } from '../contracts/events';
+import { type ContractEvent, EVENT_SOURCE } from '../contracts/events';
+import type { EventPublisher } from '../contracts/ports';
 import { logger } from '../observability';
 import { dependencyUnavailable } from './dependency';
 
@@ -53,7 +54,7 @@ export class EventBridgePublisher implements EventPublisher {
   }
 }
 
-/** Stands in for the bus when EVENT_BUS_NAME is unset (SPEC §5): each event becomes one INFO log line. */
+/** Stands in for the bus when EVENT_BUS_NAME is unset (README, "Configuration"): each event becomes one INFO log line. */
 export class LogPublisher implements EventPublisher {
   constructor(
     private readonly log: { info(message: string, extra: Record<string, unknown>): void } = logger,

@@ -1,9 +1,11 @@
 /**
- * Contract state changes as domain events (SPEC §3 "Events out"). The DynamoDB stream of the contracts table
- * is the outbox: every committed change reaches `eventsFor` with the images before and after it, even when
- * the writer died right after its commit. Delivery is at-least-once; `event_id` lets consumers de-duplicate.
+ * Contract state changes as domain events (docs/architecture.md, "The outbox"). The DynamoDB stream of the
+ * contracts table is the outbox: every committed change reaches `eventsFor` with the images before and after it,
+ * even when the writer died right after its commit. Delivery is at-least-once; `event_id` lets consumers
+ * de-duplicate. They go out through the EventPublisher port (ports.ts).
  */
-import type { ContractRecord, ContractState, WechatPayFailure } from './model';
+import type { ContractState } from './lifecycle';
+import type { ContractRecord, WechatPayFailure } from './model';
 
 export const EVENT_SOURCE = 'wechatpay.credit-repayment';
 
@@ -37,11 +39,6 @@ export interface ContractEventDetail {
 export interface ContractEvent {
   type: ContractEventType;
   detail: ContractEventDetail;
-}
-
-export interface EventPublisher {
-  /** Publishes all of `events` or throws; a retry may publish some of them again. */
-  publish(events: ContractEvent[]): Promise<void>;
 }
 
 // PRESIGNING and PRESIGN_UNKNOWN are our own bookkeeping: nothing another service could act on.

@@ -1,20 +1,12 @@
+import type { ContractState } from './lifecycle';
+
 /**
- * The contract record as we store it (DynamoDB item = this object) and the forward-only state machine.
+ * The contract record as we store it (DynamoDB item = this object); its states and their moves are in
+ * lifecycle.ts.
  *
  * The record never holds `real_name` or `identity_id` in any form an attacker could read back: the request
  * hash is an HMAC keyed with a secret (see request-hash.ts).
  */
-export const CONTRACT_STATES = [
-  'PRESIGNING',
-  'PRESIGNED',
-  'PRESIGN_FAILED',
-  'PRESIGN_UNKNOWN',
-  'EXPIRED',
-  'SIGNED',
-  'TERMINATED',
-] as const;
-export type ContractState = (typeof CONTRACT_STATES)[number];
-
 export type PresignKind = 'H5' | 'APP';
 
 export interface WechatPayFailure {
@@ -58,27 +50,6 @@ export interface ContractRecord {
   updated_at: string;
   /** Incremented on every write; conditional updates compare it (optimistic concurrency). */
   version: number;
-}
-
-/** The rank orders states so that "only forward" is a comparison; equal ranks never move into each other. */
-const NEXT: Record<ContractState, readonly ContractState[]> = {
-  PRESIGNING: ['PRESIGNED', 'PRESIGN_FAILED', 'PRESIGN_UNKNOWN', 'EXPIRED', 'SIGNED', 'TERMINATED'],
-  PRESIGNED: ['EXPIRED', 'SIGNED', 'TERMINATED'],
-  PRESIGN_UNKNOWN: ['PRESIGNED', 'EXPIRED', 'SIGNED', 'TERMINATED'],
-  // WeChat Pay's word beats our inferences: a callback or query may still show a contract we gave up on.
-  PRESIGN_FAILED: ['SIGNED', 'TERMINATED'],
-  EXPIRED: ['SIGNED', 'TERMINATED'],
-  SIGNED: ['TERMINATED'],
-  TERMINATED: [],
-};
-
-export function canTransition(from: ContractState, to: ContractState): boolean {
-  return NEXT[from].includes(to);
-}
-
-/** States a transition into `to` may start from: the condition of a conditional update. */
-export function statesBefore(to: ContractState): ContractState[] {
-  return CONTRACT_STATES.filter((s) => NEXT[s].includes(to));
 }
 
 /** What our API returns for a record: everything but internal bookkeeping. */

@@ -1,14 +1,13 @@
 import { NotificationRejected } from '../errors';
-import type { Clock } from '../wechatpay/clock';
 import { parseContract } from '../wechatpay/credit-repayment';
 import type { NotificationEnvelope } from '../wechatpay/notification';
-import { applyFacts, stateOf } from './facts';
-import type { ContractStore, NotificationOutcome, NotificationStore } from './ports';
+import { readDecideWrite } from './conditional-write';
+import { applyFacts, stateOf } from './lifecycle';
+import type { ContractRecord } from './model';
+import type { Clock, ContractStore, NotificationOutcome, NotificationStore } from './ports';
 
 /** WeChat Pay retries for about an hour; a week of memory is ample to recognise its duplicates. */
 const DEDUPE_SECONDS = 7 * 24 * 3600;
-/** Concurrent writers on one contract are rare (callback vs sync vs reconcile); a few re-reads settle them. */
-const MAX_ATTEMPTS = 5;
 
 const CONTRACT_EVENTS = new Set(['CREDIT_REPAYMENT.SIGN_CONTRACT', 'CREDIT_REPAYMENT.TERMINATE_CONTRACT']);
 
@@ -70,18 +69,19 @@ export async function applyNotification(
   const code = facts.out_contract_code;
   // A contract state we do not know (WeChat Pay added one) is kept raw too.
   if (!stateOf(facts.contract_state)) return storeRaw(code);
-  for (let attempt = 1; ; attempt++) {
-    const existing = await deps.contracts.get(code);
-    const next = applyFacts(existing, facts, 'CALLBACK', base.received_at);
-    const outcome: NotificationOutcome = next ? 'APPLIED' : 'STALE';
-    const stored = await deps.notifications.record({ ...base, out_contract_code: code, outcome }, next);
-    if (stored === 'duplicate') return { outcome: 'DUPLICATE', out_contract_code: code, created: false };
-    if (stored === 'recorded')
-      return { outcome, out_contract_code: code, created: next !== undefined && !existing };
-    if (attempt >= MAX_ATTEMPTS) {
-      throw new Error(
-        `contract ${code} kept changing under ${MAX_ATTEMPTS} attempts to apply notification ${base.id}`,
-      );
-    }
-  }
+  // Even a stale notification is written (its id, so a redelivery is a duplicate), so every decision writes.
+  return readDecideWrite<ContractRecord | undefined, ContractRecord | undefined, ApplyResult>(
+    {
+      read: () => deps.contracts.get(code),
+      decide: (existing) => ({ write: applyFacts(existing, facts, 'CALLBACK', base.received_at) }),
+      write: async (next, existing) => {
+        const outcome: NotificationOutcome = next ? 'APPLIED' : 'STALE';
+        const stored = await deps.notifications.record({ ...base, out_contract_code: code, outcome }, next);
+        if (stored === 'conflict') return undefined;
+        if (stored === 'duplicate') return { outcome: 'DUPLICATE', out_contract_code: code, created: false };
+        return { outcome, out_contract_code: code, created: next !== undefined && !existing };
+      },
+    },
+    `contract ${code} kept changing while notification ${base.id} was applied`,
+  );
 }

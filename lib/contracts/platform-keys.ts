@@ -1,24 +1,5 @@
 import type { PlatformCertificate } from '../wechatpay/certificates';
-import type { Clock } from '../wechatpay/clock';
-
-export type { PlatformCertificate } from '../wechatpay/certificates';
-
-/** One verified download of WeChat Pay's platform certificates. */
-export interface PlatformCertificateSet {
-  certificates: PlatformCertificate[];
-  /** RFC 3339: when the listing was downloaded and verified. */
-  downloaded_at: string;
-}
-
-/**
- * Where the last verified certificate set is kept for every function to read, so that a cold start does not
- * call WeChat Pay. Implementations throw `DependencyUnavailable` when the store cannot be reached.
- */
-export interface PlatformKeyStore {
-  load(): Promise<PlatformCertificateSet | undefined>;
-  /** Replaces the stored set, unless a set downloaded later is already there (`'stale'`). */
-  save(set: PlatformCertificateSet): Promise<'saved' | 'stale'>;
-}
+import type { Clock, PlatformCertificateSet, PlatformKeyStore } from './ports';
 
 /**
  * Download (which verifies), then store, what the schedule and an unknown callback serial both run. The stored

@@ -1,6 +1,30 @@
-import type { ContractRecord, ContractState } from './model';
+/**
+ * Every port of the domain: what the use cases need from the world, each implemented by an adapter (lib/aws for
+ * the stores and the publisher, lib/wechatpay/client.ts for the gateway) and stood in for by unit tests.
+ */
+import type { PlatformCertificate } from '../wechatpay/certificates';
+import type { SignedRequest, WechatPayRequest, WechatPayResponse } from '../wechatpay/client';
+import type { ContractEvent } from './events';
+import type { ContractState } from './lifecycle';
+import type { ContractRecord } from './model';
 
+/** Epoch milliseconds; the protocol library's own type, so that one clock drives both layers. */
 export type { Clock } from '../wechatpay/clock';
+
+/**
+ * WeChat Pay as the use cases see it. `WechatPayClient` is the implementation: it signs with the merchant key,
+ * verifies every answer, and throws WechatPayRejected (4xx) or WechatPayUnavailable (5xx, 429, timeouts).
+ */
+export interface WechatPayGateway {
+  /** Serialises the body once and signs it (fresh nonce and timestamp) without sending it. */
+  sign(request: WechatPayRequest): Promise<SignedRequest>;
+  /** Sends a signed request; with `retry`, retryable failures are resent (re-signed, the identical body). */
+  send(signed: SignedRequest, options?: { retry?: boolean }): Promise<WechatPayResponse>;
+  /** `sign`, then `send`. */
+  call(request: WechatPayRequest, options?: { retry?: boolean }): Promise<WechatPayResponse>;
+  /** RSA-OAEP with WeChat Pay's public key, for the identity fields of a request. */
+  encrypt(plaintext: string): string;
+}
 
 export type ClaimResult = { claimed: true } | { claimed: false; existing: ContractRecord };
 
@@ -14,7 +38,7 @@ export interface ContractStore {
   claim(record: ContractRecord): Promise<ClaimResult>;
   get(outContractCode: string): Promise<ContractRecord | undefined>;
   /**
-   * Applies `changes` (and `state`) if the stored record is still in one of `from` at `expectedVersion`.
+   * Applies `changes` (and `state`) if the stored record is still at `current.version`.
    * Returns the new record, or `undefined` when the condition failed (someone else moved it first).
    */
   transition(
@@ -61,4 +85,26 @@ export interface NotificationStore {
     notification: NotificationRecord,
     next?: ContractRecord,
   ): Promise<'recorded' | 'duplicate' | 'conflict'>;
+}
+
+export interface EventPublisher {
+  /** Publishes all of `events` or throws; a retry may publish some of them again. */
+  publish(events: ContractEvent[]): Promise<void>;
+}
+
+/** One verified download of WeChat Pay's platform certificates. */
+export interface PlatformCertificateSet {
+  certificates: PlatformCertificate[];
+  /** RFC 3339: when the listing was downloaded and verified. */
+  downloaded_at: string;
+}
+
+/**
+ * Where the last verified certificate set is kept for every function to read, so that a cold start does not
+ * call WeChat Pay. Implementations throw `DependencyUnavailable` when the store cannot be reached.
+ */
+export interface PlatformKeyStore {
+  load(): Promise<PlatformCertificateSet | undefined>;
+  /** Replaces the stored set, unless a set downloaded later is already there (`'stale'`). */
+  save(set: PlatformCertificateSet): Promise<'saved' | 'stale'>;
 }

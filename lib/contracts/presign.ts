@@ -1,38 +1,15 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  ContractCodeUsed,
-  PresignInProgress,
-  SignatureInvalid,
-  WechatPayRejected,
-  WechatPayUnavailable,
-} from '../errors';
-import {
-  backoffMs,
-  type SignedRequest,
-  type WechatPayClient,
-  type WechatPayResponse,
-} from '../wechatpay/client';
-import type { Clock } from '../wechatpay/clock';
-import {
-  APP_PRESIGN_PATH,
-  H5_PRESIGN_PATH,
-  parseAppPresignResponse,
-  parseH5PresignResponse,
-} from '../wechatpay/credit-repayment';
+import { ContractCodeUsed, PresignInProgress, WechatPayRejected } from '../errors';
+import type { SignedRequest } from '../wechatpay/client';
+import { PRESIGN_TTL_MS } from './lifecycle';
 import type { ContractRecord, PresignKind } from './model';
-import type { ContractStore } from './ports';
+import type { Clock, ContractStore, WechatPayGateway } from './ports';
+import { presignFailure, presignRequest, sendPresign } from './presign-request';
 import { requestHash } from './request-hash';
 import { type PresignInput, validatePresign } from './validation';
 
-/** WeChat Pay's presign token (and so `redirect_url`) lapses after 10 minutes. */
-export const PRESIGN_TTL_MS = 10 * 60 * 1000;
-
-/** What presign needs of the WeChat Pay client (a port, so unit tests can stand in for it). */
-export type PresignGateway = Pick<WechatPayClient, 'sign' | 'send' | 'encrypt'>;
-
 export interface PresignDeps {
   store: ContractStore;
-  wechatpay: PresignGateway;
+  wechatpay: WechatPayGateway;
   /** Sent as `contract_notify_url`: the public URL of our callback route. */
   notifyUrl: string;
   /** Key of the request HMAC (derived from a secret; see request-hash.ts). */
@@ -48,14 +25,27 @@ export interface PresignResult {
   expires_at: string;
 }
 
-export interface PresignOutcome {
+/**
+ * Why presign could not record what it learned (the store failed, or the record moved on first). Presign does
+ * not throw for it, since its answer does not depend on it, and logs nothing itself: its caller logs the reason
+ * once. After a failed send, the error presign throws carries it as its own `storeFailure` property.
+ */
+export interface StoreFailure {
+  reason: string;
+}
+
+export type PresignOutcome = {
   result: PresignResult;
   /** True when an identical earlier request had already pre-signed the code: WeChat Pay was not called. */
   replayed: boolean;
-  /** False when WeChat Pay accepted but the record could not be updated; callbacks or reconcile settle it. */
-  stored: boolean;
   requestId?: string;
-}
+} & (
+  | { stored: true }
+  /** WeChat Pay accepted but the record could not be updated; callbacks or reconcile settle it. */
+  | { stored: false; storeFailure: StoreFailure }
+);
+
+type Current = Pick<ContractRecord, 'out_contract_code' | 'version'>;
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -64,17 +54,13 @@ export async function presign(deps: PresignDeps, kind: PresignKind, body: unknow
   const hash = requestHash(deps.hashKey, { kind, ...input });
   const now = deps.clock();
   const record = newRecord(kind, input, hash, now);
-  const request = {
-    method: 'POST' as const,
-    path: kind === 'H5' ? H5_PRESIGN_PATH : APP_PRESIGN_PATH,
-    body: wechatpayBody(deps, input),
-  };
+  const request = presignRequest(kind, input, deps.notifyUrl, deps.wechatpay);
 
   // The claim and the (KMS) signature do not depend on each other: run them together so the critical
   // path is max(claim, sign) + WeChat Pay + store. Nothing is sent unless both succeeded.
   const [claim, signed] = await Promise.allSettled([deps.store.claim(record), deps.wechatpay.sign(request)]);
   if (claim.status === 'rejected') throw claim.reason;
-  let current: Pick<ContractRecord, 'out_contract_code' | 'version'> = record;
+  let current: Current = record;
   if (!claim.value.claimed) {
     const existing = claim.value.existing;
     const replay = replayOf(existing, hash, now);
@@ -84,8 +70,14 @@ export async function presign(deps: PresignDeps, kind: PresignKind, body: unknow
     current = resumed;
   }
   if (signed.status === 'rejected') {
-    await noteLocalFailure(deps, current);
-    throw signed.reason;
+    // WeChat Pay never saw the code: mark the record so that the identical retry may resume it (it stays
+    // PRESIGNING, so the state still only moves forward).
+    const failure = await note(deps, current, {
+      state: 'PRESIGNING',
+      updated_at: iso(deps.clock()),
+      local_failure: true,
+    });
+    throw withStoreFailure(signed.reason, failure);
   }
   return send(deps, kind, current, signed.value);
 }
@@ -93,138 +85,70 @@ export async function presign(deps: PresignDeps, kind: PresignKind, body: unknow
 async function send(
   deps: PresignDeps,
   kind: PresignKind,
-  current: Pick<ContractRecord, 'out_contract_code' | 'version'>,
+  current: Current,
   signed: SignedRequest,
 ): Promise<PresignOutcome> {
-  let response: WechatPayResponse;
-  let answer: { redirect_url: string } | { presign_token: string; redirect_service?: string };
+  let sent: Awaited<ReturnType<typeof sendPresign>>;
   try {
-    response = await sendWithRetries(deps, signed);
-    answer =
-      kind === 'H5' ? parseH5PresignResponse(response.json()) : parseAppPresignResponse(response.json());
+    sent = await sendPresign(deps.wechatpay, kind, signed);
   } catch (error) {
-    throw await settleFailure(deps, current, error);
+    const failure = presignFailure(error);
+    const updated_at = iso(deps.clock());
+    const changes =
+      failure instanceof WechatPayRejected
+        ? { state: 'PRESIGN_FAILED' as const, updated_at, wechatpay_error: wechatpayError(failure) }
+        : { state: 'PRESIGN_UNKNOWN' as const, updated_at };
+    throw withStoreFailure(failure, await note(deps, current, changes));
   }
+  const { response, answer } = sent;
   const answeredAt = deps.clock();
   const expires_at = iso(answeredAt + PRESIGN_TTL_MS);
-  const result: PresignResult = {
-    out_contract_code: current.out_contract_code,
+  const requestId = response.requestId;
+  const storeFailure = await note(deps, current, {
     state: 'PRESIGNED',
-    ...answer,
+    updated_at: iso(answeredAt),
     expires_at,
-  };
-  const stored = await deps.store
-    .transition(current, {
-      state: 'PRESIGNED',
-      updated_at: iso(answeredAt),
-      expires_at,
-      ...answer,
-      ...(response.requestId ? { wechatpay_request_id: response.requestId } : {}),
-    })
-    .then((r) => r !== undefined)
-    .catch(() => false);
+    ...answer,
+    ...(requestId ? { wechatpay_request_id: requestId } : {}),
+  });
   return {
-    result,
+    result: { out_contract_code: current.out_contract_code, state: 'PRESIGNED', ...answer, expires_at },
     replayed: false,
-    stored,
-    ...(response.requestId ? { requestId: response.requestId } : {}),
+    ...(storeFailure ? { stored: false, storeFailure } : { stored: true }),
+    ...(requestId ? { requestId } : {}),
   };
 }
 
-/** The first send and two retries, as WeChat Pay advises for 5xx ("retry with identical parameters"). */
-const MAX_SENDS = 3;
-const RETRY_DELAY_MS = 100;
-
 /**
- * Sends the presign, resending the identical body on 5xx, 429, timeouts and dropped connections. The attempts
- * are counted here rather than in the client because a presign is not idempotent: once an attempt may have
- * reached WeChat Pay, its refusal of a later attempt ("协议号已存在", the code is taken, by us) proves nothing
- * about the first, so the outcome stays unknown instead of becoming PRESIGN_FAILED.
+ * Records what presign learned, reporting instead of throwing when that fails: the caller's answer no longer
+ * depends on it, and the record stays claimed, so callbacks or reconcile settle it. Undefined: recorded.
  */
-async function sendWithRetries(deps: PresignDeps, first: SignedRequest): Promise<WechatPayResponse> {
-  let signed = first;
-  let unknown: WechatPayUnavailable | undefined;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await deps.wechatpay.send(signed, { retry: false });
-    } catch (error) {
-      if (error instanceof WechatPayRejected && unknown) {
-        throw new WechatPayUnavailable(
-          `attempt ${attempt - 1} may have reached WeChat Pay (${unknown.message}); ` +
-            `attempt ${attempt} was then refused (${error.message}), so the outcome is unknown`,
-          error.wechatpay.request_id ?? unknown.requestId,
-          { cause: error },
-        );
-      }
-      if (!(error instanceof WechatPayUnavailable)) throw error;
-      if (attempt >= MAX_SENDS) {
-        throw new WechatPayUnavailable(
-          `no usable answer from WeChat Pay in ${attempt} attempts; the last: ${error.message}`,
-          error.requestId ?? unknown?.requestId,
-          { cause: error },
-        );
-      }
-      unknown = error;
-      await sleep(backoffMs(attempt, RETRY_DELAY_MS));
-      // A fresh nonce and timestamp over the identical body string.
-      signed = await deps.wechatpay.sign(signed.request).catch((cause: unknown) => {
-        const why = cause instanceof Error ? cause.message : String(cause);
-        throw new WechatPayUnavailable(
-          `attempt ${attempt} may have reached WeChat Pay (${error.message}) and the retry could not be signed: ${why}`,
-          error.requestId,
-          { cause },
-        );
-      });
-    }
+async function note(
+  deps: PresignDeps,
+  current: Current,
+  changes: Parameters<ContractStore['transition']>[1],
+): Promise<StoreFailure | undefined> {
+  try {
+    if (await deps.store.transition(current, changes)) return undefined;
+    return {
+      reason: `the record moved on from version ${current.version} before it could become ${changes.state}`,
+    };
+  } catch (error) {
+    return {
+      reason: `${changes.state} not recorded: ${error instanceof Error ? error.message : String(error)}`,
+    };
   }
 }
 
-/** Records what WeChat Pay's failure means for the contract, and returns the error for the caller. */
-async function settleFailure(
-  deps: PresignDeps,
-  current: Pick<ContractRecord, 'out_contract_code' | 'version'>,
-  error: unknown,
-): Promise<unknown> {
-  const updated_at = iso(deps.clock());
-  if (error instanceof WechatPayRejected) {
-    const { status, code, message, request_id } = error.wechatpay;
-    await deps.store
-      .transition(current, {
-        state: 'PRESIGN_FAILED',
-        updated_at,
-        wechatpay_error: { status, code, message, ...(request_id ? { request_id } : {}) },
-      })
-      .catch(() => undefined);
-    return error;
-  }
-  // 5xx, 429, timeouts, dropped connections and unverifiable answers: WeChat Pay may or may not have
-  // accepted the presign. Only its query API can tell; reconcile asks it.
-  await deps.store.transition(current, { state: 'PRESIGN_UNKNOWN', updated_at }).catch(() => undefined);
-  if (error instanceof WechatPayUnavailable) return error;
-  if (error instanceof SignatureInvalid) {
-    return new WechatPayUnavailable(
-      `WeChat Pay's answer could not be verified: ${error.message}`,
-      undefined,
-      {
-        cause: error,
-      },
-    );
-  }
-  const why = error instanceof Error ? error.message : String(error);
-  return new WechatPayUnavailable(`WeChat Pay's answer was not usable: ${why}`, undefined, { cause: error });
+/** The error to throw, carrying what could not be recorded along with it (see StoreFailure). */
+function withStoreFailure(error: unknown, storeFailure: StoreFailure | undefined): unknown {
+  if (storeFailure && error instanceof Error) Object.assign(error, { storeFailure });
+  return error;
 }
 
-/**
- * Signing failed after the claim succeeded: WeChat Pay never saw the code. Mark the record so that the
- * identical retry may resume it (it stays PRESIGNING, so the state still only moves forward).
- */
-async function noteLocalFailure(
-  deps: PresignDeps,
-  current: Pick<ContractRecord, 'out_contract_code' | 'version'>,
-) {
-  await deps.store
-    .transition(current, { state: 'PRESIGNING', updated_at: iso(deps.clock()), local_failure: true })
-    .catch(() => undefined);
+function wechatpayError(error: WechatPayRejected): ContractRecord['wechatpay_error'] {
+  const { status, code, message, request_id } = error.wechatpay;
+  return { status, code, message, ...(request_id ? { request_id } : {}) };
 }
 
 async function resumeAfterLocalFailure(
@@ -276,23 +200,5 @@ function newRecord(kind: PresignKind, input: PresignInput, hash: string, now: nu
     created_at: iso(now),
     updated_at: iso(now),
     version: 1,
-  };
-}
-
-/** The body WeChat Pay receives: our input plus `contract_notify_url`, identity fields OAEP-encrypted. */
-function wechatpayBody(deps: PresignDeps, input: PresignInput): Record<string, unknown> {
-  const { real_identity, ...rest } = input;
-  return {
-    ...rest,
-    contract_notify_url: deps.notifyUrl,
-    ...(real_identity
-      ? {
-          real_identity: {
-            identity_type: real_identity.identity_type,
-            identity_id: deps.wechatpay.encrypt(real_identity.identity_id),
-            real_name: deps.wechatpay.encrypt(real_identity.real_name),
-          },
-        }
-      : {}),
   };
 }

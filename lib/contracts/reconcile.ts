@@ -1,6 +1,5 @@
-import type { ContractState } from './model';
-import { PRESIGN_TTL_MS } from './presign';
-import { EXPIRY_GRACE_MS, type SyncDeps, syncContract } from './sync';
+import { type ContractState, EXPIRABLE_STATES, EXPIRY_GRACE_MS, PRESIGN_TTL_MS } from './lifecycle';
+import { type SyncDeps, syncContract } from './sync';
 
 export interface ReconcileOptions {
   /** Upper bound of contracts examined in one run (bounded work per scheduled invocation). */
@@ -32,10 +31,9 @@ export async function reconcile(deps: SyncDeps, options: ReconcileOptions): Prom
   // still sign and WeChat Pay is still retrying its callback; after it, every answer settles the contract (no
   // contract means EXPIRED), so young ones never fill a run's limit and starve older ones. ?sync=true asks sooner.
   const settledBefore = iso(now - PRESIGN_TTL_MS - EXPIRY_GRACE_MS);
-  const searches: ContractState[] = ['PRESIGNING', 'PRESIGN_UNKNOWN', 'PRESIGNED'];
   const report: ReconcileReport = { examined: 0, settled: {}, unchanged: 0, failed: 0 };
   const codes: string[] = [];
-  for (const state of searches) {
+  for (const state of EXPIRABLE_STATES) {
     if (codes.length >= options.limit) break;
     const found = await deps.store.listStale(state, settledBefore, options.limit - codes.length);
     codes.push(...found.map((r) => r.out_contract_code));

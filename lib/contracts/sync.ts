@@ -1,19 +1,13 @@
 import { WechatPayRejected, WechatPayUnavailable } from '../errors';
-import type { WechatPayClient } from '../wechatpay/client';
-import type { Clock } from '../wechatpay/clock';
 import { contractPath, parseContract, type WechatPayContract } from '../wechatpay/credit-repayment';
-import { applyFacts } from './facts';
+import { readDecideWrite } from './conditional-write';
+import { applyFacts, expired } from './lifecycle';
 import type { ContractRecord } from './model';
-import type { ContractStore } from './ports';
-import { PRESIGN_TTL_MS } from './presign';
-
-/** Clocks differ and WeChat Pay may lag: wait this long after a token lapsed before calling it EXPIRED. */
-export const EXPIRY_GRACE_MS = 2 * 60 * 1000;
-const MAX_ATTEMPTS = 5;
+import type { Clock, ContractStore, WechatPayGateway } from './ports';
 
 export interface SyncDeps {
   store: ContractStore;
-  wechatpay: Pick<WechatPayClient, 'call'>;
+  wechatpay: WechatPayGateway;
   clock: Clock;
 }
 
@@ -29,17 +23,23 @@ export interface SyncResult {
  */
 export async function syncContract(deps: SyncDeps, outContractCode: string): Promise<SyncResult> {
   const facts = await queryWechatPay(deps, outContractCode);
-  for (let attempt = 1; ; attempt++) {
-    const existing = await deps.store.get(outContractCode);
-    const now = deps.clock();
-    const next = facts
-      ? applyFacts(existing, facts, 'QUERY', new Date(now).toISOString())
-      : expired(existing, now);
-    if (!next) return { ...(existing ? { record: existing } : {}), changed: false };
-    if (await deps.store.save(next)) return { record: next, changed: true };
-    // A callback or another sync wrote first: re-read and judge again.
-    if (attempt >= MAX_ATTEMPTS) throw new Error(`contract ${outContractCode} kept changing during sync`);
-  }
+  return readDecideWrite<ContractRecord | undefined, ContractRecord, SyncResult>(
+    {
+      read: () => deps.store.get(outContractCode),
+      decide: (existing) => {
+        const now = deps.clock();
+        const next = facts
+          ? applyFacts(existing, facts, 'QUERY', new Date(now).toISOString())
+          : expired(existing, now);
+        return next
+          ? { write: next }
+          : { done: { ...(existing ? { record: existing } : {}), changed: false } };
+      },
+      // A callback or another sync may write first: then the record is read and judged again.
+      write: async (next) => ((await deps.store.save(next)) ? { record: next, changed: true } : undefined),
+    },
+    `contract ${outContractCode} kept changing during sync`,
+  );
 }
 
 /** WeChat Pay's view of the contract, or undefined when it has none (404). */
@@ -61,34 +61,9 @@ export async function queryWechatPay(
   try {
     return parseContract(json);
   } catch (error) {
-    throw new WechatPayUnavailable(
-      `WeChat Pay's contract query answer was not usable: ${(error as Error).message}`,
-      undefined,
-      {
-        cause: error,
-      },
-    );
+    const why = (error as Error).message;
+    throw new WechatPayUnavailable(`WeChat Pay's contract query answer was not usable: ${why}`, undefined, {
+      cause: error,
+    });
   }
-}
-
-/**
- * When the presign token lapsed (or would have, for an outcome we never learned). Without `expires_at`, count
- * from the last write, not the claim: an identical retry may resume a claimed code much later, and WeChat
- * Pay's token runs from that attempt, made within one Lambda timeout after the last PRESIGNING write (the
- * grace period covers it) and before the write that recorded PRESIGN_UNKNOWN.
- */
-export function lapsesAt(record: ContractRecord): number {
-  return record.expires_at ? Date.parse(record.expires_at) : Date.parse(record.updated_at) + PRESIGN_TTL_MS;
-}
-
-function expired(existing: ContractRecord | undefined, now: number): ContractRecord | undefined {
-  if (!existing || !['PRESIGNING', 'PRESIGNED', 'PRESIGN_UNKNOWN'].includes(existing.state)) return undefined;
-  if (lapsesAt(existing) + EXPIRY_GRACE_MS > now) return undefined;
-  const { local_failure: _gone, ...rest } = existing;
-  return {
-    ...rest,
-    state: 'EXPIRED',
-    updated_at: new Date(now).toISOString(),
-    version: existing.version + 1,
-  };
 }

@@ -1,21 +1,21 @@
 import * as z from 'zod/mini';
 import { ContractNotFound, ContractStateConflict, WechatPayRejected } from '../errors';
-import type { WechatPayClient, WechatPayResponse } from '../wechatpay/client';
-import type { Clock } from '../wechatpay/clock';
+import type { WechatPayResponse } from '../wechatpay/client';
 import {
   parseTerminateResponse,
   TERMINATE_PATH,
   type WechatPayContract,
 } from '../wechatpay/credit-repayment';
-import { applyFacts } from './facts';
+import { readDecideWrite } from './conditional-write';
+import { applyFacts } from './lifecycle';
 import type { ContractRecord } from './model';
-import type { ContractStore } from './ports';
+import type { Clock, ContractStore, WechatPayGateway } from './ports';
 import { queryWechatPay } from './sync';
 import { parseOrThrow, text } from './validation';
 
 export interface TerminateDeps {
   store: ContractStore;
-  wechatpay: Pick<WechatPayClient, 'call'>;
+  wechatpay: WechatPayGateway;
   clock: Clock;
 }
 
@@ -79,13 +79,20 @@ function answeredFacts(response: WechatPayResponse): WechatPayContract | undefin
   }
 }
 
-async function record(deps: TerminateDeps, code: string, facts: WechatPayContract): Promise<ContractRecord> {
-  for (let attempt = 1; attempt <= 5; attempt++) {
-    const existing = await deps.store.get(code);
-    const next = applyFacts(existing, facts, 'QUERY', new Date(deps.clock()).toISOString());
-    // Nothing to move (already TERMINATED by a callback that won the race): the stored record is the answer.
-    if (!next && existing) return existing;
-    if (next && (await deps.store.save(next))) return next;
-  }
-  throw new Error(`contract ${code} kept changing while its termination was recorded`);
+function record(deps: TerminateDeps, code: string, facts: WechatPayContract): Promise<ContractRecord> {
+  return readDecideWrite<ContractRecord | undefined, ContractRecord, ContractRecord>(
+    {
+      read: () => deps.store.get(code),
+      decide: (existing) => {
+        const next = applyFacts(existing, facts, 'QUERY', new Date(deps.clock()).toISOString());
+        if (next) return { write: next };
+        // Nothing to move (already TERMINATED by a callback that won the race): the stored record is the answer.
+        if (existing) return { done: existing };
+        // Records are never deleted; were this one, read a moment ago, gone, say so rather than guess.
+        throw new ContractNotFound(code);
+      },
+      write: async (next) => ((await deps.store.save(next)) ? next : undefined),
+    },
+    `contract ${code} kept changing while its termination was recorded`,
+  );
 }

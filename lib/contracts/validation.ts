@@ -5,9 +5,10 @@ import { maskName, residentIdIssue } from './identity';
 import type { PresignKind } from './model';
 
 /**
- * Validation of our presign API body: WeChat Pay's §8.1 fields minus `contract_notify_url` (we set it),
- * with `real_identity.identity_id` / `real_name` in plaintext (we encrypt them). Every rule WeChat Pay
- * documents is checked here so a bad request never burns an `out_contract_code`.
+ * Validation of our presign API body: WeChat Pay's h5-presign fields (docs/protocol.md, "H5 and APP presign")
+ * minus `contract_notify_url` (we set it), with `real_identity.identity_id` / `real_name` in plaintext (we
+ * encrypt them). Every rule WeChat Pay documents is checked here so a bad request never burns an
+ * `out_contract_code`.
  */
 
 // WeChat Pay accepts only 1–3-byte UTF-8 code points: no emoji or other supplementary-plane characters.

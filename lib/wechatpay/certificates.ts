@@ -1,8 +1,10 @@
 import { X509Certificate } from 'node:crypto';
-import { NotificationRejected, SignatureInvalid, WechatPayRejected } from '../errors';
 import { decryptResource } from './cipher';
 import type { WechatPayClient } from './client';
 import { type Clock, systemClock } from './clock';
+import { NotificationRejected, SignatureInvalid, WechatPayRejected } from './errors';
+import { isObject } from './json';
+import { canonicalSerial } from './serial';
 import { type SignedHeaders, Verifier } from './verifier';
 
 /** A WeChat Pay platform certificate (certificate mode), decrypted and checked. */
@@ -144,9 +146,3 @@ function openEntry(entry: unknown, index: number, apiV3Key: Buffer, rejected: Re
     not_after: new Date(notAfter).toISOString(),
   };
 }
-
-// DER keeps a leading 00 on serials whose top bit is set; WeChat Pay prints them without it.
-const canonicalSerial = (hex: string): string => hex.toUpperCase().replace(/^(?:00)+(?=.)/, '');
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);

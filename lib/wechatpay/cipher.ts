@@ -1,6 +1,6 @@
-import { constants, createCipheriv, createDecipheriv, type KeyObject, publicEncrypt } from 'node:crypto';
-import { NotificationRejected } from '../errors';
+import { constants, createDecipheriv, type KeyObject, publicEncrypt } from 'node:crypto';
 import { decodeBase64 } from './base64';
+import { NotificationRejected } from './errors';
 
 const TAG_BYTES = 16;
 const APIV3_KEY_BYTES = 32;
@@ -57,22 +57,4 @@ export function decryptResource(
       { cause },
     );
   }
-}
-
-/** The inverse of decryptResource: what WeChat Pay does, for tests, the simulator and benchmarks. */
-export function encryptResource(
-  apiV3Key: Buffer,
-  plaintext: string | Buffer,
-  nonce: string,
-  aad: string,
-): string {
-  if (apiV3Key.length !== APIV3_KEY_BYTES) {
-    throw new Error(`APIv3 key is ${apiV3Key.length} bytes; AEAD_AES_256_GCM needs ${APIV3_KEY_BYTES}`);
-  }
-  const cipher = createCipheriv('aes-256-gcm', apiV3Key, Buffer.from(nonce, 'utf8'), {
-    authTagLength: TAG_BYTES,
-  });
-  cipher.setAAD(Buffer.from(aad, 'utf8'));
-  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-  return Buffer.concat([body, cipher.getAuthTag()]).toString('base64');
 }

@@ -1,9 +1,9 @@
 import type { KeyObject } from 'node:crypto';
-import pkg from '../../package.json' with { type: 'json' };
-import { SignatureInvalid, WechatPayRejected, WechatPayUnavailable } from '../errors';
 import { authorization, type MerchantCredentials } from './authorization';
 import { encryptField } from './cipher';
 import { type Clock, systemClock } from './clock';
+import { SignatureInvalid, WechatPayRejected, WechatPayUnavailable } from './errors';
+import { describeTransportError, parseErrorBody, toResponse } from './responses';
 import { nonce } from './signature';
 import { readSignedHeaders, type Verifier } from './verifier';
 
@@ -23,7 +23,11 @@ export interface WechatPayClientOptions {
   timeoutMs?: number;
   /** Default 2, so at most 3 attempts. */
   maxRetries?: number;
-  userAgent?: string;
+  /**
+   * WeChat Pay refuses requests without one. The application names itself (e.g. `<name>/<version> (node/…)`):
+   * the protocol library does not know which application it serves.
+   */
+  userAgent: string;
   fetch?: typeof fetch;
   clock?: Clock;
   sleep?: (ms: number) => Promise<void>;
@@ -62,9 +66,6 @@ interface Failure {
   cause?: unknown;
 }
 
-const DEFAULT_USER_AGENT = `wechatpay-credit-repayment-aws/${pkg.version} (node/${process.version})`;
-const ERROR_TEXT_LIMIT = 200;
-
 export class WechatPayClient {
   readonly #o: Required<Omit<WechatPayClientOptions, 'baseUrl'>>;
   readonly #baseUrl: string;
@@ -77,7 +78,7 @@ export class WechatPayClient {
       encryptionKey: options.encryptionKey,
       timeoutMs: options.timeoutMs ?? 5000,
       maxRetries: options.maxRetries ?? 2,
-      userAgent: options.userAgent ?? DEFAULT_USER_AGENT,
+      userAgent: options.userAgent,
       // Resolved per call so a test that swaps globalThis.fetch is honoured.
       fetch: options.fetch ?? ((input, init) => fetch(input, init)),
       clock: options.clock ?? systemClock,
@@ -197,66 +198,4 @@ function unavailable(failure: Failure, attempts: number): WechatPayUnavailable {
   return new WechatPayUnavailable(`${failure.description}${tally}${id}`, failure.requestId, {
     cause: failure.cause,
   });
-}
-
-function toResponse(
-  status: number,
-  requestId: string | undefined,
-  headers: Headers,
-  body: Buffer,
-): WechatPayResponse {
-  return {
-    status,
-    requestId,
-    headers,
-    body,
-    json<T>(): T {
-      if (body.length === 0) return undefined as T;
-      try {
-        return JSON.parse(body.toString('utf8')) as T;
-      } catch (cause) {
-        throw new WechatPayRejected(
-          { status, code: 'INVALID_RESPONSE', message: 'response body is not JSON', request_id: requestId },
-          { cause },
-        );
-      }
-    },
-  };
-}
-
-function parseErrorBody(body: Buffer): { code: string; message: string; detail?: unknown } {
-  const text = body.toString('utf8');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return { code: 'UNKNOWN', message: text.slice(0, ERROR_TEXT_LIMIT) };
-  }
-  const fields = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
-  return {
-    code: typeof fields.code === 'string' && fields.code ? fields.code : 'UNKNOWN',
-    message: typeof fields.message === 'string' ? fields.message : text.slice(0, ERROR_TEXT_LIMIT),
-    detail: fields.detail,
-  };
-}
-
-function describeTransportError(error: unknown, timeoutMs: number): string {
-  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
-    return `timed out after ${timeoutMs} ms`;
-  }
-  // undici reports socket failures as `TypeError: fetch failed` with the system error as `cause`.
-  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-  const code = typeof cause === 'object' && cause !== null ? (cause as { code?: unknown }).code : undefined;
-  switch (code) {
-    case 'ECONNRESET':
-    case 'UND_ERR_SOCKET':
-      return 'connection reset';
-    case 'ECONNREFUSED':
-      return 'connection refused';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'host not found';
-    default:
-      return `connection failed (${typeof code === 'string' ? code : cause instanceof Error ? cause.message : String(cause)})`;
-  }
 }

@@ -1,3 +1,5 @@
+import { isObject, type JsonObject } from './json';
+
 const CONTRACTS = '/v3/credit-repayment/partner/contracts';
 
 export const H5_PRESIGN_PATH = `${CONTRACTS}/h5-presign`;
@@ -8,8 +10,9 @@ export const contractPath = (outContractCode: string): string =>
   `${CONTRACTS}/${encodeURIComponent(outContractCode)}`;
 
 /**
- * A contract as the query API (§8.3), the terminate API and the contract callbacks describe it. The sources
- * disagree on number vs string (plan_id, repayment_amount_limit) and on a field name, so all are normalised here.
+ * A contract as the query API, the terminate API and the contract callbacks describe it (docs/protocol.md,
+ * "Contract endpoints" and "Callbacks"). The sources disagree on number vs string (plan_id,
+ * repayment_amount_limit) and on a field name, so all are normalised here.
  */
 export interface WechatPayContract {
   out_contract_code: string;
@@ -29,11 +32,6 @@ export interface WechatPayContract {
   openid?: string;
 }
 
-type Json = Record<string, unknown>;
-
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
 function text(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
@@ -45,7 +43,7 @@ function integer(value: unknown): number | undefined {
   return typeof n === 'number' && Number.isInteger(n) ? n : undefined;
 }
 
-function required(json: Json, field: string, what: string): string {
+function required(json: JsonObject, field: string, what: string): string {
   const value = text(json[field]);
   if (!value) throw new Error(`${what} is missing ${field}`);
   return value;

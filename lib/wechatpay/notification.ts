@@ -1,5 +1,6 @@
-import { NotificationRejected } from '../errors';
 import { decryptResource } from './cipher';
+import { NotificationRejected } from './errors';
+import { isObject, type JsonObject } from './json';
 import { readSignedHeaders, type Verifier } from './verifier';
 
 export interface NotificationEnvelope {
@@ -44,14 +45,9 @@ function parseJson(bytes: Buffer, what: string): unknown {
   }
 }
 
-type Json = Record<string, unknown>;
-
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-function field(json: Json, name: string, path: string, optional: true): string | undefined;
-function field(json: Json, name: string, path: string): string;
-function field(json: Json, name: string, path: string, optional = false): string | undefined {
+function field(json: JsonObject, name: string, path: string, optional: true): string | undefined;
+function field(json: JsonObject, name: string, path: string): string;
+function field(json: JsonObject, name: string, path: string, optional = false): string | undefined {
   const value = json[name];
   if (value === undefined && optional) return undefined;
   if (typeof value !== 'string' || (!optional && value === '')) {

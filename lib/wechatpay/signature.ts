@@ -25,8 +25,3 @@ export function requestMessage(
 ): Buffer {
   return Buffer.from(`${method.toUpperCase()}\n${canonicalUrl}\n${timestamp}\n${nonce}\n${body}\n`, 'utf8');
 }
-
-/** The three lines WeChat Pay signs. The body stays raw bytes: re-encoding it could change what was signed. */
-export function responseMessage(timestamp: string, nonce: string, body: Buffer): Buffer {
-  return Buffer.concat([Buffer.from(`${timestamp}\n${nonce}\n`, 'utf8'), body, Buffer.from('\n')]);
-}

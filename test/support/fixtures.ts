@@ -30,6 +30,18 @@ export function h5Body(overrides: Record<string, unknown> = {}): Record<string, 
   };
 }
 
+/** `h5Body()` whose `real_identity` fields (PERSON's) are overridden by `over`. */
+export function withIdentity(over: Record<string, unknown>): Record<string, unknown> {
+  return h5Body({
+    real_identity: {
+      identity_type: 'REAL_IDENTITY_TYPE_ID_CARD',
+      identity_id: PERSON.id,
+      real_name: PERSON.name,
+      ...over,
+    },
+  });
+}
+
 /** The fields every stored contract record of a presign carries, for unit tests that build records by hand. */
 export const PRESIGNED_BY_US = {
   kind: 'H5',

@@ -1,4 +1,5 @@
-import type { ContractRecord, ContractState } from '../../lib/contracts/model';
+import type { ContractState } from '../../lib/contracts/lifecycle';
+import type { ContractRecord } from '../../lib/contracts/model';
 import type { ClaimResult, ContractStore } from '../../lib/contracts/ports';
 
 /** An in-memory ContractStore with the same conditional semantics as DynamoDB's; for unit tests and benchmarks. */

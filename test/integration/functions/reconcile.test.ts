@@ -5,7 +5,7 @@ import type { Context } from 'aws-lambda';
 import { handler } from '../../../functions/reconcile';
 import type { Fault } from '../../../infra/local/simulator';
 import { contractDeps } from '../../../lib/config';
-import type { ContractState } from '../../../lib/contracts/model';
+import type { ContractState } from '../../../lib/contracts/lifecycle';
 import type { ReconcileReport } from '../../../lib/contracts/reconcile';
 import { TERMINATE_PATH } from '../../../lib/wechatpay/credit-repayment';
 import { lambdaContext, NOTIFY_PATH, newWechatPayKeys, post, resend } from '../../support/callbacks';

@@ -2,7 +2,7 @@
  * The bad-input corpus: malformed presign requests, each with the JSON pointer its 400 must name ("" is the
  * whole body). `body` is sent as JSON; `raw` is sent byte for byte, for what JSON.stringify cannot produce.
  */
-import { h5Body, PERSON, residentId } from '../../support/fixtures';
+import { h5Body, PERSON, residentId, withIdentity } from '../../support/fixtures';
 
 export interface BadBody {
   name: string;
@@ -20,15 +20,6 @@ const without = (key: string): Body => {
   const { [key]: _gone, ...rest } = h5Body();
   return rest;
 };
-const identity = (over: Body): Body =>
-  h5Body({
-    real_identity: {
-      identity_type: 'REAL_IDENTITY_TYPE_ID_CARD',
-      identity_id: PERSON.id,
-      real_name: PERSON.name,
-      ...over,
-    },
-  });
 const identityWithout = (key: string): Body => {
   const { [key]: _gone, ...rest } = (h5Body().real_identity ?? {}) as Body;
   return h5Body({ real_identity: rest });
@@ -40,7 +31,7 @@ const notifyUrl = (url: unknown): Body => trade({ notify_url: url });
 const spliced = (tail: string): string => `${JSON.stringify(h5Body()).slice(0, -1)},${tail}}`;
 /** The bytes of a valid body whose real_name is `bytes`, which need not be UTF-8. */
 const withBytesAt = (marker: string, bytes: number[]): Buffer => {
-  const [head = '', tail = ''] = JSON.stringify(identity({ real_name: marker })).split(marker);
+  const [head = '', tail = ''] = JSON.stringify(withIdentity({ real_name: marker })).split(marker);
   return Buffer.concat([Buffer.from(head), Buffer.from(bytes), Buffer.from(tail)]);
 };
 const nested = (depth: number, leaf = '0'): string => `${'['.repeat(depth)}${leaf}${']'.repeat(depth)}`;
@@ -67,7 +58,7 @@ export const BAD_BODIES: BadBody[] = [
   {
     name: 'identity_id is a number',
     field: '/real_identity/identity_id',
-    body: identity({ identity_id: Number(PERSON.id.slice(0, 15)) }),
+    body: withIdentity({ identity_id: Number(PERSON.id.slice(0, 15)) }),
   },
   {
     name: 'deduct_amount is a string',
@@ -115,7 +106,7 @@ export const BAD_BODIES: BadBody[] = [
   {
     name: 'real_name of 65 characters',
     field: '/real_identity/real_name',
-    body: identity({ real_name: '张'.repeat(65) }),
+    body: withIdentity({ real_name: '张'.repeat(65) }),
   },
   { name: 'sub_mchid of 33 digits', field: '/sub_mchid', body: h5Body({ sub_mchid: '1'.repeat(33) }) },
   {
@@ -128,29 +119,29 @@ export const BAD_BODIES: BadBody[] = [
   {
     name: 'ID number with a bad check digit',
     field: '/real_identity/identity_id',
-    body: identity({ identity_id: badCheckDigit }),
+    body: withIdentity({ identity_id: badCheckDigit }),
   },
   {
     name: 'ID number of 17 digits',
     field: '/real_identity/identity_id',
-    body: identity({ identity_id: PERSON.id.slice(0, 17) }),
+    body: withIdentity({ identity_id: PERSON.id.slice(0, 17) }),
   },
   {
     name: 'ID number with a lower-case x',
     field: '/real_identity/identity_id',
-    body: identity({ identity_id: lowerX }),
+    body: withIdentity({ identity_id: lowerX }),
   },
   {
     name: 'ID number born on 30 February',
     field: '/real_identity/identity_id',
-    body: identity({ identity_id: residentId('11010519490230002') }),
+    body: withIdentity({ identity_id: residentId('11010519490230002') }),
   },
   {
     name: 'identity_type INVALID',
     field: '/real_identity/identity_type',
-    body: identity({ identity_type: 'REAL_IDENTITY_TYPE_INVALID' }),
+    body: withIdentity({ identity_type: 'REAL_IDENTITY_TYPE_INVALID' }),
   },
-  { name: 'blank real_name', field: '/real_identity/real_name', body: identity({ real_name: '   ' }) },
+  { name: 'blank real_name', field: '/real_identity/real_name', body: withIdentity({ real_name: '   ' }) },
   // display_name must be WeChat Pay's mask of the real name
   {
     name: 'unmasked display_name (the real name)',
@@ -271,7 +262,7 @@ export const BAD_BODIES: BadBody[] = [
   {
     name: 'an unknown field in real_identity',
     field: '/real_identity/extra',
-    body: identity({ extra: 'x' }),
+    body: withIdentity({ extra: 'x' }),
   },
   { name: 'an unknown field in trade_info', field: '/trade_info/extra', body: trade({ extra: 'x' }) },
   {
@@ -312,9 +303,13 @@ export const BAD_BODIES: BadBody[] = [
   {
     name: 'an unpaired surrogate in real_name',
     field: '/real_identity/real_name',
-    raw: JSON.stringify(identity({ real_name: 'RNAME' })).replace('RNAME', '张\\ud800'),
+    raw: JSON.stringify(withIdentity({ real_name: 'RNAME' })).replace('RNAME', '张\\ud800'),
   },
-  { name: 'emoji in real_name', field: '/real_identity/real_name', body: identity({ real_name: '张三😀' }) },
+  {
+    name: 'emoji in real_name',
+    field: '/real_identity/real_name',
+    body: withIdentity({ real_name: '张三😀' }),
+  },
   { name: 'emoji in display_name', field: '/display_name', body: h5Body({ display_name: '**😀' }) },
   { name: 'emoji in description', field: '/trade_info/description', body: trade({ description: '还款😀' }) },
   {

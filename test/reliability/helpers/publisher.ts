@@ -1,4 +1,5 @@
-import type { ContractEvent, EventPublisher } from '../../../lib/contracts/events';
+import type { ContractEvent } from '../../../lib/contracts/events';
+import type { EventPublisher } from '../../../lib/contracts/ports';
 
 export type Crash = 'before-publish' | 'after-publish';
 

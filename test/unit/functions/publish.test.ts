@@ -5,7 +5,8 @@ import type { AttributeValue, Context, DynamoDBRecord } from 'aws-lambda';
 import { makeHandler } from '../../../functions/publish';
 import { EventBridgePublisher, LogPublisher } from '../../../lib/aws/eventbridge-publisher';
 import { publishDeps } from '../../../lib/config';
-import type { ContractRecord, ContractState } from '../../../lib/contracts/model';
+import type { ContractState } from '../../../lib/contracts/lifecycle';
+import type { ContractRecord } from '../../../lib/contracts/model';
 import { metrics } from '../../../lib/observability';
 import { MemoryPublisher } from '../../support/memory-publisher';
 

@@ -10,7 +10,7 @@ import {
   DynamoPlatformKeyStore,
   PLATFORM_CERTIFICATES_ID,
 } from '../../../../lib/aws/dynamo-platform-key-store';
-import type { PlatformCertificateSet } from '../../../../lib/contracts/platform-keys';
+import type { PlatformCertificateSet } from '../../../../lib/contracts/ports';
 import { DependencyUnavailable } from '../../../../lib/errors';
 
 const certificate = (serial: string) => ({

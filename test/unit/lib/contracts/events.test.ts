@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type ContractEventType, eventsFor } from '../../../../lib/contracts/events';
-import type { ContractRecord, ContractState } from '../../../../lib/contracts/model';
+import type { ContractState } from '../../../../lib/contracts/lifecycle';
+import type { ContractRecord } from '../../../../lib/contracts/model';
 import { PERSON } from '../../../support/fixtures';
 
 function record(state: ContractState, overrides: Partial<ContractRecord> = {}): ContractRecord {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { PRESIGN_TTL_MS } from '../../../../lib/contracts/lifecycle';
 import type { ContractRecord } from '../../../../lib/contracts/model';
-import { PRESIGN_TTL_MS, type PresignDeps, presign } from '../../../../lib/contracts/presign';
+import { type PresignDeps, presign } from '../../../../lib/contracts/presign';
 import {
   ContractCodeUsed,
   DependencyUnavailable,
@@ -10,6 +11,7 @@ import {
   WechatPayUnavailable,
 } from '../../../../lib/errors';
 import type { SignedRequest, WechatPayRequest, WechatPayResponse } from '../../../../lib/wechatpay/client';
+import { gatewayDouble, jsonResponse } from '../../../support/contracts/gateway';
 import { h5Body, PERSON } from '../../../support/fixtures';
 import { MemoryContractStore } from '../../../support/memory-store';
 
@@ -21,7 +23,7 @@ function gateway(
 ) {
   const sent: SignedRequest[] = [];
   let signFailure: Error | undefined;
-  return {
+  return gatewayDouble({
     sent,
     failSigning(error: Error | undefined) {
       signFailure = error;
@@ -38,16 +40,9 @@ function gateway(
     },
     async send(signed: SignedRequest): Promise<WechatPayResponse> {
       sent.push(signed);
-      const body = await answer();
-      return {
-        status: 200,
-        requestId: 'req-1',
-        headers: new Headers(),
-        body: Buffer.from(JSON.stringify(body)),
-        json: <T>() => body as T,
-      };
+      return jsonResponse(await answer(), 'req-1');
     },
-  };
+  });
 }
 
 function setup(answer?: () => Promise<unknown>) {
@@ -183,6 +178,55 @@ test('DynamoDB failing after WeChat Pay accepted: the caller still gets the redi
   const outcome = await presign(deps, 'H5', h5Body());
   assert.equal(outcome.stored, false);
   assert.equal(outcome.result.redirect_url, 'https://wx.example/sign?t=1');
+  assert.deepEqual(outcome.stored === false && outcome.storeFailure, {
+    reason: 'PRESIGNED not recorded: DynamoDB unavailable: UpdateItem failed',
+  });
+});
+
+test('a record moved on before PRESIGNED was written: unstored, and the reason names the version', async () => {
+  const { store, deps } = setup(async () => {
+    // The user signed at once and the callback won the race to the record.
+    for (const item of store.items.values()) item.version += 1;
+    return { redirect_url: 'https://wx.example/sign?t=1' };
+  });
+  const outcome = await presign(deps, 'H5', h5Body());
+  assert.deepEqual(outcome.stored === false && outcome.storeFailure, {
+    reason: 'the record moved on from version 1 before it could become PRESIGNED',
+  });
+});
+
+test('a stored presign reports no store failure', async () => {
+  const { deps } = setup();
+  const outcome = await presign(deps, 'H5', h5Body());
+  assert.equal(outcome.stored, true);
+  assert.equal('storeFailure' in outcome, false);
+});
+
+test('a failure that could not be recorded carries the reason on the error it throws', async () => {
+  const { store, wechatpay, deps } = setup(async () => {
+    throw new WechatPayRejected({ status: 400, code: 'PARAM_ERROR', message: 'bad plan' });
+  });
+  store.transition = async () => {
+    throw new DependencyUnavailable('DynamoDB', 'UpdateItem failed');
+  };
+  const body = h5Body();
+  await assert.rejects(presign(deps, 'H5', body), (error: unknown) => {
+    assert.ok(error instanceof WechatPayRejected);
+    assert.deepEqual((error as { storeFailure?: unknown }).storeFailure, {
+      reason: 'PRESIGN_FAILED not recorded: DynamoDB unavailable: UpdateItem failed',
+    });
+    return true;
+  });
+  assert.equal(store.items.get(String(body.out_contract_code))?.state, 'PRESIGNING', 'the claim is kept');
+  wechatpay.failSigning(new DependencyUnavailable('KMS', 'Sign failed'));
+  await assert.rejects(presign(deps, 'H5', h5Body()), (error: unknown) => {
+    assert.ok(error instanceof DependencyUnavailable);
+    assert.match(
+      String((error as { storeFailure?: { reason: string } }).storeFailure?.reason),
+      /^PRESIGNING not/,
+    );
+    return true;
+  });
 });
 
 test('APP presign returns the presign token', async () => {

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ContractRecord, ContractState } from '../../../../lib/contracts/model';
+import { type ContractState, EXPIRY_GRACE_MS, PRESIGN_TTL_MS } from '../../../../lib/contracts/lifecycle';
+import type { ContractRecord } from '../../../../lib/contracts/model';
 import type { ContractStore } from '../../../../lib/contracts/ports';
-import { PRESIGN_TTL_MS } from '../../../../lib/contracts/presign';
 import { type ReconcileOptions, reconcile } from '../../../../lib/contracts/reconcile';
-import { EXPIRY_GRACE_MS, type SyncDeps } from '../../../../lib/contracts/sync';
+import type { SyncDeps } from '../../../../lib/contracts/sync';
 import { WechatPayRejected, WechatPayUnavailable } from '../../../../lib/errors';
 import type { WechatPayRequest, WechatPayResponse } from '../../../../lib/wechatpay/client';
+import { gatewayDouble, jsonResponse } from '../../../support/contracts/gateway';
 import { PRESIGNED_BY_US } from '../../../support/fixtures';
 import { MemoryContractStore } from '../../../support/memory-store';
 
@@ -34,7 +35,7 @@ function record(code: string, state: ContractState, updatedAt: number): Contract
 function wechatpay(states: Map<string, WechatState>) {
   let inFlight = 0;
   const seen = { queries: [] as string[], maxInFlight: 0 };
-  return {
+  return gatewayDouble({
     seen,
     async call(request: WechatPayRequest): Promise<WechatPayResponse> {
       const code = request.path.split('/').pop() ?? '';
@@ -53,9 +54,9 @@ function wechatpay(states: Map<string, WechatState>) {
         contract_state: `CONTRACT_STATE_${state}`,
         repayment_amount_limit: 10000,
       };
-      return { status: 200, headers: new Headers(), body: Buffer.alloc(0), json: <T>() => body as T };
+      return jsonResponse(body);
     },
-  };
+  });
 }
 
 /** A MemoryContractStore that records every method called on it, with its arguments. */

@@ -1,12 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { applyFacts } from '../../../../lib/contracts/facts';
-import type { ContractRecord, ContractState } from '../../../../lib/contracts/model';
-import { PRESIGN_TTL_MS } from '../../../../lib/contracts/presign';
-import { EXPIRY_GRACE_MS, lapsesAt, type SyncDeps, syncContract } from '../../../../lib/contracts/sync';
+import {
+  applyFacts,
+  type ContractState,
+  EXPIRY_GRACE_MS,
+  lapsesAt,
+  PRESIGN_TTL_MS,
+} from '../../../../lib/contracts/lifecycle';
+import type { ContractRecord } from '../../../../lib/contracts/model';
+import { type SyncDeps, syncContract } from '../../../../lib/contracts/sync';
 import { WechatPayRejected, WechatPayUnavailable } from '../../../../lib/errors';
 import type { WechatPayRequest, WechatPayResponse } from '../../../../lib/wechatpay/client';
 import { contractPath, parseContract } from '../../../../lib/wechatpay/credit-repayment';
+import { gatewayDouble, jsonResponse } from '../../../support/contracts/gateway';
 import { PERSON, PRESIGNED_BY_US } from '../../../support/fixtures';
 import { MemoryContractStore } from '../../../support/memory-store';
 
@@ -20,20 +26,13 @@ const notFound = () =>
 /** WeChat Pay's query API as the use case sees it: `answer` returns the JSON body or throws. */
 function gateway(answer: (request: WechatPayRequest) => unknown) {
   const calls: { request: WechatPayRequest; options?: { retry?: boolean } }[] = [];
-  return {
+  return gatewayDouble({
     calls,
     async call(request: WechatPayRequest, options?: { retry?: boolean }): Promise<WechatPayResponse> {
       calls.push({ request, ...(options ? { options } : {}) });
-      const body = answer(request);
-      return {
-        status: 200,
-        requestId: 'req',
-        headers: new Headers(),
-        body: Buffer.from(JSON.stringify(body)),
-        json: <T>() => body as T,
-      };
+      return jsonResponse(answer(request));
     },
-  };
+  });
 }
 
 function record(state: ContractState, overrides: Partial<ContractRecord> = {}): ContractRecord {
@@ -49,7 +48,7 @@ function record(state: ContractState, overrides: Partial<ContractRecord> = {}): 
   };
 }
 
-/** §8.3 as WeChat Pay answers it: an integer limit and, in older answers, the old mode name. */
+/** The query API as WeChat Pay answers it: an integer limit and, in older answers, the old mode name. */
 const queryAnswer = (state: string, extra: Record<string, unknown> = {}) => ({
   contract_id: '202611270000000000000000002',
   plan_id: '123',

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ContractRecord, ContractState } from '../../../../lib/contracts/model';
+import type { ContractState } from '../../../../lib/contracts/lifecycle';
+import type { ContractRecord } from '../../../../lib/contracts/model';
 import { type TerminateDeps, terminate } from '../../../../lib/contracts/terminate';
 import {
   ContractNotFound,
@@ -11,6 +12,7 @@ import {
 } from '../../../../lib/errors';
 import type { WechatPayRequest, WechatPayResponse } from '../../../../lib/wechatpay/client';
 import { contractPath, TERMINATE_PATH } from '../../../../lib/wechatpay/credit-repayment';
+import { gatewayDouble } from '../../../support/contracts/gateway';
 import { PERSON, PRESIGNED_BY_US } from '../../../support/fixtures';
 import { MemoryContractStore } from '../../../support/memory-store';
 
@@ -24,7 +26,7 @@ type Answer = (request: WechatPayRequest) => unknown;
 /** WeChat Pay as terminate sees it: `terminate` answers the POST, `query` the GET; each returns JSON or throws. */
 function gateway(terminateAnswer: Answer, query: Answer = () => notFound()) {
   const calls: WechatPayRequest[] = [];
-  return {
+  return gatewayDouble({
     calls,
     async call(request: WechatPayRequest): Promise<WechatPayResponse> {
       calls.push(request);
@@ -39,7 +41,7 @@ function gateway(terminateAnswer: Answer, query: Answer = () => notFound()) {
         json: <T>() => body as T,
       };
     },
-  };
+  });
 }
 
 const notFound = () =>
@@ -59,7 +61,7 @@ function record(state: ContractState): ContractRecord {
   };
 }
 
-/** The contract WeChat Pay describes after terminating it (§8.3 fields; the limit is an integer there). */
+/** The contract WeChat Pay describes after terminating it (the query API's fields; the limit is an integer there). */
 const info = (extra: Record<string, unknown> = {}) => ({
   contract_id: CONTRACT_ID,
   plan_id: '123',

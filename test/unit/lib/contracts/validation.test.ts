@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { validatePresign } from '../../../../lib/contracts/validation';
 import { ValidationFailed } from '../../../../lib/errors';
-import { h5Body, PERSON } from '../../../support/fixtures';
+import { h5Body, PERSON, withIdentity } from '../../../support/fixtures';
 
 function fieldsOf(kind: 'H5' | 'APP', body: unknown): Record<string, string> {
   try {
@@ -63,19 +63,10 @@ test('each documented rule names its field with a JSON pointer', () => {
 });
 
 test('identity rules: type enum, ID check digit, name length; messages never echo the values', () => {
-  const identity = (over: Record<string, unknown>) =>
-    h5Body({
-      real_identity: {
-        identity_type: 'REAL_IDENTITY_TYPE_ID_CARD',
-        identity_id: PERSON.id,
-        real_name: PERSON.name,
-        ...over,
-      },
-    });
   const badId = `${PERSON.id.slice(0, 17)}${PERSON.id[17] === '1' ? '2' : '1'}`;
   const fields = fieldsOf(
     'H5',
-    identity({ identity_type: 'REAL_IDENTITY_TYPE_INVALID', identity_id: badId }),
+    withIdentity({ identity_type: 'REAL_IDENTITY_TYPE_INVALID', identity_id: badId }),
   );
   assert.match(fields['/real_identity/identity_type'] ?? '', /REAL_IDENTITY_TYPE_ID_CARD/);
   assert.match(fields['/real_identity/identity_id'] ?? '', /check digit/);

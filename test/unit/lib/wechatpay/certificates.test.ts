@@ -6,10 +6,10 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { selfSignedCertificate } from '../../../../infra/local/simulator/cert';
 import { SignatureInvalid, WechatPayRejected } from '../../../../lib/errors';
 import { downloadCertificates } from '../../../../lib/wechatpay/certificates';
-import { encryptResource } from '../../../../lib/wechatpay/cipher';
 import { WechatPayClient } from '../../../../lib/wechatpay/client';
 import { PemSigner } from '../../../../lib/wechatpay/signer';
 import type { Verifier } from '../../../../lib/wechatpay/verifier';
+import { sealResource } from '../../../support/callbacks';
 
 const DAY = 24 * 3600_000;
 const MCHID = '1900000001';
@@ -61,7 +61,7 @@ function entry(cert: Issued, options: { aad?: string; serialNo?: string } = {}):
       algorithm: 'AEAD_AES_256_GCM',
       nonce,
       associated_data: aad,
-      ciphertext: encryptResource(apiV3Key, cert.pem, nonce, aad),
+      ciphertext: sealResource(apiV3Key, cert.pem, nonce, aad).toString('base64'),
     },
   };
 }
@@ -97,6 +97,7 @@ const client = (verifier: Verifier) =>
     credentials: { mchid: MCHID, serialNo: MERCHANT_SERIAL, signer: new PemSigner(merchant.privateKey) },
     verifier,
     encryptionKey: { serial: PUB_KEY_ID, key: wechatPublicKey.publicKey },
+    userAgent: 'certificates-test/1',
     sleep: async () => {},
   });
 
@@ -189,12 +190,12 @@ describe('downloadCertificates (GET /v3/certificates, bootstrap verification)', 
 
   it('rejects a certificate sealed with another APIv3 key', async () => {
     const other = entry(next);
-    other.encrypt_certificate.ciphertext = encryptResource(
+    other.encrypt_certificate.ciphertext = sealResource(
       Buffer.from('A'.repeat(32)),
       next.pem,
       String(other.encrypt_certificate.nonce),
       'certificate',
-    );
+    ).toString('base64');
     listing = { data: [entry(current), other] };
     await rejectsWith(WechatPayRejected, /failed AES-256-GCM authentication/);
   });

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, sign } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { NotificationRejected, SignatureInvalid } from '../../../../lib/errors';
-import { encryptResource } from '../../../../lib/wechatpay/cipher';
 import { openNotification } from '../../../../lib/wechatpay/notification';
-import { responseMessage } from '../../../../lib/wechatpay/signature';
 import { Verifier } from '../../../../lib/wechatpay/verifier';
+import { sealResource, signMessage } from '../../../support/callbacks';
 import { V2 } from '../../../support/vectors';
 
 const V2_CERT = V2.platform_certificate_pem;
@@ -20,6 +19,8 @@ const NOW = 1_700_000_000;
 const API_V3_KEY = Buffer.from('abcdefghijABCDEFGHIJ0123456789xy');
 const verifier = new Verifier([[SERIAL, platform.publicKey]], { clock: () => NOW * 1000 });
 const deps = { verifier, apiV3Key: API_V3_KEY };
+const seal = (plaintext: string, nonce: string, aad: string): string =>
+  sealResource(API_V3_KEY, plaintext, nonce, aad).toString('base64');
 
 const PAYLOAD = {
   sp_mchid: '1900000001',
@@ -44,7 +45,7 @@ function envelope(
     resource: {
       original_type: 'credit_repayment',
       algorithm: 'AEAD_AES_256_GCM',
-      ciphertext: encryptResource(API_V3_KEY, JSON.stringify(PAYLOAD), nonce, 'credit_repayment'),
+      ciphertext: seal(JSON.stringify(PAYLOAD), nonce, 'credit_repayment'),
       associated_data: 'credit_repayment',
       nonce,
       ...resource,
@@ -57,9 +58,7 @@ function envelope(
 function callback(body: string | Buffer): { headers: Record<string, string>; body: Buffer } {
   const raw = typeof body === 'string' ? Buffer.from(body) : body;
   const nonce = 'n0nce000000000000000000000000000';
-  const signature = sign('sha256', responseMessage(String(NOW), nonce, raw), platform.privateKey).toString(
-    'base64',
-  );
+  const signature = signMessage(platform.privateKey, String(NOW), nonce, raw);
   return {
     headers: {
       'Wechatpay-Timestamp': String(NOW),
@@ -113,7 +112,7 @@ describe('openNotification', () => {
 
   it('accepts an empty associated_data and no summary', () => {
     const nonce = 'fdasflkja484';
-    const ciphertext = encryptResource(API_V3_KEY, '{"a":1}', nonce, '');
+    const ciphertext = seal('{"a":1}', nonce, '');
     const body = envelope({
       summary: undefined,
       resource: { ciphertext, associated_data: '', original_type: undefined },
@@ -182,7 +181,7 @@ describe('openNotification', () => {
   });
 
   it('rejects a plaintext that is not JSON', () => {
-    const ciphertext = encryptResource(API_V3_KEY, 'not json', 'fdasflkja484', 'credit_repayment');
+    const ciphertext = seal('not json', 'fdasflkja484', 'credit_repayment');
     fails(
       NotificationRejected,
       callback(JSON.stringify(envelope({ resource: { ciphertext } }))),

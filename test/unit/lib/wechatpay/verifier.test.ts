@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { Formatter, Rsa } from 'wechatpay-axios-plugin';
 import { SignatureInvalid } from '../../../../lib/errors';
 import { readSignedHeaders, type SignedHeaders, Verifier } from '../../../../lib/wechatpay/verifier';
+import { signMessage } from '../../../support/callbacks';
 import { V1, V2 } from '../../../support/vectors';
 
 const V1_KEY = V1.private_key_pkcs8_pem;
@@ -112,6 +113,16 @@ describe('Verifier rules', () => {
   it('accepts a response signed by wechatpay-axios-plugin', () => {
     check(signed(pubKeyPair.privateKey, PUB_KEY_ID, body));
     check(signed(pubKeyPair.privateKey, PUB_KEY_ID, ''), '');
+  });
+
+  it('verifies the raw body bytes, even ones that are not valid UTF-8', () => {
+    const raw = Buffer.from([0x7b, 0xff, 0xfe, 0xe4, 0xb8, 0x7d]);
+    const nonce = 'n0nce000000000000000000000000000';
+    const signature = signMessage(pubKeyPair.privateKey, String(NOW), nonce, raw);
+    const headers = { timestamp: String(NOW), nonce, signature, serial: PUB_KEY_ID };
+    verifier.verify(headers, raw);
+    // Decoding and re-encoding would turn the invalid bytes into U+FFFD: a different message.
+    rejects(() => verifier.verify(headers, Buffer.from(raw.toString('utf8'))), /does not match/);
   });
 
   it('lists the known serials when the serial is unknown', () => {

@@ -1,7 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { applyFacts, stateOf } from '../../../../lib/contracts/facts';
-import { CONTRACT_STATES, type ContractRecord, type ContractState } from '../../../../lib/contracts/model';
+import {
+  applyFacts,
+  CONTRACT_STATES,
+  type ContractState,
+  canTransition,
+  EXPIRABLE_STATES,
+  EXPIRY_GRACE_MS,
+  expired,
+  lapsesAt,
+  PRESIGN_TTL_MS,
+  stateOf,
+} from '../../../../lib/contracts/lifecycle';
+import type { ContractRecord } from '../../../../lib/contracts/model';
 import { parseContract, type WechatPayContract } from '../../../../lib/wechatpay/credit-repayment';
 import { PERSON, PRESIGNED_BY_US } from '../../../support/fixtures';
 
@@ -43,6 +54,71 @@ const terminated: WechatPayContract = {
   contract_terminated_mode: 'TERMINATION_MODE_BY_USER',
   contract_termination_remark: 'user ended it',
 };
+
+describe('transitions', () => {
+  const moves = (from: ContractState) => CONTRACT_STATES.filter((to) => canTransition(from, to));
+
+  it('only move forward: no state moves to itself, and no chain of moves leads back to where it started', () => {
+    const leadsBackTo = (start: ContractState, from: ContractState, seen: Set<ContractState>): boolean =>
+      moves(from).some((to) => to === start || (!seen.has(to) && leadsBackTo(start, to, seen.add(to))));
+    for (const state of CONTRACT_STATES) {
+      assert.equal(canTransition(state, state), false, `${state} -> ${state}`);
+      assert.equal(leadsBackTo(state, state, new Set()), false, `a cycle through ${state}`);
+    }
+  });
+
+  it('let WeChat Pay’s word win: SIGNED from every state but TERMINATED, TERMINATED from every other state', () => {
+    for (const state of CONTRACT_STATES) {
+      assert.equal(canTransition(state, 'SIGNED'), state !== 'SIGNED' && state !== 'TERMINATED', state);
+      assert.equal(canTransition(state, 'TERMINATED'), state !== 'TERMINATED', state);
+    }
+    assert.deepEqual(moves('TERMINATED'), []);
+  });
+
+  it('settle a presign only from where it may still be open', () => {
+    assert.deepEqual(
+      moves('PRESIGNING'),
+      CONTRACT_STATES.filter((s) => s !== 'PRESIGNING'),
+      'a claim may end in any state',
+    );
+    assert.deepEqual(
+      CONTRACT_STATES.filter((s) => canTransition(s, 'EXPIRED')),
+      [...EXPIRABLE_STATES].sort((a, b) => CONTRACT_STATES.indexOf(a) - CONTRACT_STATES.indexOf(b)),
+    );
+    assert.equal(canTransition('PRESIGN_FAILED', 'PRESIGNED'), false);
+  });
+});
+
+describe('lapsesAt and expired', () => {
+  const T0 = Date.parse('2026-11-27T04:00:00.000Z');
+  const at = (ms: number) => new Date(ms).toISOString();
+
+  it('counts from expires_at when WeChat Pay gave one, else from the last write', () => {
+    const presigned = record('PRESIGNED', { expires_at: at(T0 + 60_000), updated_at: at(T0) });
+    assert.equal(lapsesAt(presigned), T0 + 60_000);
+    const { expires_at: _none, ...unknown } = record('PRESIGN_UNKNOWN', { updated_at: at(T0) });
+    assert.equal(lapsesAt(unknown), T0 + PRESIGN_TTL_MS);
+  });
+
+  it('expires an open presign only once its token lapsed plus the grace period', () => {
+    const open = record('PRESIGNED', { expires_at: at(T0), local_failure: true });
+    assert.equal(expired(open, T0 + EXPIRY_GRACE_MS - 1), undefined);
+    const next = expired(open, T0 + EXPIRY_GRACE_MS);
+    assert.equal(next?.state, 'EXPIRED');
+    assert.equal(next?.version, open.version + 1);
+    assert.equal(next?.updated_at, at(T0 + EXPIRY_GRACE_MS));
+    assert.equal('local_failure' in (next ?? {}), false);
+  });
+
+  it('never expires what is not open, nor a code nobody knows', () => {
+    const late = T0 + PRESIGN_TTL_MS * 10;
+    for (const state of CONTRACT_STATES) {
+      const result = expired(record(state, { expires_at: at(T0) }), late);
+      assert.equal(result !== undefined, (EXPIRABLE_STATES as readonly string[]).includes(state), state);
+    }
+    assert.equal(expired(undefined, late), undefined);
+  });
+});
 
 describe('stateOf', () => {
   it('maps the two states WeChat Pay reports and ignores the zero value and anything unknown', () => {

@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+
+const LIB = new URL('../../../lib/', import.meta.url);
+
+/** Every module specifier a file imports or re-exports, dynamic imports included. */
+function importsOf(source: string): string[] {
+  const patterns = [/\bfrom\s+'([^']+)'/g, /\bimport\s+'([^']+)'/g, /\bimport\(\s*'([^']+)'\s*\)/g];
+  return patterns.flatMap((p) => [...source.matchAll(p)].map((m) => m[1] ?? ''));
+}
+
+/** `[file, specifier]` for every import of every .ts file under lib/<folder>, subfolders included. */
+function importsUnder(folder: string): [string, string][] {
+  const dir = new URL(`${folder}/`, LIB);
+  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+  assert.ok(files.length >= 5, `lib/${folder} holds only ${files.length} modules`);
+  return files.flatMap((file) =>
+    importsOf(readFileSync(new URL(file, dir), 'utf8')).map((target): [string, string] => [file, target]),
+  );
+}
+
+describe('layer boundaries', () => {
+  it('lib/wechatpay imports nothing outside itself but Node built-ins', () => {
+    for (const [file, target] of importsUnder('wechatpay')) {
+      assert.match(target, /^node:|^\.\/[^.]/, `lib/wechatpay/${file} imports ${target}`);
+    }
+  });
+
+  it('lib/contracts stays pure: no AWS SDK, Powertools or middy, nothing from lib/aws, lib/http or lib/config', () => {
+    for (const [file, target] of importsUnder('contracts')) {
+      assert.doesNotMatch(
+        target,
+        /^@aws-sdk\/|^@aws-lambda-powertools\/|^@middy\/|^aws-lambda$|\/(aws|http|config|observability)(\/|$)|\/functions\//,
+        `lib/contracts/${file} imports ${target}`,
+      );
+    }
+  });
+
+  it('the scan sees every kind of import', () => {
+    const source = [
+      "import { a } from './a';",
+      "import type { B } from '../b';",
+      "export * from './c';",
+      "import './d';",
+      "const e = await import('../e');",
+    ].join('\n');
+    assert.deepEqual(importsOf(source).sort(), ['../b', '../e', './a', './c', './d']);
+  });
+});

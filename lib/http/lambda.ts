@@ -20,6 +20,16 @@ export interface LambdaOptions<E, R> {
   edge?: MiddlewareObj<E, R>;
 }
 
+// Powertools warns each time a default dimension is set again, so they are set only when they change.
+let applied: string | undefined;
+
+function setDefaultDimensions(dimensions: Record<string, string>): void {
+  const wanted = JSON.stringify(dimensions);
+  if (wanted === applied) return;
+  metrics.setDefaultDimensions(dimensions);
+  applied = wanted;
+}
+
 /**
  * Every function's Lambda handler: `main` traced, its log lines carrying the invocation's context (keys reset
  * each time), its metrics dimensioned by `wiring` and flushed at the end, success or failure.
@@ -37,11 +47,7 @@ export function lambda<E, R>(
         ...(options.logEvent === false ? { logEvent: false } : {}),
       }),
     )
-    .use({
-      before: () => {
-        metrics.setDefaultDimensions(wiring.dimensions());
-      },
-    })
+    .use({ before: () => setDefaultDimensions(wiring.dimensions()) })
     .use(logMetrics(metrics));
   return options.edge ? handler.use(options.edge) : handler;
 }

@@ -1,3 +1,5 @@
+import { generateKeyPairSync } from 'node:crypto';
+
 /** A complete deployed-style environment: the public key in SSM, the APIv3 key in Secrets Manager. */
 export const PUBLIC_KEY_PARAMETER = '/wechatpay-credit-repayment/test/wechatpay-public-key';
 export const NEXT_PUBLIC_KEY_PARAMETER = '/wechatpay-credit-repayment/test/wechatpay-public-key-next';
@@ -15,3 +17,10 @@ export const BASE_ENV = {
   NOTIFICATIONS_TABLE: 'notifications',
   POWERTOOLS_PARAMETERS_MAX_AGE: '300',
 };
+
+/** A fresh RSA public key, PEM (SPKI), as WeChat Pay publishes its own. */
+export function publicKeyPem(): string {
+  return generateKeyPairSync('rsa', { modulusLength: 2048 })
+    .publicKey.export({ type: 'spki', format: 'pem' })
+    .toString();
+}

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -13,17 +12,12 @@ import {
   publishDeps,
 } from '../../../../lib/config/deps';
 import { createRuntime } from '../../../../lib/config/runtime';
-import { BASE_ENV } from '../../../support/config';
+import { BASE_ENV, publicKeyPem } from '../../../support/config';
 
 process.env.AWS_REGION ??= 'ap-southeast-1';
 
-const pem = (): string =>
-  generateKeyPairSync('rsa', { modulusLength: 2048 })
-    .publicKey.export({ type: 'spki', format: 'pem' })
-    .toString();
-
 /** Inline key material, as local runs give it: no SSM or Secrets Manager call. */
-const ENV = { ...BASE_ENV, WECHATPAY_PUBLIC_KEY: pem(), WECHATPAY_APIV3_KEY: 'k'.repeat(32) };
+const ENV = { ...BASE_ENV, WECHATPAY_PUBLIC_KEY: publicKeyPem(), WECHATPAY_APIV3_KEY: 'k'.repeat(32) };
 const T = Date.parse('2031-05-06T07:08:09Z');
 
 describe('the builders of each function’s dependencies', () => {
@@ -48,7 +42,7 @@ describe('the builders of each function’s dependencies', () => {
     const wiring = presignDeps(createRuntime({ env }));
     const first = await wiring.load();
     assert.equal(await wiring.load(), first);
-    env.WECHATPAY_PUBLIC_KEY = pem();
+    env.WECHATPAY_PUBLIC_KEY = publicKeyPem();
     const rotated = await wiring.load();
     assert.notEqual(rotated, first, 'a rotated key builds a new client');
     assert.equal(await wiring.load(), rotated);

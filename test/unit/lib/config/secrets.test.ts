@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createHash, createPublicKey } from 'node:crypto';
 import { beforeEach, describe, it } from 'node:test';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
@@ -11,17 +11,14 @@ import {
   BASE_ENV,
   NEXT_PUBLIC_KEY_PARAMETER as NEXT_PARAMETER,
   PUBLIC_KEY_PARAMETER as PARAMETER,
+  publicKeyPem,
   APIV3_SECRET_ARN as SECRET_ARN,
 } from '../../../support/config';
 
 process.env.AWS_REGION ??= 'ap-southeast-1';
 
-const pem = (): string =>
-  generateKeyPairSync('rsa', { modulusLength: 2048 })
-    .publicKey.export({ type: 'spki', format: 'pem' })
-    .toString();
-const CURRENT_PEM = pem();
-const NEXT_PEM = pem();
+const CURRENT_PEM = publicKeyPem();
+const NEXT_PEM = publicKeyPem();
 const API_V3_KEY = 'k'.repeat(32);
 const NEXT_ID = 'PUB_KEY_ID_0114232134912410000000000001';
 const NEXT_ENV = { WECHATPAY_PUBLIC_KEY_NEXT_ID: NEXT_ID, WECHATPAY_PUBLIC_KEY_NEXT: NEXT_PARAMETER };

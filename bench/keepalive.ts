@@ -1,5 +1,5 @@
 /**
- * Phase "keepalive": does the deployed object graph reuse its connections? lib/config.ts builds the presign
+ * Phase "keepalive": does the deployed object graph reuse its connections? lib/config/deps.ts builds the presign
  * dependencies from the environment exactly as in Lambda, pointed at loopback servers that count the TCP
  * connections they accept: DynamoDB (GetItem), KMS (Sign, on every WeChat Pay call) and WeChat Pay (a signed
  * answer). Sequential calls on one warm container should need one connection each.
@@ -21,7 +21,7 @@ export interface KeepAliveResult {
   wechatpay: Reuse;
   dynamodb: Reuse;
   kms: Reuse;
-  /** presignDeps() hands every invocation the same clients (and so the same sockets). */
+  /** presignDeps().load() hands every invocation the same clients (and so the same sockets). */
   deps_reused: boolean;
 }
 
@@ -115,8 +115,9 @@ export async function run(): Promise<KeepAliveResult> {
       AWS_ENDPOINT_URL_KMS: kms.url,
       WECHATPAY_BASE_URL: wechatpay.url,
     });
-    const { presignDeps } = await import('../lib/config');
-    const deps = await presignDeps();
+    const { presignDeps } = await import('../lib/config/deps');
+    const wiring = presignDeps();
+    const deps = await wiring.load();
     for (let i = 0; i < CALLS; i++) {
       assert.equal(await deps.store.get('KEEPALIVE1'), undefined);
     }
@@ -131,7 +132,7 @@ export async function run(): Promise<KeepAliveResult> {
       wechatpay: { calls: CALLS, connections: wechatpay.connections() },
       dynamodb: { calls: dynamodb.requests(), connections: dynamodb.connections() },
       kms: { calls: kms.requests(), connections: kms.connections() },
-      deps_reused: (await presignDeps()) === deps,
+      deps_reused: (await wiring.load()) === deps,
     };
   } finally {
     await Promise.all([wechatpay.close(), dynamodb.close(), kms.close()]);

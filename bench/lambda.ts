@@ -51,7 +51,7 @@ export function lambdaContext(functionName: string): Context {
   };
 }
 
-/** The environment lib/config.ts reads (SPEC §5), with key material given inline as local runs do. */
+/** The environment lib/config/settings.ts reads, with key material given inline as local runs do. */
 export function serviceEnv(publicKeyPem: string, apiV3Key: string): Record<string, string> {
   return {
     AWS_REGION: 'ap-southeast-1',

@@ -28,12 +28,14 @@ export async function run(): Promise<NotifyResult> {
     process.env,
     serviceEnv(platform.publicKey.export({ type: 'spki', format: 'pem' }).toString(), key),
   );
-  const { notifyDeps } = await import('../lib/config');
-  const { handler } = await import('../functions/notify');
+  const { notifyDeps } = await import('../lib/config/deps');
+  const { makeHandler } = await import('../functions/notify');
   const { openNotification } = await import('../lib/wechatpay/notification');
   const { applyNotification } = await import('../lib/contracts/notifications');
   // As presign.ts does: the builder hands every invocation this same object.
-  const deps = await notifyDeps();
+  const wiring = notifyDeps();
+  const handler = makeHandler(wiring);
+  const deps = await wiring.load();
   Object.assign(deps, { contracts: new MemoryContractStore(), notifications: instantNotifications });
 
   const cb = sealCallback({

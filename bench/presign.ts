@@ -136,12 +136,13 @@ export async function run(): Promise<PresignResult> {
   const answer = (await viaHandler()) as { statusCode?: number; body?: string };
   assert.equal(answer.statusCode, 201, `handler answered ${answer.statusCode}: ${answer.body}`);
 
-  const { presignDeps } = await import('../lib/config');
+  const { presignDeps } = await import('../lib/config/deps');
   const { logger, metrics } = await import('../lib/observability');
+  const wiring = presignDeps();
   const times = await compare({
     overhead: once,
     handler: viaHandler,
-    deps: () => presignDeps(),
+    deps: () => wiring.load(),
     log: () => logger.info('presign created', { wechatpay_request_id: 'bench' }),
     metrics: () => {
       metrics.addMetric('PresignCreated', MetricUnit.Count, 1);
@@ -163,19 +164,20 @@ export async function run(): Promise<PresignResult> {
 
 /**
  * functions/presign.ts as Lambda would run it, its dependencies swapped for the instant stand-ins. The
- * builder in lib/config.ts returns the same object on every invocation while the settings are unchanged,
- * so replacing the store and gateway on that object is what the handler then uses.
+ * builder in lib/config/deps.ts returns the same object on every invocation while the settings are unchanged,
+ * so replacing the store and gateway on that object is what the handler built on it then uses.
  */
 async function presignHandler(store: MemoryContractStore) {
   const platform = rsaPair();
   const pem = platform.publicKey.export({ type: 'spki', format: 'pem' }).toString();
   Object.assign(process.env, serviceEnv(pem, apiV3Key()));
-  const { presignDeps } = await import('../lib/config');
-  const { handler } = await import('../functions/presign');
-  const built = await presignDeps();
+  const { presignDeps } = await import('../lib/config/deps');
+  const { makeHandler } = await import('../functions/presign');
+  const wiring = presignDeps();
+  const built = await wiring.load();
   Object.assign(built, { store, wechatpay: instantGateway() });
-  assert.equal(await presignDeps(), built, 'presignDeps() no longer returns its cached object');
-  return handler as (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
+  assert.equal(await wiring.load(), built, 'presignDeps().load() no longer returns its cached object');
+  return makeHandler(wiring) as (event: APIGatewayProxyEventV2, context: Context) => Promise<unknown>;
 }
 
 /** MemoryContractStore with DynamoDB's round trip added to the two writes presign makes. */

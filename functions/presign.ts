@@ -1,49 +1,58 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import middy from '@middy/core';
-import { presignDeps } from '../lib/config';
+import { presignDeps } from '../lib/config/deps';
 import type { PresignKind } from '../lib/contracts/model';
-import { presign } from '../lib/contracts/presign';
+import { type PresignDeps, presign, type StoreFailure } from '../lib/contracts/presign';
 import { ContractCodeUsed, PresignInProgress, ValidationFailed, WechatPayRejected } from '../lib/errors';
 import { httpApi, isApiGatewayEvent } from '../lib/http/api';
 import { parseJsonBody, rawBody } from '../lib/http/body';
-import { json } from '../lib/http/errors';
-import { logger, metrics, tracer } from '../lib/observability';
+import { lambda, type Wiring } from '../lib/http/lambda';
+import { json } from '../lib/http/response';
+import { recordMetric } from '../lib/metrics';
+import { logger } from '../lib/observability';
 
 /**
  * POST /contracts/h5-presign and POST /contracts/app-presign, or a direct invocation whose event is the
  * H5 body (or `{"kind":"APP", …body}` for APP). Returns 201 with the redirect URL / presign token, 200 for an
  * identical replay.
  */
-async function main(event: unknown) {
-  const api = isApiGatewayEvent(event);
-  const { kind, body } = api
-    ? { kind: kindOfRoute(event.routeKey), body: parseJsonBody(rawBody(event)) }
-    : directInvocation(event);
-  const outcome = await presign(await presignDeps(), kind, body).catch((error: unknown) => {
-    // A refused body's code is not logged: whatever the caller put there (a name, an ID number) stays out.
-    if (!(error instanceof ValidationFailed)) tagCode(body);
-    countFailure(error);
-    throw error;
-  });
-  tagCode(body);
-  metrics.addMetric(outcome.replayed ? 'PresignReplayed' : 'PresignCreated', MetricUnit.Count, 1);
-  if (!outcome.stored) {
-    // WeChat Pay accepted, our store did not: the callback or reconcile settles the record later.
-    metrics.addMetric('PresignStoreFailed', MetricUnit.Count, 1);
-    logger.error('presign accepted by WeChat Pay but the record was not updated', {
+export function makeHandler(wiring: Wiring<PresignDeps>) {
+  async function main(event: unknown) {
+    const api = isApiGatewayEvent(event);
+    const { kind, body } = api
+      ? { kind: kindOfRoute(event.routeKey), body: parseJsonBody(rawBody(event)) }
+      : directInvocation(event);
+    const outcome = await presign(await wiring.load(), kind, body).catch((error: unknown) => {
+      // A refused body's code is not logged: whatever the caller put there (a name, an ID number) stays out.
+      if (!(error instanceof ValidationFailed)) tagCode(body);
+      countFailure(error);
+      const storeFailure = (error as { storeFailure?: StoreFailure }).storeFailure;
+      if (storeFailure) logStoreFailure('presign failed and its outcome was not recorded', storeFailure);
+      throw error;
+    });
+    tagCode(body);
+    recordMetric(outcome.replayed ? 'PresignReplayed' : 'PresignCreated');
+    if (!outcome.stored) {
+      // WeChat Pay accepted, our store did not: the callback or reconcile settles the record later.
+      logStoreFailure('presign accepted by WeChat Pay but the record was not updated', outcome.storeFailure, {
+        wechatpay_request_id: outcome.requestId,
+      });
+    }
+    logger.info(outcome.replayed ? 'presign replayed' : 'presign created', {
       wechatpay_request_id: outcome.requestId,
     });
+    if (!api) return outcome.result;
+    return outcome.replayed
+      ? json(200, outcome.result, { 'idempotent-replayed': 'true' })
+      : json(201, outcome.result);
   }
-  logger.info(outcome.replayed ? 'presign replayed' : 'presign created', {
-    wechatpay_request_id: outcome.requestId,
-  });
-  if (!api) return outcome.result;
-  return outcome.replayed
-    ? json(200, outcome.result, { 'idempotent-replayed': 'true' })
-    : json(201, outcome.result);
+
+  // Never log the event, whatever POWERTOOLS_LOGGER_LOG_EVENT says: its body holds the plaintext identity.
+  return lambda(main, wiring, { logEvent: false, edge: httpApi() });
+}
+
+/** Once per swallowed store failure: the record is settled later by the callback or reconcile. */
+function logStoreFailure(message: string, failure: StoreFailure, extra: Record<string, unknown> = {}): void {
+  recordMetric('PresignStoreFailed');
+  logger.error(message, { ...extra, reason: failure.reason });
 }
 
 /** Adds the (validated) out_contract_code to every later log line of this invocation. */
@@ -68,15 +77,10 @@ function directInvocation(event: unknown): { kind: PresignKind; body: unknown } 
 
 function countFailure(error: unknown): void {
   if (error instanceof ContractCodeUsed || error instanceof PresignInProgress) {
-    metrics.addMetric('PresignConflicted', MetricUnit.Count, 1);
+    recordMetric('PresignConflicted');
   } else if (error instanceof WechatPayRejected) {
-    metrics.addMetric('PresignRejectedByWechatPay', MetricUnit.Count, 1);
+    recordMetric('PresignRejectedByWechatPay');
   }
 }
 
-export const handler = middy(main)
-  .use(captureLambdaHandler(tracer))
-  // Never log the event, whatever POWERTOOLS_LOGGER_LOG_EVENT says: its body holds the plaintext identity.
-  .use(injectLambdaContext(logger, { resetKeys: true, logEvent: false }))
-  .use(logMetrics(metrics))
-  .use(httpApi());
+export const handler = makeHandler(presignDeps());

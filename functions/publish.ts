@@ -1,15 +1,12 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import middy from '@middy/core';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent, StreamRecord } from 'aws-lambda';
-import { type PublishDeps, publishDeps } from '../lib/config';
+import { type PublishDeps, publishDeps } from '../lib/config/deps';
 import { eventsFor } from '../lib/contracts/events';
 import type { ContractRecord } from '../lib/contracts/model';
-import { logger, metrics, tracer } from '../lib/observability';
+import { lambda, type Wiring } from '../lib/http/lambda';
+import { recordMetric } from '../lib/metrics';
+import { logger } from '../lib/observability';
 
 type Image = StreamRecord['NewImage'];
 
@@ -24,9 +21,9 @@ const record = (image: Image): ContractRecord | undefined =>
  * first failure is reported as a batch item failure (`functionResponseType: ReportBatchItemFailures`), so
  * Lambda retries from that record and never skips or reorders a change.
  */
-export function makeHandler(deps: () => PublishDeps) {
+export function makeHandler(wiring: Wiring<PublishDeps>) {
   async function main(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
-    const { publisher } = deps();
+    const { publisher } = await wiring.load();
     let published = 0;
     let response: DynamoDBBatchResponse = { batchItemFailures: [] };
     for (const change of event.Records) {
@@ -42,19 +39,16 @@ export function makeHandler(deps: () => PublishDeps) {
       }
     }
     // One data point per invocation, zero included: most changes (PRESIGNING claims) announce nothing.
-    metrics.addMetric('EventsPublished', MetricUnit.Count, published);
+    recordMetric('EventsPublished', published);
     return response;
   }
 
-  return middy(main)
-    .use(captureLambdaHandler(tracer))
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics));
+  return lambda(main, wiring);
 }
 
 function failedFrom(change: DynamoDBRecord, error: unknown): DynamoDBBatchResponse {
   const sequenceNumber = change.dynamodb?.SequenceNumber ?? '';
-  metrics.addMetric('EventPublishFailed', MetricUnit.Count, 1);
+  recordMetric('EventPublishFailed');
   logger.error('publishing contract events failed; Lambda retries from this record', {
     out_contract_code: change.dynamodb?.Keys?.out_contract_code?.S,
     sequence_number: sequenceNumber,
@@ -65,4 +59,4 @@ function failedFrom(change: DynamoDBRecord, error: unknown): DynamoDBBatchRespon
   return { batchItemFailures: [{ itemIdentifier: sequenceNumber }] };
 }
 
-export const handler = makeHandler(publishDeps);
+export const handler = makeHandler(publishDeps());

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetPublicKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { makeHandler as makePublishHandler } from '../../functions/publish';
+import { processRuntime, wire } from '../../lib/config/runtime';
 import type { ContractEvent } from '../../lib/contracts/events';
 import type { EventPublisher } from '../../lib/contracts/ports';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb';
@@ -130,7 +131,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const poller = await startStreamPoller({
       endpoint: env.AWS_ENDPOINT_URL_DYNAMODB,
       tableName: env.CONTRACTS_TABLE,
-      handler: makePublishHandler(() => ({ publisher })),
+      handler: makePublishHandler(wire(processRuntime, async () => ({ publisher }))),
       log: (l) => log('events', l),
     });
     closers.push(() => poller.stop());

@@ -1,5 +1,4 @@
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { metrics } from '../observability';
+import { type LatencyMetric, recordMetric } from '../metrics';
 
 /** The part of an AWS SDK v3 client this needs: its middleware stack. */
 interface WithMiddleware {
@@ -15,14 +14,14 @@ interface WithMiddleware {
  * Records every call's duration, retries included, as the EMF metric `metric` (milliseconds): dependency
  * latency (KMS, DynamoDB, EventBridge) is what a slow presign or callback is usually made of.
  */
-export function timed<C>(client: C, metric: string): C {
+export function timed<C>(client: C, metric: LatencyMetric): C {
   (client as unknown as WithMiddleware).middlewareStack.add(
     (next) => async (args) => {
       const started = performance.now();
       try {
         return await next(args);
       } finally {
-        metrics.addMetric(metric, MetricUnit.Milliseconds, performance.now() - started);
+        recordMetric(metric, performance.now() - started);
       }
     },
     { step: 'initialize', name: `${metric}Timer` },
@@ -31,13 +30,13 @@ export function timed<C>(client: C, metric: string): C {
 }
 
 /** The same for WeChat Pay: a `fetch` that records each attempt's duration. */
-export function timedFetch(metric: string): typeof fetch {
+export function timedFetch(metric: LatencyMetric): typeof fetch {
   return async (input, init) => {
     const started = performance.now();
     try {
       return await fetch(input, init);
     } finally {
-      metrics.addMetric(metric, MetricUnit.Milliseconds, performance.now() - started);
+      recordMetric(metric, performance.now() - started);
     }
   };
 }

@@ -1,7 +1,8 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { type ErrorCode, ServiceError } from '../errors';
+import { json } from './response';
 
-/** The one place that decides HTTP status for our API (SPEC §3). */
+/** The one place that decides HTTP status for our API (README "API", docs/openapi.json). */
 const STATUS: Record<ErrorCode, number> = {
   VALIDATION_FAILED: 400,
   CONTRACT_CODE_USED: 409,
@@ -15,16 +16,6 @@ const STATUS: Record<ErrorCode, number> = {
   NOTIFICATION_REJECTED: 400,
   PAYLOAD_TOO_LARGE: 413,
 };
-
-export const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
-
-export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}) {
-  return {
-    statusCode,
-    headers: { ...JSON_HEADERS, ...headers },
-    body: JSON.stringify(body),
-  } satisfies APIGatewayProxyStructuredResultV2;
-}
 
 /** Maps any error to `{code, message, …}`; an unexpected error never leaks its stack or message. */
 export function errorResponse(error: unknown): APIGatewayProxyStructuredResultV2 {

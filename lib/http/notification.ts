@@ -2,7 +2,7 @@ import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { NotificationRejected, PayloadTooLarge, SignatureInvalid } from '../errors';
 import { logger } from '../observability';
-import { json } from './errors';
+import { json } from './response';
 
 /** WeChat Pay's contract callbacks are ~1 KB; anything this large is not one of them. */
 export const MAX_NOTIFICATION_BYTES = 64 * 1024;

@@ -4,7 +4,7 @@ import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { handler } from '../../../functions/reconcile';
 import type { Fault } from '../../../infra/local/simulator';
-import { contractDeps } from '../../../lib/config';
+import { contractDeps } from '../../../lib/config/deps';
 import type { ContractState } from '../../../lib/contracts/lifecycle';
 import type { ReconcileReport } from '../../../lib/contracts/reconcile';
 import { TERMINATE_PATH } from '../../../lib/wechatpay/credit-repayment';
@@ -99,7 +99,7 @@ describe('reconcile over 50 stale contracts in every state', () => {
   /** The user (or customer service) terminates inside WeChat, and the TERMINATE_CONTRACT callback is lost. */
   async function terminateAtWechatPay(code: string) {
     await dropCallbacks(1);
-    const { wechatpay } = await contractDeps();
+    const { wechatpay } = await contractDeps().load();
     await wechatpay.call({
       method: 'POST',
       path: TERMINATE_PATH,

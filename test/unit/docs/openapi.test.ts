@@ -25,8 +25,9 @@ import {
   WechatPayRejected,
   WechatPayUnavailable,
 } from '../../../lib/errors';
-import { errorResponse, json } from '../../../lib/http/errors';
+import { errorResponse } from '../../../lib/http/errors';
 import { callbackErrors } from '../../../lib/http/notification';
+import { json } from '../../../lib/http/response';
 import { logger } from '../../../lib/observability';
 import { gatewayDouble } from '../../support/contracts/gateway';
 import { h5Body, PERSON } from '../../support/fixtures';

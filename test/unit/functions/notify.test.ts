@@ -1,31 +1,33 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { after, describe, it, mock } from 'node:test';
+import { describe, it } from 'node:test';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { makeHandler } from '../../../functions/notify';
+import { notifyDeps } from '../../../lib/config/deps';
+import { createRuntime } from '../../../lib/config/runtime';
 import { apiGatewayEvent, lambdaContext } from '../../support/callbacks';
 import { V2 } from '../../support/vectors';
 
 /**
- * V2 (wechatpay-go's full signed callback) through the real handler. Its signature is from 2021, so the clock
- * is mocked before the handler (and the clock it captures) is loaded. Its resource is sealed with a 16-byte key
- * (AES-128-GCM), so a handler that verified the signature answers 400 at decryption, never 401.
+ * V2 (wechatpay-go's full signed callback) through the real handler, built on a runtime of its own: the
+ * configuration is given to it, not to process.env, and its clock stands at the time the 2021 signature is
+ * fresh. Its resource is sealed with a 16-byte key (AES-128-GCM), so a handler that verified the signature
+ * answers 400 at decryption, never 401.
  */
-mock.timers.enable({ apis: ['Date'], now: V2.verify_at_unix * 1000 });
-Object.assign(process.env, {
+const clock = { now: V2.verify_at_unix * 1000 };
+const env = {
   WECHATPAY_MCHID: '1900000109',
   WECHATPAY_MERCHANT_SERIAL_NO: '5157F09EFDC096DE15EBE81A47057A7232F1B8E1',
   WECHATPAY_PUBLIC_KEY_ID: V2.certificate_serial_hex,
-  WECHATPAY_PUBLIC_KEY: new X509Certificate(V2.platform_certificate_pem).publicKey.export({
-    type: 'spki',
-    format: 'pem',
-  }),
+  WECHATPAY_PUBLIC_KEY: new X509Certificate(V2.platform_certificate_pem).publicKey
+    .export({ type: 'spki', format: 'pem' })
+    .toString(),
   WECHATPAY_APIV3_KEY: 'abcdefghijABCDEFGHIJ0123456789xy',
   WECHATPAY_NOTIFY_URL: 'https://example.com/wechatpay/notifications',
   CONTRACTS_TABLE: 'unit-contracts',
   NOTIFICATIONS_TABLE: 'unit-notifications',
-  AWS_REGION: 'ap-southeast-1',
-});
-const { handler } = await import('../../../functions/notify');
+};
+const handler = makeHandler(notifyDeps(createRuntime({ env, clock: () => clock.now })));
 
 async function deliver(body: string | Buffer, isBase64Encoded: boolean) {
   const event = apiGatewayEvent({ headers: V2.headers, body: Buffer.from(body) }, { isBase64Encoded });
@@ -34,8 +36,6 @@ async function deliver(body: string | Buffer, isBase64Encoded: boolean) {
 }
 
 describe('functions/notify handler: the published V2 callback', () => {
-  after(() => mock.timers.reset());
-
   for (const isBase64Encoded of [false, true]) {
     it(`verifies (isBase64Encoded ${isBase64Encoded}) and stops at its AES-128 resource with 400`, async () => {
       const res = await deliver(V2.body, isBase64Encoded);
@@ -51,8 +51,8 @@ describe('functions/notify handler: the published V2 callback', () => {
     assert.match(String(res.body.message), /signature does not match/);
   });
 
-  it('300 s later the same callback is stale: 401', async () => {
-    mock.timers.setTime((V2.verify_at_unix + 300) * 1000);
+  it('300 s later on the runtime’s clock the same callback is stale: 401', async () => {
+    clock.now = (V2.verify_at_unix + 300) * 1000;
     const res = await deliver(V2.body, false);
     assert.equal(res.status, 401);
     assert.equal(res.body.message, 'timestamp skew 300 s exceeds 300 s');

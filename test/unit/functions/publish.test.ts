@@ -3,12 +3,11 @@ import { afterEach, describe, it, mock } from 'node:test';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue, Context, DynamoDBRecord } from 'aws-lambda';
 import { makeHandler } from '../../../functions/publish';
-import { EventBridgePublisher, LogPublisher } from '../../../lib/aws/eventbridge-publisher';
-import { publishDeps } from '../../../lib/config';
 import type { ContractState } from '../../../lib/contracts/lifecycle';
 import type { ContractRecord } from '../../../lib/contracts/model';
 import { metrics } from '../../../lib/observability';
 import { MemoryPublisher } from '../../support/memory-publisher';
+import { wiring } from '../../support/wiring';
 
 const CODE = 'C202601010001';
 
@@ -80,7 +79,7 @@ describe('publish handler', () => {
   it('publishes the events of state changes, in stream order, and reports no failure', async () => {
     const publisher = new MemoryPublisher();
     const addMetric = mock.method(metrics, 'addMetric');
-    const result = await makeHandler(() => ({ publisher }))(
+    const result = await makeHandler(wiring({ publisher }))(
       {
         Records: [
           change(undefined, presigning),
@@ -108,7 +107,7 @@ describe('publish handler', () => {
   it('announces a record inserted directly as SIGNED (created from a callback)', async () => {
     const publisher = new MemoryPublisher();
     const created = contract('SIGNED', 1, { origin: 'CALLBACK', contract_id: 'CID9' });
-    await makeHandler(() => ({ publisher }))({ Records: [change(undefined, created)] }, context);
+    await makeHandler(wiring({ publisher }))({ Records: [change(undefined, created)] }, context);
     assert.deepEqual(
       publisher.events.map((e) => [e.type, e.detail.event_id, e.detail.origin]),
       [['ContractSigned', `${CODE}:1`, 'CALLBACK']],
@@ -128,7 +127,7 @@ describe('publish handler', () => {
       },
     };
     const addMetric = mock.method(metrics, 'addMetric');
-    const result = await makeHandler(() => ({ publisher: flaky }))({ Records: records }, context);
+    const result = await makeHandler(wiring({ publisher: flaky }))({ Records: records }, context);
     assert.deepEqual(result, {
       batchItemFailures: [{ itemIdentifier: records[1]?.dynamodb?.SequenceNumber }],
     });
@@ -149,16 +148,8 @@ describe('publish handler', () => {
       dynamodb: { SequenceNumber: '900', NewImage: { state: { Z: 'SIGNED' } as never } },
     };
     const publisher = new MemoryPublisher();
-    const result = await makeHandler(() => ({ publisher }))({ Records: [broken] }, context);
+    const result = await makeHandler(wiring({ publisher }))({ Records: [broken] }, context);
     assert.equal(publisher.attempts.length, 0);
     assert.deepEqual(result, { batchItemFailures: [{ itemIdentifier: '900' }] });
-  });
-});
-
-describe('publishDeps', () => {
-  it('logs events when EVENT_BUS_NAME is unset, and publishes to the named bus otherwise', () => {
-    assert.ok(publishDeps({}).publisher instanceof LogPublisher);
-    assert.ok(publishDeps({ EVENT_BUS_NAME: '  ' }).publisher instanceof LogPublisher);
-    assert.ok(publishDeps({ EVENT_BUS_NAME: 'bus' }).publisher instanceof EventBridgePublisher);
   });
 });

@@ -17,6 +17,7 @@ import { DynamoContractStore } from '../../../../lib/aws/dynamo-contract-store';
 import type { ContractRecord } from '../../../../lib/contracts/model';
 import { uniqueCode } from '../../../support/fixtures';
 import { MemoryPublisher } from '../../../support/memory-publisher';
+import { wiring } from '../../../support/wiring';
 
 const TABLES_YML = join(import.meta.dirname, '../../../../infra/aws/tables.yml');
 
@@ -94,35 +95,31 @@ describe('the event outbox: contracts table stream -> functions/publish', () => 
     );
     const publisher = new MemoryPublisher();
     const code = uniqueCode('EV');
-    await withPoller(
-      table,
-      makeHandler(() => ({ publisher })),
-      async (poller) => {
-        assert.deepEqual(await store.claim(presigning(code, at(0))), { claimed: true });
-        let record = await store.transition(
-          { out_contract_code: code, version: 1 },
-          { state: 'PRESIGNED', updated_at: at(1), redirect_url: 'https://wx.example/p?t=secret' },
-        );
-        // A change that is not a state change: no event.
-        record = await store.transition(record ?? assert.fail('PRESIGNED not stored'), {
-          state: 'PRESIGNED',
-          updated_at: at(2),
-          wechatpay_request_id: 'R2',
-        });
-        record = await store.transition(record ?? assert.fail('refresh not stored'), {
-          state: 'SIGNED',
-          updated_at: at(3),
-          contract_id: 'CID-1',
-          openid: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o',
-        });
-        await store.transition(record ?? assert.fail('SIGNED not stored'), {
-          state: 'TERMINATED',
-          updated_at: at(4),
-          contract_terminated_mode: 'MERCHANT_TERMINATE_CONTRACT',
-        });
-        await poller.drain();
-      },
-    );
+    await withPoller(table, makeHandler(wiring({ publisher })), async (poller) => {
+      assert.deepEqual(await store.claim(presigning(code, at(0))), { claimed: true });
+      let record = await store.transition(
+        { out_contract_code: code, version: 1 },
+        { state: 'PRESIGNED', updated_at: at(1), redirect_url: 'https://wx.example/p?t=secret' },
+      );
+      // A change that is not a state change: no event.
+      record = await store.transition(record ?? assert.fail('PRESIGNED not stored'), {
+        state: 'PRESIGNED',
+        updated_at: at(2),
+        wechatpay_request_id: 'R2',
+      });
+      record = await store.transition(record ?? assert.fail('refresh not stored'), {
+        state: 'SIGNED',
+        updated_at: at(3),
+        contract_id: 'CID-1',
+        openid: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o',
+      });
+      await store.transition(record ?? assert.fail('SIGNED not stored'), {
+        state: 'TERMINATED',
+        updated_at: at(4),
+        contract_terminated_mode: 'MERCHANT_TERMINATE_CONTRACT',
+      });
+      await poller.drain();
+    });
     assert.deepEqual(
       publisher.events.map((e) => [e.type, e.detail.event_id, e.detail.previous_state, e.detail.occurred_at]),
       [
@@ -142,18 +139,14 @@ describe('the event outbox: contracts table stream -> functions/publish', () => 
     const store = new DynamoContractStore(DynamoDBDocumentClient.from(client), table);
     const publisher = new MemoryPublisher().failNext(1);
     const code = uniqueCode('EV');
-    await withPoller(
-      table,
-      makeHandler(() => ({ publisher })),
-      async (poller) => {
-        await store.claim(presigning(code, at(0)));
-        await store.transition(
-          { out_contract_code: code, version: 1 },
-          { state: 'PRESIGNED', updated_at: at(1) },
-        );
-        await poller.drain();
-      },
-    );
+    await withPoller(table, makeHandler(wiring({ publisher })), async (poller) => {
+      await store.claim(presigning(code, at(0)));
+      await store.transition(
+        { out_contract_code: code, version: 1 },
+        { state: 'PRESIGNED', updated_at: at(1) },
+      );
+      await poller.drain();
+    });
     assert.deepEqual(
       publisher.attempts.map((a) => [a.failed, a.events.map((e) => e.detail.event_id)]),
       [

@@ -1,0 +1,154 @@
+import { hkdfSync } from 'node:crypto';
+import { dynamoDocumentClient, eventBridgeClient } from '../aws/clients';
+import { DynamoContractStore } from '../aws/dynamo-contract-store';
+import { DynamoNotificationStore } from '../aws/dynamo-notification-store';
+import { EventBridgePublisher, LogPublisher } from '../aws/eventbridge-publisher';
+import type { ApplyNotificationDeps } from '../contracts/notifications';
+import type { EventPublisher, PlatformCertificateSet } from '../contracts/ports';
+import type { PresignDeps } from '../contracts/presign';
+import type { SyncDeps } from '../contracts/sync';
+import type { TerminateDeps } from '../contracts/terminate';
+import type { Wiring } from '../http/lambda';
+import { logger } from '../observability';
+import type { PlatformCertificate } from '../wechatpay/certificates';
+import type { WechatPayClient } from '../wechatpay/client';
+import type { Clock } from '../wechatpay/clock';
+import { RefreshingVerifier } from '../wechatpay/refreshing-verifier';
+import { Verifier } from '../wechatpay/verifier';
+import { Cached } from './cache';
+import { processRuntime, type Runtime, wire } from './runtime';
+import { type Keys, loadKeys } from './secrets';
+import { readEventSettings, readSettings, type Settings } from './settings';
+import { refreshCertificates, storedCertificates, verificationKeys, wechatpayClient } from './wechatpay';
+
+/**
+ * The builders of each function's dependencies. Each reads the settings on every invocation and returns the same
+ * object until the settings, the key material (rotated through SSM / Secrets Manager) or the stored platform
+ * certificates change (one cache policy: see Cached). Every builder takes the runtime it builds from, whose clock
+ * becomes every dependency's clock.
+ */
+
+interface Inputs {
+  settings: Settings;
+  keys: Keys;
+  platform: PlatformCertificate[];
+}
+
+/** The `build` of one function family, rebuilt only when its inputs change. */
+function builder<D>(
+  runtime: Runtime,
+  needs: { apiV3Key: boolean; platform: boolean },
+  build: (inputs: Inputs) => D,
+): (settings: Settings) => Promise<D> {
+  const built = new Cached<D>(runtime.clock);
+  return async (settings) => {
+    const [keys, platform] = await Promise.all([
+      loadKeys(settings, needs.apiV3Key, runtime.keys),
+      needs.platform ? storedCertificates(runtime, settings) : [],
+    ]);
+    const inputs = { settings, keys, platform };
+    return built.get(JSON.stringify(inputs), Number.POSITIVE_INFINITY, () => build(inputs));
+  };
+}
+
+/** A key derived for the request HMAC, so the APIv3 key itself is never used for two purposes. */
+function hashKey(apiV3Key: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', apiV3Key, '', 'out_contract_code request hash', 32));
+}
+
+/** What every function that calls WeChat Pay's contract API holds: the store, a verifying client, the clock. */
+function contractParts(runtime: Runtime, { settings, keys, platform }: Inputs): ContractDeps {
+  const verifier = new Verifier(verificationKeys(keys, platform), { clock: runtime.clock });
+  return {
+    store: new DynamoContractStore(dynamoDocumentClient(), settings.contractsTable),
+    wechatpay: wechatpayClient(runtime, settings, keys, verifier),
+    clock: runtime.clock,
+  };
+}
+
+export function presignDeps(runtime: Runtime = processRuntime): Wiring<PresignDeps> {
+  const build = builder(runtime, { apiV3Key: true, platform: true }, (inputs) => ({
+    ...contractParts(runtime, inputs),
+    notifyUrl: inputs.settings.wechatpay.notifyUrl,
+    hashKey: hashKey(inputs.keys.apiV3Key),
+  }));
+  return wire(runtime, async () => build(readSettings(runtime.env)));
+}
+
+export type ContractDeps = SyncDeps & TerminateDeps & { wechatpay: WechatPayClient };
+
+/** Query (with sync), terminate and reconcile sign WeChat Pay calls but never touch the APIv3 key. */
+export function contractDeps(runtime: Runtime = processRuntime): Wiring<ContractDeps> {
+  const build = builder(runtime, { apiV3Key: false, platform: true }, (inputs) =>
+    contractParts(runtime, inputs),
+  );
+  return wire(runtime, async () => build(readSettings(runtime.env)));
+}
+
+export interface NotifyDeps extends ApplyNotificationDeps {
+  verifier: RefreshingVerifier;
+  apiV3Key: Buffer;
+}
+
+/**
+ * The callback path verifies and decrypts. Only in certificate mode may it sign, and at most once a minute: the
+ * download of the platform certificates when a callback names a serial it does not know.
+ */
+export function notifyDeps(runtime: Runtime = processRuntime): Wiring<NotifyDeps> {
+  const build = builder(runtime, { apiV3Key: true, platform: true }, ({ settings, keys, platform }) => ({
+    verifier: new RefreshingVerifier(verificationKeys(keys, platform), {
+      ...(settings.wechatpay.platformCertificates
+        ? {
+            refresh: async () =>
+              verificationKeys(keys, (await refreshCertificates(runtime, settings, keys, true)).certificates),
+          }
+        : {}),
+      onRefreshFailed: (error, serial) =>
+        logger.warn('platform certificate refresh failed', { serial, error }),
+      clock: runtime.clock,
+    }),
+    apiV3Key: Buffer.from(keys.apiV3Key),
+    contracts: new DynamoContractStore(dynamoDocumentClient('callback'), settings.contractsTable),
+    notifications: new DynamoNotificationStore(
+      dynamoDocumentClient('callback'),
+      settings.notificationsTable,
+      settings.contractsTable,
+    ),
+    clock: runtime.clock,
+  }));
+  return wire(runtime, async () => build(readSettings(runtime.env)));
+}
+
+export interface CertificateDeps {
+  refresh(): Promise<PlatformCertificateSet>;
+  clock: Clock;
+}
+
+/** The scheduled certificate download's dependencies; undefined when certificate mode is disabled. */
+export function certificateDeps(runtime: Runtime = processRuntime): Wiring<CertificateDeps | undefined> {
+  const build = builder(runtime, { apiV3Key: true, platform: false }, ({ settings, keys }) => ({
+    refresh: () => refreshCertificates(runtime, settings, keys, false),
+    clock: runtime.clock,
+  }));
+  return wire(runtime, async () => {
+    const settings = readSettings(runtime.env);
+    return settings.wechatpay.platformCertificates ? build(settings) : undefined;
+  });
+}
+
+export interface PublishDeps {
+  publisher: EventPublisher;
+}
+
+/** The outbox publisher needs only the bus: with EVENT_BUS_NAME unset, events are logged, not published. */
+export function publishDeps(runtime: Runtime = processRuntime): Wiring<PublishDeps> {
+  const built = new Cached<PublishDeps>(runtime.clock);
+  return wire(runtime, async () => {
+    const { eventBusName } = readEventSettings(runtime.env);
+    return built.get(eventBusName ?? '', Number.POSITIVE_INFINITY, () => ({
+      publisher: eventBusName
+        ? new EventBridgePublisher(eventBridgeClient(), eventBusName)
+        : new LogPublisher(),
+    }));
+  });
+}

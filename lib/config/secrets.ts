@@ -1,0 +1,86 @@
+import { createHash, createPublicKey } from 'node:crypto';
+import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
+import type { Cached } from './cache';
+import type { Settings } from './settings';
+
+/** Key material, resolved from SSM / Secrets Manager when deployed. */
+export interface Keys {
+  publicKey: { id: string; pem: string };
+  nextPublicKey?: { id: string; pem: string };
+  apiV3Key: string;
+}
+
+/** Where loaded key material is kept between invocations: one slot per variable (see Cached). */
+export interface KeyCache {
+  publicKey: Cached<string>;
+  nextPublicKey: Cached<string>;
+  apiV3Key: Cached<string>;
+}
+
+/**
+ * SSM parameter names go to getParameter (decrypted), secret ARNs to getSecret, values given inline (local runs)
+ * are used as they are. Each value is kept `parametersMaxAge` seconds in `cache`; Powertools keeps none itself
+ * (`maxAge: 0`), so that one policy decides how long a rotated key may go unseen.
+ */
+export async function loadKeys(s: Settings, needsApiV3Key: boolean, cache: KeyCache): Promise<Keys> {
+  const { publicKey, publicKeySha256, nextPublicKey, apiV3Key } = s.wechatpay;
+  const maxAgeMs = s.parametersMaxAge * 1000;
+  const [pem, nextPem, apiV3] = await Promise.all([
+    cache.publicKey.get(JSON.stringify([publicKey, publicKeySha256]), maxAgeMs, () =>
+      publicKeyPem('WECHATPAY_PUBLIC_KEY', publicKey, publicKeySha256),
+    ),
+    nextPublicKey &&
+      cache.nextPublicKey.get(JSON.stringify([nextPublicKey.key, nextPublicKey.sha256]), maxAgeMs, () =>
+        publicKeyPem('WECHATPAY_PUBLIC_KEY_NEXT', nextPublicKey.key, nextPublicKey.sha256),
+      ),
+    !needsApiV3Key
+      ? ''
+      : apiV3Key.startsWith('arn:aws:secretsmanager:')
+        ? cache.apiV3Key.get(
+            apiV3Key,
+            maxAgeMs,
+            async () => (await getSecret<string>(apiV3Key, { maxAge: 0 })) ?? '',
+          )
+        : apiV3Key,
+  ]);
+  if (needsApiV3Key && (typeof apiV3 !== 'string' || Buffer.byteLength(apiV3) !== 32)) {
+    throw new Error('WECHATPAY_APIV3_KEY must be the 32-byte APIv3 key (or a secret holding it)');
+  }
+  return {
+    publicKey: { id: s.wechatpay.publicKeyId, pem },
+    ...(nextPublicKey && nextPem ? { nextPublicKey: { id: nextPublicKey.id, pem: nextPem } } : {}),
+    apiV3Key: apiV3 ?? '',
+  };
+}
+
+async function publicKeyPem(name: string, value: string, sha256: string | undefined): Promise<string> {
+  const pem = value.startsWith('-----BEGIN')
+    ? value
+    : await getParameter(value, { maxAge: 0, decrypt: true });
+  if (!pem) throw new Error(`${name}: SSM parameter ${value} is empty`);
+  if (sha256) checkFingerprint(name, pem, sha256);
+  return pem;
+}
+
+/** SHA-256 over the DER SubjectPublicKeyInfo, lower-case hex: what `<name>_SHA256` pins. */
+export function publicKeyFingerprint(pem: string): string {
+  const der = createPublicKey(pem).export({ type: 'spki', format: 'der' });
+  return createHash('sha256').update(der).digest('hex');
+}
+
+/** A pinned key that is not the one loaded (a swapped SSM parameter, a wrong paste) verifies nothing. */
+function checkFingerprint(name: string, pem: string, expected: string): void {
+  let actual: string;
+  try {
+    actual = publicKeyFingerprint(pem);
+  } catch (error) {
+    throw new Error(`${name} is not a public key, so ${name}_SHA256 cannot be checked`, { cause: error });
+  }
+  if (actual !== expected) {
+    throw new Error(
+      `${name} has SHA-256 fingerprint ${actual} but ${name}_SHA256 expects ${expected}: ` +
+        'refusing to verify with a key other than the pinned one',
+    );
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * The environment, parsed and validated: the only code that reads configuration variables (README
+ * "Configuration"). Pure: every reader takes the environment as an argument. Settings are read per concern, so
+ * a function asks only for what it uses (the outbox publisher needs the bus, not the WeChat Pay merchant).
+ */
+export interface WechatPaySettings {
+  baseUrl: string;
+  mchid: string;
+  merchantSerialNo: string;
+  signingKeyId: string;
+  publicKeyId: string;
+  /** PEM text, or the name of the SSM parameter that holds it (deployed). */
+  publicKey: string;
+  /** The SHA-256 fingerprint (lower-case hex) the loaded public key must have; unset: not pinned. */
+  publicKeySha256?: string;
+  /** During a WeChat Pay public key switch: the next key's id, its PEM text or SSM parameter name, its pin. */
+  nextPublicKey?: { id: string; key: string; sha256?: string };
+  /** Certificate mode (WECHATPAY_PLATFORM_CERTIFICATES=enabled): platform certificates verify too. */
+  platformCertificates: boolean;
+  /** The 32-byte key itself, or the ARN of the Secrets Manager secret that holds it (deployed). */
+  apiV3Key: string;
+  notifyUrl: string;
+  timeoutMs: number;
+}
+
+/** What the functions that talk to WeChat Pay (presign, notify, contracts, reconcile, certificates) need. */
+export interface Settings {
+  wechatpay: WechatPaySettings;
+  contractsTable: string;
+  notificationsTable: string;
+  /** Seconds a value read from SSM, Secrets Manager or the stored platform certificates is reused. */
+  parametersMaxAge: number;
+}
+
+/** What the outbox publisher needs. */
+export interface EventSettings {
+  /** Unset: events are logged, not published. */
+  eventBusName?: string;
+}
+
+/** Collects every problem of one reading, so that a single error names them all. */
+class Reader {
+  readonly #env: NodeJS.ProcessEnv;
+  readonly #missing: string[] = [];
+  readonly #invalid: string[] = [];
+
+  constructor(env: NodeJS.ProcessEnv) {
+    this.#env = env;
+  }
+
+  /** The trimmed value, or undefined when unset or blank. */
+  optional(name: string): string | undefined {
+    return this.#env[name]?.trim() || undefined;
+  }
+
+  required(name: string): string {
+    const value = this.optional(name);
+    if (!value) this.#missing.push(name);
+    return value ?? '';
+  }
+
+  invalid(problem: string): void {
+    this.#invalid.push(problem);
+  }
+
+  /** A positive integer, or `fallback` when unset; anything else is invalid. */
+  positive(name: string, fallback: number): number {
+    const raw = this.optional(name);
+    if (!raw) return fallback;
+    if (!/^[1-9]\d*$/.test(raw)) this.invalid(`${name}=${raw} is not a positive integer`);
+    return Number(raw);
+  }
+
+  /** Missing variables first (nothing else is worth checking without them), then every invalid one. */
+  checkMissing(): void {
+    if (this.#missing.length > 0) {
+      throw new Error(`missing configuration: ${this.#missing.join(', ')} (see README "Configuration")`);
+    }
+  }
+
+  checkInvalid(): void {
+    if (this.#invalid.length > 0) throw new Error(`invalid configuration: ${this.#invalid.join('; ')}`);
+  }
+}
+
+export function readSettings(env: NodeJS.ProcessEnv): Settings {
+  const r = new Reader(env);
+  const settings: Settings = {
+    wechatpay: {
+      baseUrl: r.optional('WECHATPAY_BASE_URL') ?? 'https://api.mch.weixin.qq.com',
+      mchid: r.required('WECHATPAY_MCHID'),
+      merchantSerialNo: r.required('WECHATPAY_MERCHANT_SERIAL_NO'),
+      signingKeyId: r.optional('WECHATPAY_SIGNING_KEY_ID') ?? 'alias/wechatpay-merchant',
+      publicKeyId: r.required('WECHATPAY_PUBLIC_KEY_ID'),
+      publicKey: r.required('WECHATPAY_PUBLIC_KEY'),
+      ...ifSet('publicKeySha256', fingerprintSetting(r, 'WECHATPAY_PUBLIC_KEY_SHA256')),
+      ...nextPublicKey(r),
+      platformCertificates: platformMode(r),
+      apiV3Key: r.required('WECHATPAY_APIV3_KEY'),
+      notifyUrl: r.required('WECHATPAY_NOTIFY_URL'),
+      timeoutMs: r.positive('WECHATPAY_TIMEOUT_MS', 5000),
+    },
+    contractsTable: r.required('CONTRACTS_TABLE'),
+    notificationsTable: r.required('NOTIFICATIONS_TABLE'),
+    parametersMaxAge: r.positive('POWERTOOLS_PARAMETERS_MAX_AGE', 300),
+  };
+  r.checkMissing();
+  const { publicKeyId } = settings.wechatpay;
+  if (settings.wechatpay.nextPublicKey?.id === publicKeyId) {
+    r.invalid(`WECHATPAY_PUBLIC_KEY_NEXT_ID repeats WECHATPAY_PUBLIC_KEY_ID ${publicKeyId}`);
+  }
+  r.checkInvalid();
+  return settings;
+}
+
+export function readEventSettings(env: NodeJS.ProcessEnv): EventSettings {
+  return ifSet('eventBusName', new Reader(env).optional('EVENT_BUS_NAME'));
+}
+
+/** STAGE: the deployment stage, a dimension of every metric (so that dev and prod never share a graph). */
+export function readStage(env: NodeJS.ProcessEnv): string {
+  return new Reader(env).optional('STAGE') ?? 'local';
+}
+
+/**
+ * WECHATPAY_PUBLIC_KEY_NEXT_ID / WECHATPAY_PUBLIC_KEY_NEXT: a second WeChat Pay public key that verifies (never
+ * encrypts), so that a key switch fails no verification. Two named slots rather than a list keep each id next to
+ * its PEM, and let promotion swap them in one deploy. Runbook (deployed; osls parameters):
+ *   1. Put the new key's PEM in the SSM parameter the current key does not use (the first time: the default
+ *      <public key parameter>-next); deploy with wechatpayPublicKeyNextId=<new id> and, unless it is the default,
+ *      wechatpayPublicKeyNextParameter=<that name>. Every function now verifies with both keys.
+ *   2. Switch WeChat Pay to the new key (merchant portal). Either signature verifies.
+ *   3. Promote in ONE deploy, so each function's id and PEM change together: wechatpayPublicKeyId=<new id>,
+ *      wechatpayPublicKeyParameter=<the next parameter>, wechatpayPublicKeyNextId=<old id>,
+ *      wechatpayPublicKeyNextParameter=<the old parameter>. Requests now encrypt with the new key.
+ *   4. Once nothing signed by the old key can arrive (a day), deploy without wechatpayPublicKeyNextId.
+ * test/integration/functions/key-modes.test.ts runs this during traffic. The two fingerprints, when pinned, move
+ * with their keys.
+ */
+function nextPublicKey(r: Reader): Pick<WechatPaySettings, 'nextPublicKey'> {
+  const id = r.optional('WECHATPAY_PUBLIC_KEY_NEXT_ID');
+  const key = r.optional('WECHATPAY_PUBLIC_KEY_NEXT');
+  const sha256 = fingerprintSetting(r, 'WECHATPAY_PUBLIC_KEY_NEXT_SHA256');
+  if (id && key) return { nextPublicKey: { id, key, ...ifSet('sha256', sha256) } };
+  if (id || key) {
+    const [set, unset] = id
+      ? ['WECHATPAY_PUBLIC_KEY_NEXT_ID', 'WECHATPAY_PUBLIC_KEY_NEXT']
+      : ['WECHATPAY_PUBLIC_KEY_NEXT', 'WECHATPAY_PUBLIC_KEY_NEXT_ID'];
+    r.invalid(`${set} is set but ${unset} is not (a key switch needs both)`);
+  } else if (sha256) {
+    r.invalid(
+      'WECHATPAY_PUBLIC_KEY_NEXT_SHA256 is set but WECHATPAY_PUBLIC_KEY_NEXT is not (it pins that key)',
+    );
+  }
+  return {};
+}
+
+function platformMode(r: Reader): boolean {
+  const mode = r.optional('WECHATPAY_PLATFORM_CERTIFICATES') ?? 'disabled';
+  if (mode !== 'enabled' && mode !== 'disabled') {
+    r.invalid(`WECHATPAY_PLATFORM_CERTIFICATES is ${JSON.stringify(mode)}, not enabled or disabled`);
+  }
+  return mode === 'enabled';
+}
+
+/** `{ [name]: value }`, or `{}` when there is no value: unset settings stay absent rather than undefined. */
+function ifSet<K extends string>(name: K, value: string | undefined): { [P in K]?: string } {
+  return (value === undefined ? {} : { [name]: value }) as { [P in K]?: string };
+}
+
+/**
+ * An expected public key fingerprint: SHA-256 over the key's DER SubjectPublicKeyInfo, as hex in either case,
+ * bytes optionally separated by ':' (what `openssl … -c` prints). Kept as lower-case hex without separators.
+ */
+function fingerprintSetting(r: Reader, name: string): string | undefined {
+  const raw = r.optional(name);
+  if (!raw) return undefined;
+  const hex = raw.replaceAll(':', '').toLowerCase();
+  if (!/^[0-9a-f]{64}$/.test(hex)) {
+    r.invalid(`${name}=${raw} is not a SHA-256 fingerprint (64 hex digits, optionally separated by ':')`);
+  }
+  return hex;
+}

@@ -1,0 +1,49 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { metrics } from './observability';
+
+const count = (meaning: string) => ({ unit: MetricUnit.Count, meaning });
+const milliseconds = (meaning: string) => ({ unit: MetricUnit.Milliseconds, meaning });
+
+/**
+ * Every metric the service emits (namespace WechatPayCreditRepayment), with what one data point means. Each also
+ * carries the dimensions `service` and `stage` (STAGE); CallbackRejected adds `reason`. README "Metrics" lists
+ * them; a test keeps the two in step.
+ */
+export const METRICS = {
+  PresignCreated: count('a presign WeChat Pay accepted, answered 201'),
+  PresignReplayed: count('an identical presign retry answered 200 from our record, WeChat Pay not called'),
+  PresignConflicted: count('a presign refused with 409 CONTRACT_CODE_USED or PRESIGN_IN_PROGRESS'),
+  PresignRejectedByWechatPay: count('a presign WeChat Pay refused (502 WECHATPAY_REJECTED)'),
+  PresignStoreFailed: count(
+    'WeChat Pay accepted a presign but our record was not updated (callback or reconcile settles it)',
+  ),
+  CallbackApplied: count('a verified callback recorded for the first time'),
+  CallbackDuplicate: count('a redelivered callback whose notification id was already recorded'),
+  CallbackForUnknownContract: count('a callback about a contract we had no record of, created from its data'),
+  CallbackRejected: count(
+    'a callback answered with an error; dimension reason: signature, decode, size or store',
+  ),
+  SyncRepaired: count('a ?sync=true query whose WeChat Pay answer changed our record'),
+  ReconcileSettledSIGNED: count('contracts a reconcile run settled as SIGNED'),
+  ReconcileSettledTERMINATED: count('contracts a reconcile run settled as TERMINATED'),
+  ReconcileSettledEXPIRED: count('contracts a reconcile run settled as EXPIRED'),
+  ReconcileFailed: count('contracts a reconcile run could not settle (the next run retries them)'),
+  EventsPublished: count('contract events one publisher invocation published (zero included)'),
+  EventPublishFailed: count('a stream record whose events could not be published (Lambda retries from it)'),
+  PlatformCertificateDaysLeft: count('days until the latest platform certificate expires (alarm under ~30)'),
+  DynamoDBLatency: milliseconds('one DynamoDB call, SDK retries included'),
+  KmsLatency: milliseconds('one KMS call (Sign), SDK retries included'),
+  EventBridgeLatency: milliseconds('one EventBridge PutEvents call, SDK retries included'),
+  WechatPayLatency: milliseconds('one HTTP attempt to WeChat Pay'),
+} as const;
+
+export type MetricName = keyof typeof METRICS;
+/** The metrics that time a dependency call. */
+export type LatencyMetric = {
+  [K in MetricName]: (typeof METRICS)[K]['unit'] extends typeof MetricUnit.Milliseconds ? K : never;
+}[MetricName];
+
+/** Adds one data point to `name`, in the unit the catalogue gives it. */
+export function recordMetric(name: MetricName, value = 1): void {
+  metrics.addMetric(name, METRICS[name].unit, value);
+}

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { KMSClient, SignCommand } from '@aws-sdk/client-kms';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { EventBridgePublisher, LogPublisher } from '../../../../lib/aws/eventbridge-publisher';
+import {
+  certificateDeps,
+  contractDeps,
+  notifyDeps,
+  presignDeps,
+  publishDeps,
+} from '../../../../lib/config/deps';
+import { createRuntime } from '../../../../lib/config/runtime';
+import { BASE_ENV, publicKeyPem } from '../../../support/config';
+
+process.env.AWS_REGION ??= 'ap-southeast-1';
+
+/** Inline key material, as local runs give it: no SSM or Secrets Manager call. */
+const ENV = { ...BASE_ENV, WECHATPAY_PUBLIC_KEY: publicKeyPem(), WECHATPAY_APIV3_KEY: 'k'.repeat(32) };
+const T = Date.parse('2031-05-06T07:08:09Z');
+
+describe('the builders of each function’s dependencies', () => {
+  const kms = mockClient(KMSClient);
+  const secrets = mockClient(SecretsManagerClient);
+  after(() => {
+    kms.restore();
+    secrets.restore();
+  });
+
+  it('read the runtime’s environment, never process.env, and only when loaded', async () => {
+    assert.equal(process.env.WECHATPAY_MCHID, undefined, 'the test process has no WeChat Pay configuration');
+    const env: NodeJS.ProcessEnv = {};
+    const wiring = presignDeps(createRuntime({ env }));
+    await assert.rejects(wiring.load(), /missing configuration: WECHATPAY_MCHID, /);
+    Object.assign(env, ENV);
+    assert.equal((await wiring.load()).notifyUrl, ENV.WECHATPAY_NOTIFY_URL);
+  });
+
+  it('hand out the same object until the settings or the key material change', async () => {
+    const env: NodeJS.ProcessEnv = { ...ENV };
+    const wiring = presignDeps(createRuntime({ env }));
+    const first = await wiring.load();
+    assert.equal(await wiring.load(), first);
+    env.WECHATPAY_PUBLIC_KEY = publicKeyPem();
+    const rotated = await wiring.load();
+    assert.notEqual(rotated, first, 'a rotated key builds a new client');
+    assert.equal(await wiring.load(), rotated);
+    env.WECHATPAY_TIMEOUT_MS = '1500';
+    assert.notEqual(await wiring.load(), rotated, 'a changed setting too');
+  });
+
+  it('give every dependency the runtime’s clock: the deps’ own and the WeChat Pay client’s signatures', async () => {
+    kms.on(SignCommand).resolves({ Signature: Buffer.from('signature') });
+    const clock = () => T;
+    const deps = await contractDeps(createRuntime({ env: ENV, clock })).load();
+    assert.equal(deps.clock, clock);
+    const signed = await deps.wechatpay.sign({ method: 'GET', path: '/v3/certificates' });
+    assert.match(signed.headers.Authorization ?? '', new RegExp(`timestamp="${T / 1000}"`));
+    const runtime = createRuntime({ env: ENV, clock });
+    assert.equal((await presignDeps(runtime).load()).clock, clock);
+    assert.equal((await notifyDeps(runtime).load()).clock, clock);
+  });
+
+  it('contracts and reconcile never read the APIv3 key', async () => {
+    const env = { ...BASE_ENV, WECHATPAY_PUBLIC_KEY: ENV.WECHATPAY_PUBLIC_KEY };
+    await contractDeps(createRuntime({ env })).load();
+    assert.equal(secrets.commandCalls(GetSecretValueCommand).length, 0);
+  });
+
+  it('the certificate refresh has nothing to do unless certificate mode is enabled', async () => {
+    assert.equal(await certificateDeps(createRuntime({ env: ENV })).load(), undefined);
+    const clock = () => T;
+    const enabled = { ...ENV, WECHATPAY_PLATFORM_CERTIFICATES: 'enabled' };
+    const deps = await certificateDeps(createRuntime({ env: enabled, clock })).load();
+    assert.equal(deps?.clock, clock);
+  });
+
+  it('the publisher needs only EVENT_BUS_NAME: logged when unset, published to the bus otherwise', async () => {
+    const env: NodeJS.ProcessEnv = {};
+    const wiring = publishDeps(createRuntime({ env }));
+    const logged = await wiring.load();
+    assert.ok(logged.publisher instanceof LogPublisher);
+    env.EVENT_BUS_NAME = '  ';
+    assert.equal(await wiring.load(), logged);
+    env.EVENT_BUS_NAME = 'bus';
+    const published = await wiring.load();
+    assert.ok(published.publisher instanceof EventBridgePublisher);
+    assert.equal(await wiring.load(), published);
+  });
+
+  it('dimension every metric by STAGE, local by default', () => {
+    assert.deepEqual(publishDeps(createRuntime({ env: {} })).dimensions(), { stage: 'local' });
+    assert.deepEqual(notifyDeps(createRuntime({ env: { STAGE: 'prod' } })).dimensions(), { stage: 'prod' });
+  });
+});

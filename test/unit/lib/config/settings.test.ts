@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { readEventSettings, readSettings, readStage } from '../../../../lib/config/settings';
+import { BASE_ENV, NEXT_PUBLIC_KEY_PARAMETER as NEXT_PARAMETER } from '../../../support/config';
+
+const NEXT_PEM = '-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----';
+const NEXT_ID = 'PUB_KEY_ID_0114232134912410000000000001';
+const SHA256 = 'a'.repeat(64);
+
+describe('readSettings: key-mode configuration', () => {
+  it('reads the cache age and leaves certificate mode and the next key off by default', () => {
+    const s = readSettings(BASE_ENV);
+    assert.equal(s.parametersMaxAge, 300);
+    assert.equal(s.wechatpay.platformCertificates, false);
+    assert.equal(s.wechatpay.nextPublicKey, undefined);
+  });
+
+  it('WECHATPAY_PLATFORM_CERTIFICATES is enabled or disabled, nothing else', () => {
+    assert.equal(
+      readSettings({ ...BASE_ENV, WECHATPAY_PLATFORM_CERTIFICATES: 'enabled' }).wechatpay
+        .platformCertificates,
+      true,
+    );
+    assert.equal(
+      readSettings({ ...BASE_ENV, WECHATPAY_PLATFORM_CERTIFICATES: 'disabled' }).wechatpay
+        .platformCertificates,
+      false,
+    );
+    assert.throws(
+      () => readSettings({ ...BASE_ENV, WECHATPAY_PLATFORM_CERTIFICATES: 'true' }),
+      /WECHATPAY_PLATFORM_CERTIFICATES is "true", not enabled or disabled/,
+    );
+  });
+
+  it('names every missing variable, and refuses timeouts and cache ages that are not positive integers', () => {
+    const { WECHATPAY_MCHID: _m, CONTRACTS_TABLE: _c, ...partial } = BASE_ENV;
+    assert.throws(() => readSettings(partial), /missing configuration: WECHATPAY_MCHID, CONTRACTS_TABLE/);
+    assert.equal(readSettings({ ...BASE_ENV, WECHATPAY_TIMEOUT_MS: '1500' }).wechatpay.timeoutMs, 1500);
+    assert.throws(
+      () => readSettings({ ...BASE_ENV, WECHATPAY_TIMEOUT_MS: '5s', POWERTOOLS_PARAMETERS_MAX_AGE: '-1' }),
+      /WECHATPAY_TIMEOUT_MS=5s is not a positive integer; POWERTOOLS_PARAMETERS_MAX_AGE=-1 is not a positive integer/,
+    );
+  });
+
+  it('the next public key needs both its id and its key, and another id than the current one', () => {
+    const next = readSettings({
+      ...BASE_ENV,
+      WECHATPAY_PUBLIC_KEY_NEXT_ID: NEXT_ID,
+      WECHATPAY_PUBLIC_KEY_NEXT: NEXT_PARAMETER,
+    }).wechatpay.nextPublicKey;
+    assert.deepEqual(next, { id: NEXT_ID, key: NEXT_PARAMETER });
+    assert.throws(
+      () => readSettings({ ...BASE_ENV, WECHATPAY_PUBLIC_KEY_NEXT_ID: 'PUB_KEY_ID_01' }),
+      /WECHATPAY_PUBLIC_KEY_NEXT_ID is set but WECHATPAY_PUBLIC_KEY_NEXT is not/,
+    );
+    assert.throws(
+      () => readSettings({ ...BASE_ENV, WECHATPAY_PUBLIC_KEY_NEXT: NEXT_PEM }),
+      /WECHATPAY_PUBLIC_KEY_NEXT is set but WECHATPAY_PUBLIC_KEY_NEXT_ID is not/,
+    );
+    assert.throws(
+      () =>
+        readSettings({
+          ...BASE_ENV,
+          WECHATPAY_PUBLIC_KEY_NEXT_ID: BASE_ENV.WECHATPAY_PUBLIC_KEY_ID,
+          WECHATPAY_PUBLIC_KEY_NEXT: NEXT_PEM,
+        }),
+      /WECHATPAY_PUBLIC_KEY_NEXT_ID repeats WECHATPAY_PUBLIC_KEY_ID/,
+    );
+  });
+});
+
+describe('readSettings: public key fingerprints', () => {
+  const colons = `${'AB:'.repeat(31)}AB`;
+
+  it('are optional, and kept as lower-case hex without separators', () => {
+    assert.equal(readSettings(BASE_ENV).wechatpay.publicKeySha256, undefined);
+    const s = readSettings({
+      ...BASE_ENV,
+      WECHATPAY_PUBLIC_KEY_SHA256: colons,
+      WECHATPAY_PUBLIC_KEY_NEXT_ID: NEXT_ID,
+      WECHATPAY_PUBLIC_KEY_NEXT: NEXT_PARAMETER,
+      WECHATPAY_PUBLIC_KEY_NEXT_SHA256: SHA256.toUpperCase(),
+    });
+    assert.equal(s.wechatpay.publicKeySha256, 'ab'.repeat(32));
+    assert.deepEqual(s.wechatpay.nextPublicKey, { id: NEXT_ID, key: NEXT_PARAMETER, sha256: SHA256 });
+  });
+
+  it('refuses what is not 64 hex digits, naming the variable and the rule', () => {
+    for (const bad of [SHA256.slice(1), `${SHA256}00`, 'g'.repeat(64), 'sha256:'.concat(SHA256)]) {
+      assert.throws(
+        () => readSettings({ ...BASE_ENV, WECHATPAY_PUBLIC_KEY_SHA256: bad }),
+        /WECHATPAY_PUBLIC_KEY_SHA256=.* is not a SHA-256 fingerprint \(64 hex digits, optionally separated by ':'\)/,
+        bad,
+      );
+    }
+  });
+
+  it("the next key's fingerprint needs the next key", () => {
+    assert.throws(
+      () => readSettings({ ...BASE_ENV, WECHATPAY_PUBLIC_KEY_NEXT_SHA256: SHA256 }),
+      /WECHATPAY_PUBLIC_KEY_NEXT_SHA256 is set but WECHATPAY_PUBLIC_KEY_NEXT is not/,
+    );
+  });
+});
+
+describe('settings per concern', () => {
+  it('the event bus alone: EVENT_BUS_NAME, absent when unset or blank, and nothing else required', () => {
+    assert.deepEqual(readEventSettings({}), {});
+    assert.deepEqual(readEventSettings({ EVENT_BUS_NAME: '  ' }), {});
+    assert.deepEqual(readEventSettings({ EVENT_BUS_NAME: ' bus ' }), { eventBusName: 'bus' });
+  });
+
+  it('STAGE, local by default', () => {
+    assert.equal(readStage({}), 'local');
+    assert.equal(readStage({ STAGE: ' ' }), 'local');
+    assert.equal(readStage({ STAGE: 'prod' }), 'prod');
+  });
+
+  it("the WeChat Pay functions' settings hold neither the bus nor the stage", () => {
+    const s = readSettings({ ...BASE_ENV, EVENT_BUS_NAME: 'bus', STAGE: 'prod' });
+    assert.deepEqual(Object.keys(s).sort(), [
+      'contractsTable',
+      'notificationsTable',
+      'parametersMaxAge',
+      'wechatpay',
+    ]);
+  });
+});

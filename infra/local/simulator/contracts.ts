@@ -47,6 +47,12 @@ export class ContractStore {
     return this.byCode.get(code);
   }
 
+  /** Bookings and deductions name the contract by WeChat Pay's contract_id. */
+  byContractId(contractId: string): SimulatedContract | undefined {
+    for (const c of this.byCode.values()) if (c.contract_id === contractId) return c;
+    return undefined;
+  }
+
   lookupToken(token: string, nowMs: number): TokenLookup {
     const code = this.codeByToken.get(token);
     const record = code === undefined ? undefined : this.byCode.get(code);
@@ -90,7 +96,7 @@ const STATE: Record<string, string> = {
   TERMINATED: 'CONTRACT_STATE_TERMINATED',
 };
 
-function withOptional(base: Record<string, unknown>, optional: Record<string, unknown>) {
+export function withOptional(base: Record<string, unknown>, optional: Record<string, unknown>) {
   for (const [k, v] of Object.entries(optional)) if (v !== undefined) base[k] = v;
   return base;
 }

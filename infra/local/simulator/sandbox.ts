@@ -1,6 +1,7 @@
 import type { Reply, SimContext } from './context';
 import { checkFault } from './faults';
 import { sendProbe } from './notifications';
+import { handleRepaymentSandbox } from './sandbox-repayments';
 import type { PlatformMode } from './types';
 
 /*
@@ -82,6 +83,6 @@ export async function handleSandbox(
       return { status: 200, json: { mode, serial: ctx.keys.signer().serial } };
     }
     default:
-      return bad(`unknown sandbox route ${route}`, 404);
+      return (await handleRepaymentSandbox(ctx, route, input)) ?? bad(`unknown sandbox route ${route}`, 404);
   }
 }

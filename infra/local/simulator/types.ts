@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import type { PlanTemplate, SimulatedDeductOrder, SimulatedScheduleRecord, Wallet } from './repayment-types';
 
 export type PlatformMode = 'public-key' | 'certificate';
 
@@ -27,6 +28,13 @@ export interface SimulatorOptions {
   timeScale?: number;
   /** Origin used in `redirect_url`; default the simulator's own `http://host:port`. */
   publicBaseUrl?: string;
+  /** Plan templates; any other plan_id gets a cash-loan template with no cap of its own. */
+  plans?: PlanTemplate[];
+  /**
+   * The terminate-notification URL (解约结果通知URL) of every template that has none of its own.
+   * Unset: TERMINATE_CONTRACT goes to the contract's `contract_notify_url`.
+   */
+  terminateNotifyUrl?: string;
   log?: (line: string) => void;
 }
 
@@ -96,6 +104,8 @@ export interface CallbackAttempt {
 }
 
 export interface CallbackDelivery {
+  /** DEDUCTION_PAY only: the order it reports. */
+  out_trade_no?: string;
   /** Notification id (the envelope `id`): the same for every retry. */
   id: string;
   kind: 'notification' | 'probe';
@@ -137,4 +147,12 @@ export interface Simulator {
   agree(token: string): Promise<void>;
   decline(token: string): void;
   sendProbe(outContractCode: string): Promise<CallbackDelivery>;
+  /** Adds or replaces a plan template. */
+  setPlan(plan: PlanTemplate): void;
+  scheduleRecords(): SimulatedScheduleRecord[];
+  deductOrders(): SimulatedDeductOrder[];
+  /** Changes the given settings of the wallet of `openid` and returns it. */
+  setWallet(openid: string, change: Partial<Omit<Wallet, 'openid'>>): Wallet;
+  /** Collects a PENDING or NOT_PAY order now, from its wallet (whatever the wallet's hold). */
+  settleDeduction(outTradeNo: string): Promise<SimulatedDeductOrder>;
 }

@@ -258,8 +258,15 @@ export async function waitFor<T>(what: string, probe: () => T | undefined, timeo
 }
 
 /** Presigns an H5 contract and returns its token. */
-export async function presign(sim: Simulator, m: Merchant, notifyUrl: string, code = newCode()) {
-  const res = await call(sim, m, 'POST', H5, presignBody(sim.wechatpayPublicKey().pem, notifyUrl, code));
+export async function presign(
+  sim: Simulator,
+  m: Merchant,
+  notifyUrl: string,
+  code = newCode(),
+  overrides: Record<string, unknown> = {},
+) {
+  const body = presignBody(sim.wechatpayPublicKey().pem, notifyUrl, code, overrides);
+  const res = await call(sim, m, 'POST', H5, body);
   if (res.status !== 200) throw new Error(`presign failed: ${res.status} ${res.text}`);
   const token = new URL(String(res.json.redirect_url)).searchParams.get('token') ?? '';
   return { code, token, redirectUrl: String(res.json.redirect_url) };

@@ -5,7 +5,7 @@ import { aesGcmEncrypt, chinaTime, newRequestId, randomAlnum, rsaSign, signature
 import type { Signer } from './keys';
 import type { CallbackAttempt, CallbackDelivery } from './types';
 
-/** WeChat Pay waits 5 s for an answer (wechatpay-v3.md §9), whatever the time compression. */
+/** WeChat Pay waits 5 s for an answer, whatever the time compression. */
 const ANSWER_TIMEOUT_MS = 5000;
 const MAX_SENDS = 15;
 const CREDIT_REPAYMENT = 'credit_repayment';

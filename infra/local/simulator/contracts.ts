@@ -3,7 +3,7 @@ import { invalidRequest } from './errors';
 import type { SimulatedContract } from './types';
 import type { PresignInput } from './validate';
 
-/** presign_token lifetime (wechatpay-v3.md §8.1). */
+/** presign_token lifetime: WeChat Pay's signing page refuses a token after 10 minutes. */
 export const TOKEN_TTL_MS = 10 * 60_000;
 
 interface ContractRecord extends SimulatedContract {
@@ -101,7 +101,7 @@ export function withOptional(base: Record<string, unknown>, optional: Record<str
   return base;
 }
 
-/** The query/terminate answer (§8.3): `repayment_amount_limit` is an integer here. */
+/** The query/terminate answer: `repayment_amount_limit` is an integer here. */
 export function queryView(c: SimulatedContract): Record<string, unknown> {
   return withOptional(
     {
@@ -125,7 +125,7 @@ export function queryView(c: SimulatedContract): Record<string, unknown> {
 }
 
 /**
- * The SIGN_CONTRACT / TERMINATE_CONTRACT resource (§9): `plan_id` is a number when numeric,
+ * The SIGN_CONTRACT / TERMINATE_CONTRACT resource: `plan_id` is a number when numeric,
  * `repayment_amount_limit` a string, and the mode carries its zero value until terminated.
  */
 export function callbackPayload(c: SimulatedContract, spMchid: string): Record<string, unknown> {

@@ -1,6 +1,6 @@
 /**
  * An answer the simulated WeChat Pay gives instead of a result. Rendered as
- * `{"code","message","detail"?}` (wechatpay-v3.md §7).
+ * `{"code","message","detail"?}`.
  */
 export class WechatError extends Error {
   constructor(

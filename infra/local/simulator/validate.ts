@@ -4,7 +4,7 @@ import { paramError } from './errors';
 import { int, NO_SPACE, notifyUrl, type Obj, obj, onlyKeys, str } from './fields';
 import type { TradeInfo } from './types';
 
-/* Field rules of the presign and terminate bodies (wechatpay-v3.md §8.1, §8.2, §8.4). */
+/* Field rules of the presign and terminate bodies (docs/protocol.md). */
 
 export interface PresignInput {
   appid: string;

@@ -1,5 +1,5 @@
 /*
- * A merchant written from wechatpay-v3.md with node:crypto only (never lib/wechatpay), so that the
+ * A merchant written from the protocol (docs/protocol.md) with node:crypto only (never lib/wechatpay), so that the
  * simulator is checked against an independent reading of the protocol.
  */
 import {
@@ -142,7 +142,7 @@ export function call(
   return raw(sim.url, method, url, headers, text, opts.timeoutMs);
 }
 
-/** RSAES-OAEP with SHA-1/MGF1-SHA-1 (wechatpay-v3.md §5). */
+/** RSAES-OAEP with SHA-1/MGF1-SHA-1. */
 export function oaep(publicKeyPem: string, plaintext: string): string {
   return publicEncrypt(
     { key: createPublicKey(publicKeyPem), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha1' },
@@ -199,7 +199,7 @@ export interface Resource {
   associated_data?: string;
 }
 
-/** AEAD_AES_256_GCM: the last 16 bytes are the tag (wechatpay-v3.md §6). */
+/** AEAD_AES_256_GCM: the last 16 bytes are the tag. */
 export function decryptResource(key: Buffer, r: Resource): Record<string, unknown> {
   const data = Buffer.from(r.ciphertext, 'base64');
   const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(r.nonce, 'utf8'));

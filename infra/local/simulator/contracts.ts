@@ -18,6 +18,7 @@ export type TokenLookup =
 export class ContractStore {
   private readonly byCode = new Map<string, ContractRecord>();
   private readonly codeByToken = new Map<string, string>();
+  private readonly codeByContractId = new Map<string, string>();
 
   presign(input: PresignInput, channel: 'H5' | 'APP', nowMs: number): SimulatedContract {
     const existing = this.byCode.get(input.out_contract_code);
@@ -49,8 +50,8 @@ export class ContractStore {
 
   /** Bookings and deductions name the contract by WeChat Pay's contract_id. */
   byContractId(contractId: string): SimulatedContract | undefined {
-    for (const c of this.byCode.values()) if (c.contract_id === contractId) return c;
-    return undefined;
+    const code = this.codeByContractId.get(contractId);
+    return code === undefined ? undefined : this.byCode.get(code);
   }
 
   lookupToken(token: string, nowMs: number): TokenLookup {
@@ -71,6 +72,7 @@ export class ContractStore {
       openid: `o${randomAlnum(27)}`,
       contract_signed_time: chinaTime(nowMs),
     });
+    this.codeByContractId.set(contract.contract_id as string, contract.out_contract_code);
   }
 
   decline(contract: SimulatedContract): void {

@@ -11,6 +11,8 @@ const OPEN = new Set(['DEDUCT_ORDER_STATE_PENDING', 'DEDUCT_ORDER_STATE_NOT_PAY'
 /** Every deduct order ever created, keyed by out_trade_no, which is never released. */
 export class DeductionStore {
   private readonly byTradeNo = new Map<string, SimulatedDeductOrder>();
+  /** The latest order of each booking: only it can be live, since a new one needs the last to have failed. */
+  private readonly latestByRecord = new Map<string, SimulatedDeductOrder>();
 
   has(outTradeNo: string): boolean {
     return this.byTradeNo.has(outTradeNo);
@@ -38,10 +40,8 @@ export class DeductionStore {
         `未到预约还款日期: out_record_id ${record.out_record_id} 预约在 ${record.repayment_date} 还款(北京时间，今天是${today})`,
       );
     }
-    const earlier = [...this.byTradeNo.values()].find(
-      (o) => o.out_record_id === record.out_record_id && o.order_state !== FAILED,
-    );
-    if (earlier) {
+    const earlier = this.latestByRecord.get(record.out_record_id);
+    if (earlier && earlier.order_state !== FAILED) {
       throw invalidRequest(
         `该预约还款记录已有还款单: out_trade_no ${earlier.out_trade_no} (状态 ${earlier.order_state})，仅在其还款失败后可再次发起`,
       );
@@ -66,6 +66,7 @@ export class DeductionStore {
     if (record.sub_appid !== undefined) order.sub_appid = record.sub_appid;
     if (input.attach !== undefined) order.attach = input.attach;
     this.byTradeNo.set(order.out_trade_no, order);
+    this.latestByRecord.set(order.out_record_id, order);
     return order;
   }
 }

@@ -60,6 +60,7 @@ function book(ctx: SimContext, call: IncomingCall): Reply {
 function queryRecord(ctx: SimContext, outRecordId: string, params: URLSearchParams): Reply {
   const contractId = params.get('contract_id');
   if (!contractId) throw paramError('contract_id', '缺少必填参数', undefined, 'query');
+  if (contractId.length > 64) throw paramError('contract_id', '长度不能超过64个字符', contractId, 'query');
   const record = ctx.bookings.get(outRecordId);
   if (!record || record.contract_id !== contractId) {
     throw notFound(`预约还款记录不存在: out_record_id ${outRecordId} (contract_id ${contractId})`);

@@ -123,6 +123,8 @@ export interface CallbackDelivery {
 export interface Fault {
   /** Prefix match on the request path. */
   path: string;
+  /** Only requests of this method (a deduct, not the query of the order it created); default any. */
+  method?: 'GET' | 'POST';
   count: number;
   status?: number;
   body?: unknown;

@@ -98,6 +98,8 @@ describe('simulator: booking a repayment (schedule-records)', () => {
     assert.equal(other.json.code, 'RESOURCE_NOT_EXISTS');
     const bad = await call(sim, m, 'GET', recordPath('R-1', String(contract.contract_id)));
     assert.deepEqual([bad.status, detail(bad).location], [400, 'path']);
+    const long = await call(sim, m, 'GET', recordPath(id, '1'.repeat(65)));
+    assert.deepEqual([long.status, detail(long).field], [400, 'contract_id']);
   });
 
   it('accepts dates from tomorrow to 14 days ahead (Beijing, on the simulator clock) and refuses the rest', async () => {
@@ -133,12 +135,15 @@ describe('simulator: booking a repayment (schedule-records)', () => {
     assert.equal((await post(bookingBody(capped, { repayment_amount: '8000' }))).status, 200);
   });
 
-  it('consumer-loan templates need min_repayment_amount of at least 5 %', async () => {
-    const consumer = await signedContract(sim, m, receiver.url, { plan_id: 'CONSUMER1' });
+  it('consumer-loan templates (from the options or set later) need min_repayment_amount of at least 5 %', async () => {
+    sim.setPlan({ plan_id: 'CONSUMER3', loan_type: 'CONSUMER_LOAN' });
     const field = '/schedule_items/0/min_repayment_amount';
-    await refused(bookingBody(consumer, { min_repayment_amount: undefined }), field, /消费贷/);
-    await refused(bookingBody(consumer, { min_repayment_amount: '499' }), field, /5%/);
-    assert.equal((await post(bookingBody(consumer, { min_repayment_amount: '500' }))).status, 200);
+    for (const planId of ['CONSUMER1', 'CONSUMER3']) {
+      const consumer = await signedContract(sim, m, receiver.url, { plan_id: planId });
+      await refused(bookingBody(consumer, { min_repayment_amount: undefined }), field, /消费贷/);
+      await refused(bookingBody(consumer, { min_repayment_amount: '499' }), field, /5%/);
+      assert.equal((await post(bookingBody(consumer, { min_repayment_amount: '500' }))).status, 200);
+    }
   });
 
   it('cash-loan templates (the default) allow no minimum, and otherwise at least 10 %', async () => {

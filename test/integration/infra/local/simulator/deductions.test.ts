@@ -137,7 +137,11 @@ describe('simulator: deducting a booked repayment (deduct-orders) and DEDUCTION_
 
   it('a wallet short of the amount but above the minimum pays partly', async () => {
     const { contract, id } = await dueBooking({ repayment_amount: '10000', min_repayment_amount: '1000' });
-    assert.equal((await wallet(contract, { balance: '3000' })).status, 200);
+    assert.deepEqual(sim.setWallet(String(contract.openid), { balance: '3000' }), {
+      openid: contract.openid,
+      balance: '3000',
+      hold: 'NONE',
+    });
     const { outTradeNo } = await deduct(contract, id);
     const order = await settled(outTradeNo);
     assert.equal(order.order_state, SUCCESS);
@@ -209,6 +213,43 @@ describe('simulator: deducting a booked repayment (deduct-orders) and DEDUCTION_
     await wallet(other.contract, { balance: '0' });
     const failed = await sim.settleDeduction(notPay.outTradeNo);
     assert.equal(failed.order_state, FAIL);
+  });
+
+  it('refuses a wallet setting it cannot apply, naming it', async () => {
+    const { contract } = await dueBooking();
+    const cases: [Record<string, unknown>, number, RegExp][] = [
+      [{ balance: 100 }, 400, /balance must be/],
+      [{ balance: '-1' }, 400, /balance must be/],
+      [{ hold: 'FOREVER' }, 400, /hold must be/],
+      [{ balanse: '1' }, 400, /balanse is not a wallet setting/],
+    ];
+    for (const [change, status, message] of cases) {
+      const res = await wallet(contract, change);
+      assert.equal(res.status, status, res.text);
+      assert.match(String(res.json.message), message);
+    }
+    const nobody = await sandbox(sim, 'POST', '/sandbox/wallets', {
+      out_contract_code: 'NOSUCHCODE',
+      balance: '1',
+    });
+    assert.equal(nobody.status, 404);
+    const settleUnknown = await sandbox(sim, 'POST', '/sandbox/deduct-orders/settle', {
+      out_trade_no: 'T404',
+    });
+    assert.equal(settleUnknown.status, 404);
+  });
+
+  it('a fault can target the deduct alone: the order is made, its answer dropped, and its query still answers', async () => {
+    const { contract, id } = await dueBooking();
+    sim.injectFault({ path: DEDUCT, method: 'POST', count: 1, drop: true });
+    const dropped = deductBody(contract, id, payments.url);
+    await assert.rejects(call(sim, m, 'POST', DEDUCT, dropped));
+    const outTradeNo = String(dropped.out_trade_no);
+    const found = await query(outTradeNo);
+    assert.equal(found.status, 200, 'the GET was not consumed by the POST fault');
+    assert.ok(['DEDUCT_ORDER_STATE_PENDING', SUCCESS].includes(String(found.json.order_state)));
+    const resent = await call(sim, m, 'POST', DEDUCT, dropped);
+    assert.equal(resent.json.code, 'INVALID_REQUEST', 'a resend after a lost answer is a duplicate');
   });
 
   it('retries DEDUCTION_PAY on the credit-repayment schedule until the receiver answers 2xx', async () => {

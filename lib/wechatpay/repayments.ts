@@ -112,21 +112,18 @@ export interface ScheduleRecord {
   extra?: Record<string, unknown>;
 }
 
-export type DeductOrderState =
-  | 'DEDUCT_ORDER_STATE_PENDING'
-  | 'DEDUCT_ORDER_STATE_NOT_PAY'
-  | 'DEDUCT_ORDER_STATE_PAY_SUCCESS'
-  | 'DEDUCT_ORDER_STATE_PAY_FAIL';
-
-const ORDER_STATES: readonly string[] = [
+const ORDER_STATES = [
   'DEDUCT_ORDER_STATE_PENDING',
   'DEDUCT_ORDER_STATE_NOT_PAY',
   'DEDUCT_ORDER_STATE_PAY_SUCCESS',
   'DEDUCT_ORDER_STATE_PAY_FAIL',
-];
+] as const;
+
+export type DeductOrderState = (typeof ORDER_STATES)[number];
 
 /** A state WeChat Pay adds later is kept as a string by the parsers; this tells the documented four apart. */
-export const isDeductOrderState = (value: string): value is DeductOrderState => ORDER_STATES.includes(value);
+export const isDeductOrderState = (value: string): value is DeductOrderState =>
+  (ORDER_STATES as readonly string[]).includes(value);
 
 /** A deduct order (deduct-orders answer and query) and, with the merchant ids, the DEDUCTION_PAY resource. */
 export interface DeductOrder {

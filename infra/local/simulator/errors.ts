@@ -38,3 +38,11 @@ export function invalidRequest(message: string): WechatError {
 export function notFound(message: string): WechatError {
   return new WechatError(404, 'RESOURCE_NOT_EXISTS', message);
 }
+
+/** A /sandbox control refused: `{"code":"SANDBOX_ERROR","message"}`, never signed. */
+export function sandboxError(
+  message: string,
+  status = 400,
+): { status: number; json: Record<string, string> } {
+  return { status, json: { code: 'SANDBOX_ERROR', message } };
+}

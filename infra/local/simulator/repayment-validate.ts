@@ -37,6 +37,14 @@ export interface DeductInput {
 const id = (o: Obj, key: string, base: string, max: number) =>
   str(o, key, base, { required: true, max, pattern: NO_SPACE, patternIssue: '不能包含空白字符' });
 
+const recordId = (o: Obj, base: string) =>
+  str(o, 'out_record_id', base, {
+    required: true,
+    max: 32,
+    pattern: RECORD_ID,
+    patternIssue: '只能是数字和大小写字母',
+  });
+
 function amount(o: Obj, key: string, base: string, required: boolean): string | undefined {
   const rule = { max: 15, pattern: AMOUNT, patternIssue: '应为以分为单位的正整数字符串(不能有前导0)' };
   return required ? str(o, key, base, { ...rule, required: true }) : str(o, key, base, rule);
@@ -87,12 +95,7 @@ export function validateSchedule(body: Obj): ScheduleInput {
   ]);
   const input: ScheduleInput = {
     ...top,
-    out_record_id: str(item, 'out_record_id', base, {
-      required: true,
-      max: 32,
-      pattern: RECORD_ID,
-      patternIssue: '只能是数字和大小写字母',
-    }),
+    out_record_id: recordId(item, base),
     sub_mchid: id(item, 'sub_mchid', base, 32),
     repayment_amount: amount(item, 'repayment_amount', base, true) ?? '',
     repayment_date: date(item, 'repayment_date', base),
@@ -126,12 +129,7 @@ export function validateDeduct(body: Obj): DeductInput {
       pattern: TRADE_NO,
       patternIssue: '只能是数字、大小写字母或_-|*',
     }),
-    out_record_id: str(body, 'out_record_id', '', {
-      required: true,
-      max: 32,
-      pattern: RECORD_ID,
-      patternIssue: '只能是数字和大小写字母',
-    }),
+    out_record_id: recordId(body, ''),
     deduct_amount: amount(body, 'deduct_amount', '', true) ?? '',
     notify_url: notifyUrl(body, 'notify_url', '', true) ?? '',
     description: str(body, 'description', '', { required: true, max: 127 }),

@@ -1,17 +1,16 @@
 import type { Reply, SimContext } from './context';
 import { isOpen } from './deductions';
+import { sandboxError } from './errors';
 import { collectOrder } from './repayment-api';
 
 /* The /sandbox controls of plans, bookings, deduct orders and wallets (see README.md). */
-
-const bad = (message: string, status = 400): Reply => ({ status, json: { code: 'SANDBOX_ERROR', message } });
 
 /** The openid of `{"openid"}`, or of the contract named by `{"out_contract_code"}` (our API never shows openids). */
 function walletOwner(ctx: SimContext, input: Record<string, unknown>): string | Reply {
   if (typeof input.openid === 'string' && input.openid !== '') return input.openid;
   const code = input.out_contract_code;
   const openid = typeof code === 'string' ? ctx.store.get(code)?.openid : undefined;
-  return openid ?? bad('give openid, or the out_contract_code of a signed contract', 404);
+  return openid ?? sandboxError('give openid, or the out_contract_code of a signed contract', 404);
 }
 
 export async function handleRepaymentSandbox(
@@ -26,7 +25,7 @@ export async function handleRepaymentSandbox(
       try {
         return { status: 200, json: ctx.plans.set(input) };
       } catch (err) {
-        return bad(`invalid plan template: ${(err as Error).message}`);
+        return sandboxError(`invalid plan template: ${(err as Error).message}`);
       }
     case 'GET /sandbox/schedule-records':
       return { status: 200, json: ctx.bookings.all() };
@@ -41,15 +40,15 @@ export async function handleRepaymentSandbox(
       try {
         return { status: 200, json: ctx.wallets.set(openid, change) };
       } catch (err) {
-        return bad(`invalid wallet: ${(err as Error).message}`);
+        return sandboxError(`invalid wallet: ${(err as Error).message}`);
       }
     }
     case 'POST /sandbox/deduct-orders/settle': {
       const order =
         typeof input.out_trade_no === 'string' ? ctx.deductions.get(input.out_trade_no) : undefined;
-      if (!order) return bad(`no deduct order with out_trade_no ${String(input.out_trade_no)}`, 404);
+      if (!order) return sandboxError(`no deduct order with out_trade_no ${String(input.out_trade_no)}`, 404);
       if (!isOpen(order))
-        return bad(`deduct order ${order.out_trade_no} is already ${order.order_state}`, 409);
+        return sandboxError(`deduct order ${order.out_trade_no} is already ${order.order_state}`, 409);
       await collectOrder(ctx, order, true);
       return { status: 200, json: ctx.deductions.get(order.out_trade_no) };
     }

@@ -181,6 +181,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           id: given.WECHATPAY_PUBLIC_KEY_ID || secrets.text('wechatpay-public-key-id', randomPublicKeyId),
           privateKey: secrets.rsaKey('wechatpay-platform-key.pem'),
         },
+        // WeChat Pay sends TERMINATE_CONTRACT to the plan template's URL, which the operator sets to our route.
+        terminateNotifyUrl: given.SIMULATOR_TERMINATE_NOTIFY_URL || env.WECHATPAY_NOTIFY_URL,
         log: (l) => log('wechatpay', l),
         ...options.simulator,
       });

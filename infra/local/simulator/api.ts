@@ -3,9 +3,11 @@ import type { Reply, SimContext } from './context';
 import { queryView } from './contracts';
 import { aesGcmEncrypt, chinaTime, randomAlnum } from './crypto';
 import { invalidRequest, notFound, paramError, WechatError } from './errors';
+import { parseJsonObject } from './fields';
 import { notifyTerminated } from './notifications';
+import { handleRepayments } from './repayment-api';
 import type { SimulatedContract } from './types';
-import { CONTRACT_CODE, parseJsonObject, validatePresign, validateTerminate } from './validate';
+import { CONTRACT_CODE, validatePresign, validateTerminate } from './validate';
 
 const CONTRACTS = '/v3/credit-repayment/partner/contracts';
 
@@ -16,6 +18,8 @@ export async function handleV3(ctx: SimContext, call: IncomingCall): Promise<Rep
   if (call.method === 'POST' && path === `${CONTRACTS}/h5-presign`) return presign(ctx, call, 'H5');
   if (call.method === 'POST' && path === `${CONTRACTS}/app-presign`) return presign(ctx, call, 'APP');
   if (call.method === 'POST' && path === `${CONTRACTS}/terminate`) return terminate(ctx, call);
+  const repayment = handleRepayments(ctx, call, path, search);
+  if (repayment) return repayment;
   if (call.method === 'GET' && path.startsWith(`${CONTRACTS}/`)) {
     return query(ctx, decodeURIComponent(path.slice(CONTRACTS.length + 1)));
   }

@@ -45,7 +45,7 @@ function parseAuthorization(value: string | undefined): Credentials | string {
   return pairs as Credentials;
 }
 
-/** The truncated canonical message WeChat Pay echoes back to help debug a signature (wechatpay-v3.md §2). */
+/** The truncated canonical message WeChat Pay echoes back to help debug a signature. */
 function signInformation(call: IncomingCall, timestamp: string, nonce: string) {
   const message = signatureMessage([call.method, call.url, timestamp, nonce], call.body);
   const shortNonce = nonce.length > 4 ? `${nonce.slice(0, 4)}…` : nonce;

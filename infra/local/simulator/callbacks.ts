@@ -5,10 +5,10 @@ import { aesGcmEncrypt, chinaTime, newRequestId, randomAlnum, rsaSign, signature
 import type { Signer } from './keys';
 import type { CallbackAttempt, CallbackDelivery } from './types';
 
-/** WeChat Pay waits 5 s for an answer (wechatpay-v3.md §9), whatever the time compression. */
+/** WeChat Pay waits 5 s for an answer, whatever the time compression. */
 const ANSWER_TIMEOUT_MS = 5000;
 const MAX_SENDS = 15;
-const ASSOCIATED_DATA = 'credit_repayment';
+const CREDIT_REPAYMENT = 'credit_repayment';
 
 /** Credit-repayment retry schedule: 10s ×3, 30s ×3, then 300s until 15 sends. */
 export function defaultSchedule(timeScale: number): number[] {
@@ -31,9 +31,13 @@ export interface CallbackDeps {
 export interface Notification {
   url: string;
   outContractCode: string;
+  outTradeNo?: string;
   eventType: string;
   summary: string;
   payload: Record<string, unknown>;
+  /** Default `credit_repayment`, as `original_type` too. */
+  associatedData?: string;
+  originalType?: string;
 }
 
 /** Signs, encrypts and delivers callbacks with WeChat Pay's retries, recording every attempt. */
@@ -90,6 +94,7 @@ export class CallbackSender {
   private envelope(n: Notification, kind: CallbackDelivery['kind']): CallbackDelivery {
     const id = randomUUID();
     const nonce = randomAlnum(12);
+    const associatedData = n.associatedData ?? CREDIT_REPAYMENT;
     const body = JSON.stringify({
       id,
       create_time: chinaTime(this.deps.businessNow()),
@@ -97,10 +102,10 @@ export class CallbackSender {
       event_type: n.eventType,
       summary: n.summary,
       resource: {
-        original_type: 'credit_repayment',
+        original_type: n.originalType ?? CREDIT_REPAYMENT,
         algorithm: 'AEAD_AES_256_GCM',
-        ciphertext: aesGcmEncrypt(this.deps.apiV3Key, nonce, ASSOCIATED_DATA, JSON.stringify(n.payload)),
-        associated_data: ASSOCIATED_DATA,
+        ciphertext: aesGcmEncrypt(this.deps.apiV3Key, nonce, associatedData, JSON.stringify(n.payload)),
+        associated_data: associatedData,
         nonce,
       },
     });
@@ -110,6 +115,7 @@ export class CallbackSender {
       event_type: n.eventType,
       url: n.url,
       out_contract_code: n.outContractCode,
+      ...(n.outTradeNo ? { out_trade_no: n.outTradeNo } : {}),
       body,
       payload: n.payload,
       state: 'pending',

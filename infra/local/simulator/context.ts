@@ -1,9 +1,13 @@
 import type { MerchantAuth } from './auth';
+import type { BookingStore } from './bookings';
 import type { CallbackSender } from './callbacks';
 import type { ContractStore } from './contracts';
+import type { DeductionStore } from './deductions';
 import type { Faults } from './faults';
 import type { KeyStore } from './keys';
+import type { PlanRegistry } from './plans';
 import type { RecordedRequest } from './types';
+import type { Wallets } from './wallets';
 
 /** Everything a request handler may touch. */
 export interface SimContext {
@@ -11,6 +15,10 @@ export interface SimContext {
   apiV3Key: Buffer;
   keys: KeyStore;
   store: ContractStore;
+  plans: PlanRegistry;
+  bookings: BookingStore;
+  deductions: DeductionStore;
+  wallets: Wallets;
   callbacks: CallbackSender;
   faults: Faults;
   auth: MerchantAuth;

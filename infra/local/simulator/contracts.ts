@@ -3,7 +3,7 @@ import { invalidRequest } from './errors';
 import type { SimulatedContract } from './types';
 import type { PresignInput } from './validate';
 
-/** presign_token lifetime (wechatpay-v3.md §8.1). */
+/** presign_token lifetime: WeChat Pay's signing page refuses a token after 10 minutes. */
 export const TOKEN_TTL_MS = 10 * 60_000;
 
 interface ContractRecord extends SimulatedContract {
@@ -18,6 +18,7 @@ export type TokenLookup =
 export class ContractStore {
   private readonly byCode = new Map<string, ContractRecord>();
   private readonly codeByToken = new Map<string, string>();
+  private readonly codeByContractId = new Map<string, string>();
 
   presign(input: PresignInput, channel: 'H5' | 'APP', nowMs: number): SimulatedContract {
     const existing = this.byCode.get(input.out_contract_code);
@@ -47,6 +48,12 @@ export class ContractStore {
     return this.byCode.get(code);
   }
 
+  /** Bookings and deductions name the contract by WeChat Pay's contract_id. */
+  byContractId(contractId: string): SimulatedContract | undefined {
+    const code = this.codeByContractId.get(contractId);
+    return code === undefined ? undefined : this.byCode.get(code);
+  }
+
   lookupToken(token: string, nowMs: number): TokenLookup {
     const code = this.codeByToken.get(token);
     const record = code === undefined ? undefined : this.byCode.get(code);
@@ -65,6 +72,7 @@ export class ContractStore {
       openid: `o${randomAlnum(27)}`,
       contract_signed_time: chinaTime(nowMs),
     });
+    this.codeByContractId.set(contract.contract_id as string, contract.out_contract_code);
   }
 
   decline(contract: SimulatedContract): void {
@@ -90,12 +98,12 @@ const STATE: Record<string, string> = {
   TERMINATED: 'CONTRACT_STATE_TERMINATED',
 };
 
-function withOptional(base: Record<string, unknown>, optional: Record<string, unknown>) {
+export function withOptional(base: Record<string, unknown>, optional: Record<string, unknown>) {
   for (const [k, v] of Object.entries(optional)) if (v !== undefined) base[k] = v;
   return base;
 }
 
-/** The query/terminate answer (§8.3): `repayment_amount_limit` is an integer here. */
+/** The query/terminate answer: `repayment_amount_limit` is an integer here. */
 export function queryView(c: SimulatedContract): Record<string, unknown> {
   return withOptional(
     {
@@ -119,7 +127,7 @@ export function queryView(c: SimulatedContract): Record<string, unknown> {
 }
 
 /**
- * The SIGN_CONTRACT / TERMINATE_CONTRACT resource (§9): `plan_id` is a number when numeric,
+ * The SIGN_CONTRACT / TERMINATE_CONTRACT resource: `plan_id` is a number when numeric,
  * `repayment_amount_limit` a string, and the mode carries its zero value until terminated.
  */
 export function callbackPayload(c: SimulatedContract, spMchid: string): Record<string, unknown> {

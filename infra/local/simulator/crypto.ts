@@ -46,7 +46,7 @@ export function rsaVerify(publicKey: KeyObject, message: Buffer, signatureB64: s
   }
 }
 
-/** RSAES-OAEP with SHA-1 / MGF1-SHA-1 and an empty label (wechatpay-v3.md §5). Throws when it fails. */
+/** RSAES-OAEP with SHA-1 / MGF1-SHA-1 and an empty label. Throws when it fails. */
 export function oaepDecrypt(privateKey: KeyObject, ciphertextB64: string): Buffer {
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(ciphertextB64)) throw new Error('ciphertext is not standard Base64');
   return privateDecrypt(

@@ -1,6 +1,6 @@
 /**
  * An answer the simulated WeChat Pay gives instead of a result. Rendered as
- * `{"code","message","detail"?}` (wechatpay-v3.md §7).
+ * `{"code","message","detail"?}`.
  */
 export class WechatError extends Error {
   constructor(
@@ -37,4 +37,12 @@ export function invalidRequest(message: string): WechatError {
 
 export function notFound(message: string): WechatError {
   return new WechatError(404, 'RESOURCE_NOT_EXISTS', message);
+}
+
+/** A /sandbox control refused: `{"code":"SANDBOX_ERROR","message"}`, never signed. */
+export function sandboxError(
+  message: string,
+  status = 400,
+): { status: number; json: Record<string, string> } {
+  return { status, json: { code: 'SANDBOX_ERROR', message } };
 }

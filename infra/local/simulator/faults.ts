@@ -21,6 +21,8 @@ export function checkFault(f: unknown): Fault {
   if (typeof o.count !== 'number' || !Number.isInteger(o.count) || o.count < 1) {
     throw new Error('count must be a positive integer');
   }
+  if (o.method !== undefined && o.method !== 'GET' && o.method !== 'POST')
+    throw new Error('method must be GET or POST');
   const modes = [o.status !== undefined, o.hang === true, o.drop === true].filter(Boolean).length;
   if (modes > 1) throw new Error('give only one of status, hang, drop');
   if (o.status !== undefined && (typeof o.status !== 'number' || o.status < 100 || o.status > 599)) {
@@ -29,7 +31,7 @@ export function checkFault(f: unknown): Fault {
   return o as unknown as Fault;
 }
 
-/** Armed faults, consumed first-in first-out by the requests whose path they prefix. */
+/** Armed faults, consumed first-in first-out by the requests whose path they prefix (and method, if given). */
 export class Faults {
   private readonly armed: Fault[] = [];
 
@@ -37,8 +39,8 @@ export class Faults {
     this.armed.push({ ...checkFault(fault) });
   }
 
-  take(path: string): FaultAction | undefined {
-    const index = this.armed.findIndex((f) => path.startsWith(f.path));
+  take(method: string, path: string): FaultAction | undefined {
+    const index = this.armed.findIndex((f) => path.startsWith(f.path) && (f.method ?? method) === method);
     const fault = this.armed[index];
     if (!fault) return undefined;
     fault.count--;

@@ -1,15 +1,28 @@
 import type { AddressInfo } from 'node:net';
 import { MerchantAuth } from './auth';
+import { BookingStore } from './bookings';
 import { CallbackSender, defaultSchedule } from './callbacks';
 import type { SimContext } from './context';
 import { ContractStore } from './contracts';
+import { DeductionStore, isOpen } from './deductions';
 import { Faults } from './faults';
 import { KeyStore } from './keys';
 import { sendProbe } from './notifications';
+import { PlanRegistry } from './plans';
+import { collectOrder } from './repayment-api';
 import { createSimulatorServer } from './server';
 import { agree, decline } from './signing';
 import type { RecordedRequest, Simulator, SimulatorOptions } from './types';
+import { Wallets } from './wallets';
 
+export type {
+  DeductOrderState,
+  LoanType,
+  PlanTemplate,
+  SimulatedDeductOrder,
+  SimulatedScheduleRecord,
+  Wallet,
+} from './repayment-types';
 export type {
   CallbackAttempt,
   CallbackDelivery,
@@ -39,6 +52,10 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     apiV3Key: options.apiV3Key,
     keys,
     store: new ContractStore(),
+    plans: new PlanRegistry(options.plans ?? [], options.terminateNotifyUrl),
+    bookings: new BookingStore(),
+    deductions: new DeductionStore(),
+    wallets: new Wallets(),
     faults: new Faults(),
     requests,
     auth: new MerchantAuth({
@@ -102,5 +119,18 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
       decline(ctx, token);
     },
     sendProbe: (code) => sendProbe(ctx, code),
+    setPlan: (plan) => {
+      ctx.plans.set(plan);
+    },
+    scheduleRecords: () => ctx.bookings.all(),
+    deductOrders: () => ctx.deductions.all(),
+    setWallet: (openid, change) => ctx.wallets.set(openid, change),
+    settleDeduction: async (outTradeNo) => {
+      const order = ctx.deductions.get(outTradeNo);
+      if (!order) throw new Error(`no deduct order with out_trade_no ${outTradeNo}`);
+      if (!isOpen(order)) throw new Error(`deduct order ${outTradeNo} is already ${order.order_state}`);
+      await collectOrder(ctx, order, true);
+      return structuredClone(order);
+    },
   };
 }

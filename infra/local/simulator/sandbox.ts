@@ -1,14 +1,14 @@
 import type { Reply, SimContext } from './context';
+import { sandboxError } from './errors';
 import { checkFault } from './faults';
 import { sendProbe } from './notifications';
+import { handleRepaymentSandbox } from './sandbox-repayments';
 import type { PlatformMode } from './types';
 
 /*
  * Test and demo controls under /sandbox (no authentication: the simulator only listens on loopback
  * unless told otherwise). Errors answer `{"code":"SANDBOX_ERROR","message":…}`.
  */
-
-const bad = (message: string, status = 400): Reply => ({ status, json: { code: 'SANDBOX_ERROR', message } });
 
 function parse(body: Buffer): Record<string, unknown> {
   if (body.length === 0) return {};
@@ -28,7 +28,7 @@ export async function handleSandbox(
   try {
     input = parse(body);
   } catch (err) {
-    return bad(`invalid JSON body: ${(err as Error).message}`);
+    return sandboxError(`invalid JSON body: ${(err as Error).message}`);
   }
   const route = `${method} ${path}`;
   switch (route) {
@@ -48,18 +48,19 @@ export async function handleSandbox(
         ctx.faults.add(fault);
         return { status: 201, json: { armed: fault } };
       } catch (err) {
-        return bad(`invalid fault: ${(err as Error).message}`);
+        return sandboxError(`invalid fault: ${(err as Error).message}`);
       }
     case 'POST /sandbox/probe': {
       const code = input.out_contract_code;
       if (typeof code !== 'string' || !ctx.store.get(code)) {
-        return bad(`no presigned contract with out_contract_code ${String(code)}`, 404);
+        return sandboxError(`no presigned contract with out_contract_code ${String(code)}`, 404);
       }
       return { status: 200, json: await sendProbe(ctx, code) };
     }
     case 'POST /sandbox/clock': {
       const offset = input.offset_ms;
-      if (typeof offset !== 'number' || !Number.isFinite(offset)) return bad('offset_ms must be a number');
+      if (typeof offset !== 'number' || !Number.isFinite(offset))
+        return sandboxError('offset_ms must be a number');
       ctx.setClockOffset(offset);
       return {
         status: 200,
@@ -69,7 +70,7 @@ export async function handleSandbox(
     case 'POST /sandbox/drop-callbacks': {
       const count = input.count;
       if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) {
-        return bad('count must be a non-negative integer');
+        return sandboxError('count must be a non-negative integer');
       }
       ctx.callbacks.dropNext(count);
       return { status: 200, json: { drop_next: count } };
@@ -77,11 +78,14 @@ export async function handleSandbox(
     case 'POST /sandbox/mode': {
       const mode = input.mode;
       if (mode !== 'public-key' && mode !== 'certificate')
-        return bad('mode must be public-key or certificate');
+        return sandboxError('mode must be public-key or certificate');
       ctx.keys.setMode(mode as PlatformMode);
       return { status: 200, json: { mode, serial: ctx.keys.signer().serial } };
     }
     default:
-      return bad(`unknown sandbox route ${route}`, 404);
+      return (
+        (await handleRepaymentSandbox(ctx, route, input)) ??
+        sandboxError(`unknown sandbox route ${route}`, 404)
+      );
   }
 }

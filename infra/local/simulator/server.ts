@@ -122,7 +122,7 @@ async function handle(ctx: SimContext, req: IncomingMessage, res: ServerResponse
     status: 0,
   };
   ctx.requests.push(record);
-  const fault = ctx.faults.take(path);
+  const fault = ctx.faults.take(method, path);
   if (fault?.kind === 'hang') {
     record.fault = 'hang';
     ctx.log(`fault: hanging ${method} ${url}`);

@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import type { PlanTemplate, SimulatedDeductOrder, SimulatedScheduleRecord, Wallet } from './repayment-types';
 
 export type PlatformMode = 'public-key' | 'certificate';
 
@@ -27,6 +28,13 @@ export interface SimulatorOptions {
   timeScale?: number;
   /** Origin used in `redirect_url`; default the simulator's own `http://host:port`. */
   publicBaseUrl?: string;
+  /** Plan templates; any other plan_id gets a cash-loan template with no cap of its own. */
+  plans?: PlanTemplate[];
+  /**
+   * The terminate-notification URL (解约结果通知URL) of every template that has none of its own.
+   * Unset: TERMINATE_CONTRACT goes to the contract's `contract_notify_url`.
+   */
+  terminateNotifyUrl?: string;
   log?: (line: string) => void;
 }
 
@@ -96,6 +104,8 @@ export interface CallbackAttempt {
 }
 
 export interface CallbackDelivery {
+  /** DEDUCTION_PAY only: the order it reports. */
+  out_trade_no?: string;
   /** Notification id (the envelope `id`): the same for every retry. */
   id: string;
   kind: 'notification' | 'probe';
@@ -113,6 +123,8 @@ export interface CallbackDelivery {
 export interface Fault {
   /** Prefix match on the request path. */
   path: string;
+  /** Only requests of this method (a deduct, not the query of the order it created); default any. */
+  method?: 'GET' | 'POST';
   count: number;
   status?: number;
   body?: unknown;
@@ -137,4 +149,12 @@ export interface Simulator {
   agree(token: string): Promise<void>;
   decline(token: string): void;
   sendProbe(outContractCode: string): Promise<CallbackDelivery>;
+  /** Adds or replaces a plan template. */
+  setPlan(plan: PlanTemplate): void;
+  scheduleRecords(): SimulatedScheduleRecord[];
+  deductOrders(): SimulatedDeductOrder[];
+  /** Changes the given settings of the wallet of `openid` and returns it. */
+  setWallet(openid: string, change: Partial<Omit<Wallet, 'openid'>>): Wallet;
+  /** Collects a PENDING or NOT_PAY order now, from its wallet (whatever the wallet's hold). */
+  settleDeduction(outTradeNo: string): Promise<SimulatedDeductOrder>;
 }

@@ -1,5 +1,5 @@
 /*
- * A merchant written from wechatpay-v3.md with node:crypto only (never lib/wechatpay), so that the
+ * A merchant written from the protocol (docs/protocol.md) with node:crypto only (never lib/wechatpay), so that the
  * simulator is checked against an independent reading of the protocol.
  */
 import {
@@ -142,7 +142,7 @@ export function call(
   return raw(sim.url, method, url, headers, text, opts.timeoutMs);
 }
 
-/** RSAES-OAEP with SHA-1/MGF1-SHA-1 (wechatpay-v3.md §5). */
+/** RSAES-OAEP with SHA-1/MGF1-SHA-1. */
 export function oaep(publicKeyPem: string, plaintext: string): string {
   return publicEncrypt(
     { key: createPublicKey(publicKeyPem), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha1' },
@@ -199,7 +199,7 @@ export interface Resource {
   associated_data?: string;
 }
 
-/** AEAD_AES_256_GCM: the last 16 bytes are the tag (wechatpay-v3.md §6). */
+/** AEAD_AES_256_GCM: the last 16 bytes are the tag. */
 export function decryptResource(key: Buffer, r: Resource): Record<string, unknown> {
   const data = Buffer.from(r.ciphertext, 'base64');
   const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(r.nonce, 'utf8'));
@@ -258,8 +258,15 @@ export async function waitFor<T>(what: string, probe: () => T | undefined, timeo
 }
 
 /** Presigns an H5 contract and returns its token. */
-export async function presign(sim: Simulator, m: Merchant, notifyUrl: string, code = newCode()) {
-  const res = await call(sim, m, 'POST', H5, presignBody(sim.wechatpayPublicKey().pem, notifyUrl, code));
+export async function presign(
+  sim: Simulator,
+  m: Merchant,
+  notifyUrl: string,
+  code = newCode(),
+  overrides: Record<string, unknown> = {},
+) {
+  const body = presignBody(sim.wechatpayPublicKey().pem, notifyUrl, code, overrides);
+  const res = await call(sim, m, 'POST', H5, body);
   if (res.status !== 200) throw new Error(`presign failed: ${res.status} ${res.text}`);
   const token = new URL(String(res.json.redirect_url)).searchParams.get('token') ?? '';
   return { code, token, redirectUrl: String(res.json.redirect_url) };

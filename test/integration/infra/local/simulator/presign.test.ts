@@ -229,7 +229,7 @@ describe('simulator: presign', () => {
     assert.ok(!res.text.includes(wrong));
   });
 
-  it('accepts the optional fields of §8.1 and loopback http notify URLs', async () => {
+  it('accepts the optional presign fields and loopback http notify URLs', async () => {
     const res = await call(
       sim,
       m,

@@ -102,3 +102,64 @@ describe('simulator: terminate and TERMINATE_CONTRACT', () => {
     assert.equal((badCode.json.detail as Record<string, unknown>).location, 'path');
   });
 });
+
+describe("simulator: TERMINATE_CONTRACT goes to the plan template's terminate URL", () => {
+  const m: Merchant = newMerchant();
+  let sim: Simulator;
+  let signing: Receiver;
+  let terminations: Receiver;
+  let ownUrl: Receiver;
+
+  before(async () => {
+    signing = await startReceiver();
+    terminations = await startReceiver();
+    ownUrl = await startReceiver();
+    sim = await startFor(m, {
+      terminateNotifyUrl: terminations.url,
+      plans: [{ plan_id: 'OWN1', loan_type: 'CASH_LOAN', terminate_notify_url: ownUrl.url }],
+    });
+  });
+  after(async () => {
+    await sim.close();
+    for (const r of [signing, terminations, ownUrl]) await r.close();
+  });
+
+  async function terminated(planId: string) {
+    const { code, token } = await presign(sim, m, signing.url, newCode(), { plan_id: planId });
+    await sim.agree(token);
+    const res = await call(sim, m, 'POST', TERMINATE, {
+      out_contract_code: code,
+      contract_termination_remark: 'r',
+    });
+    assert.equal(res.status, 200, res.text);
+    return waitFor('TERMINATE_CONTRACT delivered', () =>
+      sim
+        .callbacks()
+        .find(
+          (d) =>
+            d.out_contract_code === code &&
+            d.event_type === 'CREDIT_REPAYMENT.TERMINATE_CONTRACT' &&
+            d.state === 'delivered',
+        ),
+    );
+  }
+
+  it('the simulator setting applies to templates without their own URL; SIGN_CONTRACT still uses contract_notify_url', async () => {
+    const delivery = await terminated('123');
+    assert.equal(delivery.url, terminations.url);
+    assert.ok(terminations.received.some((r) => r.body === delivery.body));
+    assert.equal(signing.received.filter((r) => r.body === delivery.body).length, 0);
+    const sign = sim
+      .callbacks()
+      .find(
+        (d) => d.out_contract_code === delivery.out_contract_code && d.event_type.endsWith('SIGN_CONTRACT'),
+      );
+    assert.equal(sign?.url, signing.url);
+  });
+
+  it("a template's own terminate URL wins", async () => {
+    const delivery = await terminated('OWN1');
+    assert.equal(delivery.url, ownUrl.url);
+    assert.ok(ownUrl.received.some((r) => r.body === delivery.body));
+  });
+});

@@ -1,5 +1,5 @@
-import { NotificationRejected } from '../errors';
 import type { WechatPayRequest } from './client';
+import { NotificationRejected } from './errors';
 
 /*
  * The repayment half of credit-repayment: book (schedule-records/batch-create), query the booking, deduct

@@ -37,6 +37,7 @@ describe('simulator: the service client books, deducts and reads DEDUCTION_PAY',
       credentials: { mchid: m.mchid, serialNo: m.serialNo, signer: new PemSigner(m.privateKey) },
       verifier,
       encryptionKey: { serial: id, key: createPublicKey(pem) },
+      userAgent: 'simulator-client-test/1',
     });
   });
   after(async () => {

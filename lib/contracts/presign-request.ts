@@ -57,8 +57,9 @@ export async function sendPresign(
   wechatpay: WechatPayGateway,
   kind: PresignKind,
   first: SignedRequest,
+  inherited: boolean,
 ): Promise<{ response: WechatPayResponse; answer: PresignAnswer }> {
-  const response = await sendWithRetries(wechatpay, first);
+  const response = await sendWithRetries(wechatpay, first, inherited);
   const json = response.json();
   const answer = kind === 'H5' ? parseH5PresignResponse(json) : parseAppPresignResponse(json);
   return { response, answer };
@@ -67,6 +68,7 @@ export async function sendPresign(
 async function sendWithRetries(
   wechatpay: WechatPayGateway,
   first: SignedRequest,
+  inherited: boolean,
 ): Promise<WechatPayResponse> {
   let signed = first;
   let unknown: WechatPayUnavailable | undefined;
@@ -74,6 +76,14 @@ async function sendWithRetries(
     try {
       return await wechatpay.send(signed, { retry: false });
     } catch (error) {
+      if (error instanceof WechatPayRejected && inherited && !unknown) {
+        throw new WechatPayUnavailable(
+          `an earlier attempt that held the claim died, perhaps after reaching WeChat Pay; this one was then ` +
+            `refused (${error.message}), so the outcome is unknown`,
+          error.wechatpay.request_id,
+          { cause: error },
+        );
+      }
       if (error instanceof WechatPayRejected && unknown) {
         throw new WechatPayUnavailable(
           `attempt ${attempt - 1} may have reached WeChat Pay (${unknown.message}); ` +

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { WechatPayRejected } from '../errors';
+import type { WechatPayRejected } from '../errors';
 import type { SignedRequest } from '../wechatpay/client';
 import { PRESIGN_TTL_MS } from './lifecycle';
 import type { ContractRecord, PresignKind } from './model';
 import type { Clock, ContractStore, WechatPayGateway } from './ports';
 import { decideClaim, lostRace } from './presign-claim';
 import { type Current, note, type StoreFailure, transitionOwn, withStoreFailure } from './presign-record';
-import { presignFailure, presignRequest, sendPresign } from './presign-request';
+import { presignRequest } from './presign-request';
+import { sendPresign } from './presign-send';
 import { requestHash } from './request-hash';
 import { type PresignInput, validatePresign } from './validation';
 
@@ -111,28 +112,36 @@ async function send(
   { current, token, inherited }: Holding,
   signed: SignedRequest,
 ): Promise<PresignOutcome> {
-  let sent: Awaited<ReturnType<typeof sendPresign>>;
-  try {
-    sent = await sendPresign(deps.wechatpay, kind, signed, inherited);
-  } catch (error) {
-    const failure = presignFailure(error);
-    const updated_at = iso(deps.clock());
-    const changes =
-      failure instanceof WechatPayRejected
-        ? { state: 'PRESIGN_FAILED' as const, updated_at, wechatpay_error: wechatpayError(failure) }
-        : { state: 'PRESIGN_UNKNOWN' as const, updated_at };
-    throw withStoreFailure(failure, await note(deps.store, current, changes, token));
+  const sent = await sendPresign({ wechatpay: deps.wechatpay, clock: deps.clock, inherited }, kind, signed);
+  const updated_at = iso(deps.clock());
+  if (sent.outcome === 'rejected') {
+    const changes = {
+      state: 'PRESIGN_FAILED' as const,
+      updated_at,
+      wechatpay_error: wechatpayError(sent.error),
+    };
+    throw withStoreFailure(sent.error, await note(deps.store, current, changes, token));
   }
-  const { response, answer } = sent;
-  const answeredAt = deps.clock();
-  const expires_at = iso(answeredAt + PRESIGN_TTL_MS);
+  if (sent.outcome === 'unknown') {
+    const changes = { state: 'PRESIGN_UNKNOWN' as const, updated_at };
+    throw withStoreFailure(sent.error, await note(deps.store, current, changes, token));
+  }
+  if (sent.outcome === 'unprocessed') {
+    // WeChat Pay processed nothing: the code stays PRESIGNING and resumable by the identical request.
+    const changes = { state: 'PRESIGNING' as const, updated_at, local_failure: true };
+    throw withStoreFailure(sent.error, await note(deps.store, current, changes, token));
+  }
+  const { response, answer, sentAt } = sent;
+  // The token's 10 minutes run from when WeChat Pay issued it, which is after the request left, never after its
+  // answer arrived: a replay must never hand out a link that has lapsed.
+  const expires_at = iso(sentAt + PRESIGN_TTL_MS);
   const requestId = response.requestId;
   const storeFailure = await note(
     deps.store,
     current,
     {
       state: 'PRESIGNED',
-      updated_at: iso(answeredAt),
+      updated_at,
       expires_at,
       ...answer,
       ...(requestId ? { wechatpay_request_id: requestId } : {}),

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { type ErrorCode, ServiceError } from '../errors';
+import { type ErrorCode, ServiceError, WechatPayUnavailable } from '../errors';
 import { json } from './response';
 
 /** The one place that decides HTTP status for our API (README "API", docs/openapi.json). */
@@ -20,7 +20,10 @@ const STATUS: Record<ErrorCode, number> = {
 /** Maps any error to `{code, message, …}`; an unexpected error never leaks its stack or message. */
 export function errorResponse(error: unknown): APIGatewayProxyStructuredResultV2 {
   if (error instanceof ServiceError) {
-    const headers: Record<string, string> = STATUS[error.code] === 503 ? { 'retry-after': '1' } : {};
+    // WeChat Pay's own Retry-After when it refused every attempt unprocessed; otherwise a second.
+    const retryAfter = error instanceof WechatPayUnavailable ? (error.retryAfterS ?? 1) : 1;
+    const headers: Record<string, string> =
+      STATUS[error.code] === 503 ? { 'retry-after': String(retryAfter) } : {};
     return json(
       STATUS[error.code],
       { code: error.code, message: error.message, ...error.details() },

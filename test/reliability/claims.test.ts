@@ -55,6 +55,29 @@ describe('claims recognised as our own', () => {
     assert.equal(again.status, 200, 'the identical retry replays');
   });
 
+  test('a resume whose answer came after the SDK gave up: the identical retry still reaches WeChat Pay, 201', async () => {
+    const body = h5Body();
+    const code = String(body.out_contract_code);
+    // Every attempt refused unprocessed (429): the code stays resumable by the identical request.
+    simulator().injectFault({ path: H5_PRESIGN, count: 3, status: 429 });
+    const first = await stack.request('POST', H5, body);
+    assert.equal(first.status, 503, JSON.stringify(first.body));
+    assert.equal((await recordOf(tables(), code))?.local_failure, true);
+
+    proxy.arm({
+      operation: 'UpdateItem',
+      bodyIncludes: code,
+      action: { kind: 'hold', ms: PAST_REQUEST_TIMEOUT_MS },
+    });
+    const retry = await stack.request('POST', H5, body);
+    assert.equal(retry.status, 201, JSON.stringify(retry.body));
+    assert.deepEqual(
+      presignCalls(simulator(), code).map((c) => c.status),
+      [429, 429, 429, 200],
+    );
+    assert.equal((await recordOf(tables(), code))?.state, 'PRESIGNED');
+  });
+
   /** An attempt that dies holding the claim: WeChat Pay answers as `fault` says, then no update reaches DynamoDB. */
   async function dieHoldingTheClaim(
     body: Record<string, unknown>,

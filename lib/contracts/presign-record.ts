@@ -1,5 +1,6 @@
 import type { ContractRecord } from './model';
 import type { ContractStore } from './ports';
+import { ANSWER_MS, type Budget, beforeDeadline, beforeRecording, late } from './presign-budget';
 import { isOwnWrite } from './presign-claim';
 
 /**
@@ -14,42 +15,53 @@ export interface StoreFailure {
 export type Current = Pick<ContractRecord, 'out_contract_code' | 'version'>;
 export type Changes = Parameters<ContractStore['transition']>[1];
 
-/**
- * One conditional write of the attempt holding `token`. When the condition fails, the stored item decides: if it
- * is this very write (the SDK retried an update that had landed and met its result), the write counts as done.
- * Returns the record as written, or undefined when someone else moved it first.
- */
-export async function transitionOwn(
-  store: ContractStore,
-  current: Current,
-  changes: Changes,
-  token: string,
-): Promise<ContractRecord | undefined> {
-  const written = await store.transition(current, changes);
-  if (written) return written;
-  const stored = await store.get(current.out_contract_code);
-  return isOwnWrite(stored, current.version, changes, token) ? stored : undefined;
-}
+/** The writes of one presign attempt: each recognised as its own by the attempt's token, each inside its time. */
+export class AttemptWrites {
+  constructor(
+    private readonly store: ContractStore,
+    readonly token: string,
+    private readonly budget: Budget,
+  ) {}
 
-/**
- * Records what presign learned, reporting instead of throwing when that fails: the caller's answer no longer
- * depends on it, and the record stays claimed, so callbacks or reconcile settle it. Undefined: recorded.
- */
-export async function note(
-  store: ContractStore,
-  current: Current,
-  changes: Changes,
-  token: string,
-): Promise<StoreFailure | undefined> {
-  try {
-    if (await transitionOwn(store, current, changes, token)) return undefined;
-    return {
-      reason: `the record moved on from version ${current.version} before it could become ${changes.state}`,
-    };
-  } catch (error) {
-    return {
-      reason: `${changes.state} not recorded: ${error instanceof Error ? error.message : String(error)}`,
-    };
+  /**
+   * A write the attempt goes on from (it takes a claim over), so it must leave time to record what follows.
+   * Returns the record as written, or undefined when someone else moved it first.
+   */
+  take(current: Current, changes: Changes): Promise<ContractRecord | undefined> {
+    return beforeDeadline(this.#transition(current, changes), beforeRecording(this.budget), () =>
+      late('DynamoDB', 'UpdateItem'),
+    );
+  }
+
+  /**
+   * Records what presign learned, reporting instead of throwing when that fails or would outlast the function:
+   * the caller's answer no longer depends on it, and the record stays claimed, so callbacks or reconcile settle
+   * it. Undefined: recorded.
+   */
+  async note(current: Current, changes: Changes): Promise<StoreFailure | undefined> {
+    const late = () => new Error("no answer before the function's deadline");
+    try {
+      const written = this.#transition(current, changes);
+      if (await beforeDeadline(written, this.budget.remainingMs() - ANSWER_MS, late)) return undefined;
+      return {
+        reason: `the record moved on from version ${current.version} before it could become ${changes.state}`,
+      };
+    } catch (error) {
+      return {
+        reason: `${changes.state} not recorded: ${error instanceof Error ? error.message : String(error)}`,
+      };
+    }
+  }
+
+  /**
+   * One conditional write. When the condition fails, the stored item decides: if it is this very write (the SDK
+   * retried an update that had landed and met its result), the write counts as done.
+   */
+  async #transition(current: Current, changes: Changes): Promise<ContractRecord | undefined> {
+    const written = await this.store.transition(current, changes);
+    if (written) return written;
+    const stored = await this.store.get(current.out_contract_code);
+    return isOwnWrite(stored, current.version, changes, this.token) ? stored : undefined;
   }
 }
 

@@ -3,6 +3,14 @@ import { WechatPayRejected, WechatPayUnavailable } from '../errors';
 import { backoffMs, type SignedRequest, type WechatPayResponse } from '../wechatpay/client';
 import type { PresignKind } from './model';
 import type { Clock, WechatPayGateway } from './ports';
+import {
+  type Budget,
+  beforeDeadline,
+  beforeRecording,
+  late,
+  MIN_ATTEMPT_MS,
+  outOfTime,
+} from './presign-budget';
 import { type PresignAnswer, presignAnswer } from './presign-request';
 
 /**
@@ -30,6 +38,8 @@ export interface SendContext {
   clock: Clock;
   /** The claim was taken over from an attempt that died, perhaps after reaching WeChat Pay. */
   inherited: boolean;
+  /** Each attempt, pause and re-signature fits in what is left, keeping time to record the outcome. */
+  budget: Budget;
 }
 
 /** The first send and two retries, as WeChat Pay advises for 5xx ("retry with identical parameters"). */
@@ -47,9 +57,15 @@ export async function sendPresign(
   let processed = ctx.inherited
     ? 'an attempt that held the claim before died, perhaps after sending'
     : undefined;
+  let last: WechatPayUnavailable | undefined;
   for (let attempt = 1; ; attempt++) {
+    const waitMs = beforeRecording(ctx.budget);
+    if (waitMs < MIN_ATTEMPT_MS) {
+      if (last) return exhausted(attempt - 1, last, processed);
+      return { outcome: 'unprocessed', error: outOfTime('no time was left to call WeChat Pay') };
+    }
     sentAt ??= ctx.clock();
-    const failure = await once(ctx.wechatpay, kind, signed);
+    const failure = await once(ctx.wechatpay, kind, signed, waitMs);
     if ('outcome' in failure) {
       if (failure.outcome === 'accepted') return { ...failure, sentAt };
       if (failure.outcome === 'unusable') return unknown(failure.error.message, failure.error);
@@ -59,14 +75,17 @@ export async function sendPresign(
         failure.error,
       );
     }
-    if (!failure.unprocessed)
-      processed ??= `attempt ${attempt} may have been processed (${failure.error.message})`;
-    if (attempt >= MAX_SENDS) return exhausted(attempt, failure.error, processed);
-    const retryAfterMs = (failure.error.retryAfterS ?? 0) * 1000;
-    await sleep(Math.max(backoffMs(attempt, RETRY_DELAY_MS), retryAfterMs));
+    last = failure.error;
+    if (!failure.unprocessed) processed ??= `attempt ${attempt} may have been processed (${last.message})`;
+    if (attempt >= MAX_SENDS) return exhausted(attempt, last, processed);
+    const pauseMs = Math.max(backoffMs(attempt, RETRY_DELAY_MS), (last.retryAfterS ?? 0) * 1000);
+    // WeChat Pay's Retry-After is honoured, or the caller is told it: never a retry before it.
+    if (beforeRecording(ctx.budget) - pauseMs < MIN_ATTEMPT_MS) return exhausted(attempt, last, processed);
+    await sleep(pauseMs);
     try {
       // A fresh nonce and timestamp over the identical body string.
-      signed = await ctx.wechatpay.sign(signed.request);
+      const sign = ctx.wechatpay.sign(signed.request);
+      signed = await beforeDeadline(sign, beforeRecording(ctx.budget), () => late('KMS', 'Sign'));
     } catch (error) {
       const why = error instanceof Error ? error.message : String(error);
       if (processed) return unknown(`${processed}, and the retry could not be signed: ${why}`, error);
@@ -87,14 +106,21 @@ type Answered =
   | { outcome: 'rejected'; error: WechatPayRejected }
   | { outcome: 'unusable'; error: Error };
 
+/** How much longer than its own timeout an attempt may take before it is abandoned as unanswered. */
+const ABANDON_AFTER_MS = 250;
+
 async function once(
   wechatpay: WechatPayGateway,
   kind: PresignKind,
   signed: SignedRequest,
+  timeoutMs: number,
 ): Promise<Retryable | Answered> {
   let response: WechatPayResponse;
   try {
-    response = await wechatpay.send(signed, { retry: false });
+    // The client aborts the attempt at `timeoutMs`; the race only guards against one that does not.
+    const attempt = wechatpay.send(signed, { retry: false, timeoutMs });
+    const unanswered = () => new WechatPayUnavailable(`no answer within ${timeoutMs} ms`);
+    response = await beforeDeadline(attempt, timeoutMs + ABANDON_AFTER_MS, unanswered);
   } catch (error) {
     if (error instanceof WechatPayRejected) return { outcome: 'rejected', error };
     if (error instanceof WechatPayUnavailable) return { error, unprocessed: error.status === 429 };

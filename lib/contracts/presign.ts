@@ -4,8 +4,17 @@ import type { SignedRequest } from '../wechatpay/client';
 import { PRESIGN_TTL_MS } from './lifecycle';
 import type { ContractRecord, PresignKind } from './model';
 import type { Clock, ContractStore, WechatPayGateway } from './ports';
+import {
+  type Budget,
+  beforeDeadline,
+  beforeRecording,
+  late,
+  MIN_ATTEMPT_MS,
+  outOfTime,
+  UNBOUNDED,
+} from './presign-budget';
 import { decideClaim, lostRace } from './presign-claim';
-import { type Current, note, type StoreFailure, transitionOwn, withStoreFailure } from './presign-record';
+import { AttemptWrites, type StoreFailure, withStoreFailure } from './presign-record';
 import { presignRequest } from './presign-request';
 import { sendPresign } from './presign-send';
 import { requestHash } from './request-hash';
@@ -47,72 +56,82 @@ export type PresignOutcome = {
   | { stored: false; storeFailure: StoreFailure }
 );
 
-/** What one attempt carries from its claim to its send. */
-interface Holding {
-  current: Current;
-  token: string;
-  /** Taken over (now or by an earlier attempt) from one that died, perhaps after reaching WeChat Pay. */
-  inherited: boolean;
-}
-
 const iso = (ms: number) => new Date(ms).toISOString();
 
-export async function presign(deps: PresignDeps, kind: PresignKind, body: unknown): Promise<PresignOutcome> {
+/**
+ * Pre-signs one contract (docs/architecture.md, "Presign"). `budget` is the time the invocation has left: every
+ * step is bounded by it, and the outcome is recorded before it runs out (see presign-budget.ts).
+ */
+export async function presign(
+  deps: PresignDeps,
+  kind: PresignKind,
+  body: unknown,
+  budget: Budget = UNBOUNDED,
+): Promise<PresignOutcome> {
   const input = validatePresign(kind, body);
   const hash = requestHash(deps.hashKey, { kind, ...input });
   const now = deps.clock();
-  const token = randomBytes(16).toString('base64url');
-  const record = newRecord(kind, input, hash, token, now);
+  const writes = new AttemptWrites(deps.store, randomBytes(16).toString('base64url'), budget);
+  const record = newRecord(kind, input, hash, writes.token, now);
   const request = presignRequest(kind, input, deps.notifyUrl, deps.wechatpay);
 
   // The claim and the (KMS) signature do not depend on each other: run them together so the critical
   // path is max(claim, sign) + WeChat Pay + store. Nothing is sent unless both succeeded.
-  const [claim, signed] = await Promise.allSettled([deps.store.claim(record), deps.wechatpay.sign(request)]);
+  const forClaim = beforeRecording(budget);
+  if (forClaim < MIN_ATTEMPT_MS)
+    throw outOfTime("too little of the function's time was left to claim the code");
+  const [claim, signed] = await Promise.allSettled([
+    beforeDeadline(deps.store.claim(record), forClaim, () => late('DynamoDB', 'PutItem')),
+    beforeDeadline(deps.wechatpay.sign(request), forClaim, () => late('KMS', 'Sign')),
+  ]);
   if (claim.status === 'rejected') throw claim.reason;
-  const decision = decideClaim(claim.value, record, {
-    token,
-    hashes: [hash],
-    now,
-    leaseMs: deps.claimLeaseMs,
-  });
+  const attempt = { token: writes.token, hashes: [hash], now, leaseMs: deps.claimLeaseMs };
+  const decision = decideClaim(claim.value, record, attempt);
   if (decision.kind === 'replay')
     return { result: replayOf(decision.existing), replayed: true, stored: true };
   if (decision.kind === 'conflict') throw decision.error;
   let current: ContractRecord = decision.kind === 'claimed' ? decision.current : record;
   if (decision.kind === 'resume' || decision.kind === 'takeover') {
     // The claim becomes this attempt's: its token, and its start (WeChat Pay's token runs from this attempt).
-    const taken = await transitionOwn(
-      deps.store,
-      decision.existing,
-      {
-        state: 'PRESIGNING',
-        updated_at: iso(now),
-        claim_token: token,
-        local_failure: false,
-        ...(decision.kind === 'takeover' ? { claim_inherited: true } : {}),
-      },
-      token,
-    );
+    const taken = await writes.take(decision.existing, {
+      state: 'PRESIGNING',
+      updated_at: iso(now),
+      claim_token: writes.token,
+      local_failure: false,
+      ...(decision.kind === 'takeover' ? { claim_inherited: true } : {}),
+    });
     if (!taken) throw lostRace(decision.existing);
     current = taken;
   }
-  const holding: Holding = { current, token, inherited: current.claim_inherited === true };
   if (signed.status === 'rejected') {
     // WeChat Pay never saw the code from this attempt: mark the record so that the identical retry may resume
     // it (it stays PRESIGNING, so the state still only moves forward).
     const changes = { state: 'PRESIGNING' as const, updated_at: iso(deps.clock()), local_failure: true };
-    throw withStoreFailure(signed.reason, await note(deps.store, current, changes, token));
+    throw withStoreFailure(signed.reason, await writes.note(current, changes));
   }
-  return send(deps, kind, holding, signed.value);
+  return send(deps, kind, { current, writes, budget }, signed.value);
+}
+
+/** What one attempt carries from its claim to its send. */
+interface Holding {
+  current: ContractRecord;
+  writes: AttemptWrites;
+  budget: Budget;
 }
 
 async function send(
   deps: PresignDeps,
   kind: PresignKind,
-  { current, token, inherited }: Holding,
+  { current, writes, budget }: Holding,
   signed: SignedRequest,
 ): Promise<PresignOutcome> {
-  const sent = await sendPresign({ wechatpay: deps.wechatpay, clock: deps.clock, inherited }, kind, signed);
+  // Taken over (now or by an earlier attempt) from one that died, perhaps after reaching WeChat Pay.
+  const inherited = current.claim_inherited === true;
+  const sent = await sendPresign(
+    { wechatpay: deps.wechatpay, clock: deps.clock, inherited, budget },
+    kind,
+    signed,
+  );
   const updated_at = iso(deps.clock());
   if (sent.outcome === 'rejected') {
     const changes = {
@@ -120,34 +139,28 @@ async function send(
       updated_at,
       wechatpay_error: wechatpayError(sent.error),
     };
-    throw withStoreFailure(sent.error, await note(deps.store, current, changes, token));
+    throw withStoreFailure(sent.error, await writes.note(current, changes));
   }
   if (sent.outcome === 'unknown') {
-    const changes = { state: 'PRESIGN_UNKNOWN' as const, updated_at };
-    throw withStoreFailure(sent.error, await note(deps.store, current, changes, token));
+    throw withStoreFailure(sent.error, await writes.note(current, { state: 'PRESIGN_UNKNOWN', updated_at }));
   }
   if (sent.outcome === 'unprocessed') {
     // WeChat Pay processed nothing: the code stays PRESIGNING and resumable by the identical request.
     const changes = { state: 'PRESIGNING' as const, updated_at, local_failure: true };
-    throw withStoreFailure(sent.error, await note(deps.store, current, changes, token));
+    throw withStoreFailure(sent.error, await writes.note(current, changes));
   }
   const { response, answer, sentAt } = sent;
   // The token's 10 minutes run from when WeChat Pay issued it, which is after the request left, never after its
   // answer arrived: a replay must never hand out a link that has lapsed.
   const expires_at = iso(sentAt + PRESIGN_TTL_MS);
   const requestId = response.requestId;
-  const storeFailure = await note(
-    deps.store,
-    current,
-    {
-      state: 'PRESIGNED',
-      updated_at,
-      expires_at,
-      ...answer,
-      ...(requestId ? { wechatpay_request_id: requestId } : {}),
-    },
-    token,
-  );
+  const storeFailure = await writes.note(current, {
+    state: 'PRESIGNED',
+    updated_at,
+    expires_at,
+    ...answer,
+    ...(requestId ? { wechatpay_request_id: requestId } : {}),
+  });
   return {
     result: { out_contract_code: current.out_contract_code, state: 'PRESIGNED', ...answer, expires_at },
     replayed: false,

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ANSWER_MS, type Budget, RECORD_MS, UNBOUNDED } from '../../../../lib/contracts/presign-budget';
 import { type SendResult, sendPresign } from '../../../../lib/contracts/presign-send';
 import { DependencyUnavailable, WechatPayRejected, WechatPayUnavailable } from '../../../../lib/errors';
-import type { SignedRequest, WechatPayResponse } from '../../../../lib/wechatpay/client';
+import type { SendOptions, SignedRequest, WechatPayResponse } from '../../../../lib/wechatpay/client';
 import { gatewayDouble, jsonResponse } from '../../../support/contracts/gateway';
 
 const T0 = Date.parse('2026-11-27T04:00:00Z');
@@ -39,12 +40,17 @@ const notJson = () =>
   });
 
 /** Sends against WeChat Pay answering `answers` in turn; returns the result and what was sent. */
-async function send(answers: Answer[], options: { inherited?: boolean; signFails?: Error } = {}) {
+async function send(
+  answers: Answer[],
+  options: { inherited?: boolean; signFails?: Error; budget?: Budget } = {},
+) {
   const sent: SignedRequest[] = [];
+  const timeouts: (number | undefined)[] = [];
   let clock = T0;
   const wechatpay = gatewayDouble({
-    async send(signed: SignedRequest) {
+    async send(signed: SignedRequest, sendOptions?: SendOptions) {
       sent.push(signed);
+      timeouts.push(sendOptions?.timeoutMs);
       clock += 1000;
       const answer = answers.shift();
       if (!answer) throw new Error('no more answers scripted');
@@ -57,11 +63,16 @@ async function send(answers: Answer[], options: { inherited?: boolean; signFails
     },
   });
   const result = await sendPresign(
-    { wechatpay, clock: () => clock, inherited: options.inherited ?? false },
+    {
+      wechatpay,
+      clock: () => clock,
+      inherited: options.inherited ?? false,
+      budget: options.budget ?? UNBOUNDED,
+    },
     'H5',
     FIRST,
   );
-  return { result, sent };
+  return { result, sent, timeouts };
 }
 
 const outcomeOf = (result: SendResult) => result.outcome;
@@ -123,5 +134,27 @@ describe('sending a presign: what the attempts’ answers say together', () => {
     assert.equal(clean.result.outcome, 'unprocessed');
     assert.ok(clean.result.outcome === 'unprocessed' && clean.result.error === kms);
     assert.equal(outcomeOf((await send([systemError()], { signFails: kms })).result), 'unknown');
+  });
+
+  it('inside the function’s time: each attempt waits at most what is left, keeping time to record the outcome', async () => {
+    const left = 4000;
+    const { result, timeouts } = await send([ok()], { budget: { remainingMs: () => left } });
+    assert.equal(result.outcome, 'accepted');
+    assert.deepEqual(timeouts, [left - RECORD_MS - ANSWER_MS]);
+  });
+
+  it('too little time to wait for WeChat Pay: no attempt at all, and the code stays resumable', async () => {
+    const { result, sent } = await send([], { budget: { remainingMs: () => RECORD_MS + ANSWER_MS + 999 } });
+    assert.equal(result.outcome, 'unprocessed');
+    assert.equal(sent.length, 0);
+    assert.ok(result.outcome === 'unprocessed' && result.error instanceof DependencyUnavailable);
+  });
+
+  it('a Retry-After the time left cannot wait out: no early retry; the caller is told when to come back', async () => {
+    const slowDown = new WechatPayUnavailable('HTTP 429', 'r', { status: 429, retryAfterS: 30 });
+    const { result, sent } = await send([slowDown], { budget: { remainingMs: () => 20_000 } });
+    assert.equal(sent.length, 1);
+    assert.ok(result.outcome === 'unprocessed' && result.error instanceof WechatPayUnavailable);
+    assert.equal(result.error.retryAfterS, 30);
   });
 });

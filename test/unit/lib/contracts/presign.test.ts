@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { PRESIGN_TTL_MS } from '../../../../lib/contracts/lifecycle';
 import type { ContractRecord } from '../../../../lib/contracts/model';
 import { type PresignDeps, presign } from '../../../../lib/contracts/presign';
+import { ANSWER_MS, MIN_ATTEMPT_MS, RECORD_MS } from '../../../../lib/contracts/presign-budget';
 import {
   ContractCodeUsed,
   DependencyUnavailable,
@@ -296,3 +297,40 @@ async function claimOf(deps: PresignDeps, body: Record<string, unknown>): Promis
   if (!claimed) throw new Error('nothing claimed');
   return { ...claimed, state: 'PRESIGNING', version: 1 };
 }
+
+test('a claim that gets no answer in the time left: DependencyUnavailable in time, WeChat Pay never called', async () => {
+  const { store, wechatpay, deps } = setup();
+  store.claim = () => new Promise(() => {});
+  const budget = { remainingMs: () => RECORD_MS + ANSWER_MS + MIN_ATTEMPT_MS + 50 };
+  const started = Date.now();
+  await assert.rejects(presign(deps, 'H5', h5Body(), budget), /DynamoDB unavailable: PutItem got no answer/);
+  assert.ok(Date.now() - started < MIN_ATTEMPT_MS + 500);
+  assert.equal(wechatpay.sent.length, 0);
+});
+
+test('a record write that gets no answer before the deadline: the link is still answered, marked unstored', async () => {
+  let left = 10_000;
+  const { store, deps } = setup(async () => {
+    // WeChat Pay answered late: only the answer's own time is left.
+    left = ANSWER_MS + 100;
+    return { redirect_url: 'https://wx.example/sign?t=1' };
+  });
+  store.transition = () => new Promise(() => {});
+  const started = Date.now();
+  const outcome = await presign(deps, 'H5', h5Body(), { remainingMs: () => left });
+  assert.ok(Date.now() - started < 1000, 'gave up the write in time');
+  assert.equal(outcome.result.redirect_url, 'https://wx.example/sign?t=1');
+  assert.match(
+    outcome.stored === false ? outcome.storeFailure.reason : '',
+    /PRESIGNED not recorded: no answer before the function's deadline/,
+  );
+});
+
+test('too little time left to claim safely: refused before anything is written', async () => {
+  const { store, deps } = setup();
+  await assert.rejects(
+    presign(deps, 'H5', h5Body(), { remainingMs: () => RECORD_MS }),
+    DependencyUnavailable,
+  );
+  assert.equal(store.items.size, 0);
+});

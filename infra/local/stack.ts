@@ -16,7 +16,7 @@ import type { ContractEvent } from '../../lib/contracts/events';
 import type { EventPublisher } from '../../lib/contracts/ports';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb';
 import { type Extra, type LocalGateway, readRoutes, startGateway } from './gateway';
-import { LocalSecrets, randomApiV3Key, randomPublicKeyId, randomSerial } from './keys';
+import { LocalSecrets, randomApiV3Key, randomPublicKeyId, randomRequestHashKey, randomSerial } from './keys';
 import { type KmsStandIn, startKmsStandIn } from './kms/server';
 import { type Simulator, type SimulatorOptions, startSimulator } from './simulator';
 import { startStreamPoller } from './stream-poller';
@@ -141,6 +141,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       given.WECHATPAY_MERCHANT_SERIAL_NO || secrets.text('merchant-serial', randomSerial);
     env.WECHATPAY_SIGNING_KEY_ID = given.WECHATPAY_SIGNING_KEY_ID || 'alias/wechatpay-merchant';
     env.WECHATPAY_APIV3_KEY = given.WECHATPAY_APIV3_KEY || secrets.text('apiv3-key', randomApiV3Key);
+    env.REQUEST_HASH_KEY = given.REQUEST_HASH_KEY || secrets.text('request-hash-key', randomRequestHashKey);
 
     const api = await startGateway({
       routes: readRoutes(join(root, 'serverless.yml')),
@@ -195,7 +196,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       env.WECHATPAY_PUBLIC_KEY_ID = platform.id;
       env.WECHATPAY_PUBLIC_KEY = platform.pem;
     }
-    for (const name of ['EVENT_BUS_NAME', 'WECHATPAY_TIMEOUT_MS'] as const) {
+    for (const name of [
+      'EVENT_BUS_NAME',
+      'WECHATPAY_TIMEOUT_MS',
+      'REQUEST_HASH_KEY_PREVIOUS',
+      'PRESIGN_TIMEOUT_S',
+    ] as const) {
       if (given[name]) env[name] = given[name] as string;
     }
     Object.assign(process.env, env);

@@ -36,6 +36,17 @@ export interface Settings {
 export interface PresignSettings {
   /** PRESIGN_TIMEOUT_S: the presign function's own Lambda timeout (seconds), which its claims' lease outlasts. */
   timeoutS: number;
+  /**
+   * REQUEST_HASH_KEY: the key of the request hash (at least 32 bytes), or the ARN of the Secrets Manager secret
+   * holding it (deployed). Its own key, never the APIv3 key: resetting that one must not break replays, and
+   * whoever holds it must not be able to test ID numbers against stored hashes.
+   */
+  requestHashKey: string;
+  /**
+   * REQUEST_HASH_KEY_PREVIOUS, during a rotation: the previous key (or its secret's ARN), or `AWSPREVIOUS`, the
+   * REQUEST_HASH_KEY secret's previous version. Hashes under it still count as the same request.
+   */
+  requestHashKeyPrevious?: string;
 }
 
 /** What the outbox publisher needs. */
@@ -121,7 +132,15 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
 
 export function readPresignSettings(env: NodeJS.ProcessEnv): PresignSettings {
   const r = new Reader(env);
-  const settings: PresignSettings = { timeoutS: r.positive('PRESIGN_TIMEOUT_S', 25) };
+  const settings: PresignSettings = {
+    timeoutS: r.positive('PRESIGN_TIMEOUT_S', 25),
+    requestHashKey: r.required('REQUEST_HASH_KEY'),
+    ...ifSet('requestHashKeyPrevious', r.optional('REQUEST_HASH_KEY_PREVIOUS')),
+  };
+  r.checkMissing();
+  if (settings.requestHashKeyPrevious === settings.requestHashKey) {
+    r.invalid('REQUEST_HASH_KEY_PREVIOUS repeats REQUEST_HASH_KEY (a rotation needs a new key)');
+  }
   r.checkInvalid();
   return settings;
 }

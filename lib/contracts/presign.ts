@@ -27,8 +27,11 @@ export interface PresignDeps {
   wechatpay: WechatPayGateway;
   /** Sent as `contract_notify_url`: the public URL of our callback route. */
   notifyUrl: string;
-  /** Key of the request HMAC (derived from a secret; see request-hash.ts). */
-  hashKey: Buffer;
+  /**
+   * Keys of the request HMAC (see request-hash.ts), a secret of its own: the current one, and during a rotation
+   * the previous one, whose hashes still count as the same request.
+   */
+  hashKeys: { current: Buffer; previous?: Buffer };
   /**
    * How long a PRESIGNING claim stays its attempt's own (ms): longer than the presign function may run, so that
    * once it passed, the attempt has died, and an identical request may take the claim over.
@@ -69,7 +72,9 @@ export async function presign(
   budget: Budget = UNBOUNDED,
 ): Promise<PresignOutcome> {
   const input = validatePresign(kind, body);
-  const hash = requestHash(deps.hashKey, { kind, ...input });
+  const canonical = { kind, ...input };
+  const hash = requestHash(deps.hashKeys.current, canonical);
+  const previous = deps.hashKeys.previous && requestHash(deps.hashKeys.previous, canonical);
   const now = deps.clock();
   const writes = new AttemptWrites(deps.store, randomBytes(16).toString('base64url'), budget);
   const record = newRecord(kind, input, hash, writes.token, now);
@@ -85,7 +90,8 @@ export async function presign(
     beforeDeadline(deps.wechatpay.sign(request), forClaim, () => late('KMS', 'Sign')),
   ]);
   if (claim.status === 'rejected') throw claim.reason;
-  const attempt = { token: writes.token, hashes: [hash], now, leaseMs: deps.claimLeaseMs };
+  const hashes = previous ? [hash, previous] : [hash];
+  const attempt = { token: writes.token, hashes, now, leaseMs: deps.claimLeaseMs };
   const decision = decideClaim(claim.value, record, attempt);
   if (decision.kind === 'replay')
     return { result: replayOf(decision.existing), replayed: true, stored: true };
@@ -97,6 +103,8 @@ export async function presign(
       state: 'PRESIGNING',
       updated_at: iso(now),
       claim_token: writes.token,
+      // Under the current key, so the claim outlives the end of a key rotation.
+      request_hash: hash,
       local_failure: false,
       ...(decision.kind === 'takeover' ? { claim_inherited: true } : {}),
     });

@@ -9,7 +9,7 @@ export function presignTestDeps(
 ): PresignDeps {
   return {
     notifyUrl: 'https://api.example/wechatpay/notifications',
-    hashKey: Buffer.alloc(32, 7),
+    hashKeys: { current: Buffer.alloc(32, 7) },
     claimLeaseMs: TEST_CLAIM_LEASE_MS,
     ...parts,
   };

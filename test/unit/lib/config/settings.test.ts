@@ -134,10 +134,11 @@ describe('settings per concern', () => {
 
 describe('readPresignSettings', () => {
   it('PRESIGN_TIMEOUT_S: the function’s own timeout, 25 s by default, a positive integer', () => {
-    assert.equal(readPresignSettings({}).timeoutS, 25);
-    assert.equal(readPresignSettings({ PRESIGN_TIMEOUT_S: '10' }).timeoutS, 10);
+    const key = { REQUEST_HASH_KEY: 'k'.repeat(32) };
+    assert.equal(readPresignSettings(key).timeoutS, 25);
+    assert.equal(readPresignSettings({ ...key, PRESIGN_TIMEOUT_S: '10' }).timeoutS, 10);
     assert.throws(
-      () => readPresignSettings({ PRESIGN_TIMEOUT_S: '2.5' }),
+      () => readPresignSettings({ ...key, PRESIGN_TIMEOUT_S: '2.5' }),
       /PRESIGN_TIMEOUT_S=2.5 is not a positive integer/,
     );
   });

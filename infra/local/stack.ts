@@ -12,6 +12,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetPublicKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { makeHandler as makePublishHandler } from '../../functions/publish';
 import { processRuntime, wire } from '../../lib/config/runtime';
+import { readAppSubMerchantField } from '../../lib/config/settings';
 import type { ContractEvent } from '../../lib/contracts/events';
 import type { EventPublisher } from '../../lib/contracts/ports';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb';
@@ -184,6 +185,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         },
         // WeChat Pay sends TERMINATE_CONTRACT to the plan template's URL, which the operator sets to our route.
         terminateNotifyUrl: given.SIMULATOR_TERMINATE_NOTIFY_URL || env.WECHATPAY_NOTIFY_URL,
+        // The simulator accepts only the APP sub-merchant field name the service is configured to send.
+        appSubMerchantField: readAppSubMerchantField(given),
         log: (l) => log('wechatpay', l),
         ...options.simulator,
       });
@@ -201,6 +204,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       'WECHATPAY_TIMEOUT_MS',
       'REQUEST_HASH_KEY_PREVIOUS',
       'PRESIGN_TIMEOUT_S',
+      'WECHATPAY_APP_SUB_MCHID_FIELD',
     ] as const) {
       if (given[name]) env[name] = given[name] as string;
     }

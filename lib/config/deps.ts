@@ -82,6 +82,7 @@ export function presignDeps(runtime: Runtime = processRuntime): Wiring<PresignDe
       ...contractParts(runtime, inputs),
       notifyUrl: inputs.settings.wechatpay.notifyUrl,
       hashKeys: inputs.settings.hashKeys,
+      appSubMerchantField: inputs.settings.presign.appSubMerchantField,
       claimLeaseMs: inputs.settings.presign.timeoutS * 1000 + CLOCK_DIFFERENCE_MS,
     }),
   );

@@ -1,3 +1,5 @@
+import type { SubMerchantField } from '../contracts/presign-request';
+
 /**
  * The environment, parsed and validated: the only code that reads configuration variables (README
  * "Configuration"). Pure: every reader takes the environment as an argument. Settings are read per concern, so
@@ -47,6 +49,27 @@ export interface PresignSettings {
    * REQUEST_HASH_KEY secret's previous version. Hashes under it still count as the same request.
    */
   requestHashKeyPrevious?: string;
+  /** WECHATPAY_APP_SUB_MCHID_FIELD: the APP presign's wire name of the sub-merchant id (see SubMerchantField). */
+  appSubMerchantField: SubMerchantField;
+}
+
+const SUB_MERCHANT_FIELDS: readonly SubMerchantField[] = ['sub_mchid', 'sub_merchant_code'];
+
+/** WECHATPAY_APP_SUB_MCHID_FIELD alone: what the local stack also tells its simulator to accept. */
+export function readAppSubMerchantField(env: NodeJS.ProcessEnv): SubMerchantField {
+  const r = new Reader(env);
+  const field = appSubMerchantField(r);
+  r.checkInvalid();
+  return field;
+}
+
+function appSubMerchantField(r: Reader): SubMerchantField {
+  const value = r.optional('WECHATPAY_APP_SUB_MCHID_FIELD') ?? 'sub_mchid';
+  if ((SUB_MERCHANT_FIELDS as readonly string[]).includes(value)) return value as SubMerchantField;
+  r.invalid(
+    `WECHATPAY_APP_SUB_MCHID_FIELD is ${JSON.stringify(value)}, not ${SUB_MERCHANT_FIELDS.join(' or ')}`,
+  );
+  return 'sub_mchid';
 }
 
 /** What the outbox publisher needs. */
@@ -136,6 +159,7 @@ export function readPresignSettings(env: NodeJS.ProcessEnv): PresignSettings {
     timeoutS: r.positive('PRESIGN_TIMEOUT_S', 25),
     requestHashKey: r.required('REQUEST_HASH_KEY'),
     ...ifSet('requestHashKeyPrevious', r.optional('REQUEST_HASH_KEY_PREVIOUS')),
+    appSubMerchantField: appSubMerchantField(r),
   };
   r.checkMissing();
   if (settings.requestHashKeyPrevious === settings.requestHashKey) {

@@ -15,7 +15,7 @@ import {
 } from './presign-budget';
 import { decideClaim, lostRace } from './presign-claim';
 import { AttemptWrites, type StoreFailure, withStoreFailure } from './presign-record';
-import { presignRequest } from './presign-request';
+import { presignRequest, type SubMerchantField } from './presign-request';
 import { sendPresign } from './presign-send';
 import { requestHash } from './request-hash';
 import { type PresignInput, validatePresign } from './validation';
@@ -25,8 +25,10 @@ export type { StoreFailure } from './presign-record';
 export interface PresignDeps {
   store: ContractStore;
   wechatpay: WechatPayGateway;
-  /** Sent as `contract_notify_url`: the public URL of our callback route. */
+  /** The public URL of our callback route: `contract_notify_url`, and `trade_info.notify_url` unless given. */
   notifyUrl: string;
+  /** The APP presign's wire name of the sub-merchant id (WECHATPAY_APP_SUB_MCHID_FIELD). */
+  appSubMerchantField: SubMerchantField;
   /**
    * Keys of the request HMAC (see request-hash.ts), a secret of its own: the current one, and during a rotation
    * the previous one, whose hashes still count as the same request.
@@ -78,13 +80,13 @@ export async function presign(
   const now = deps.clock();
   const writes = new AttemptWrites(deps.store, randomBytes(16).toString('base64url'), budget);
   const record = newRecord(kind, input, hash, writes.token, now);
-  const request = presignRequest(kind, input, deps.notifyUrl, deps.wechatpay);
+  const request = presignRequest(kind, input, deps, deps.wechatpay);
 
   // The claim and the (KMS) signature do not depend on each other: run them together so the critical
   // path is max(claim, sign) + WeChat Pay + store. Nothing is sent unless both succeeded.
   const forClaim = beforeRecording(budget);
   if (forClaim < MIN_ATTEMPT_MS)
-    throw outOfTime("too little of the function's time was left to claim the code");
+    throw outOfTime('Lambda', "too little of the function's time was left to claim the code");
   const [claim, signed] = await Promise.allSettled([
     beforeDeadline(deps.store.claim(record), forClaim, () => late('DynamoDB', 'PutItem')),
     beforeDeadline(deps.wechatpay.sign(request), forClaim, () => late('KMS', 'Sign')),

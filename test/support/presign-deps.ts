@@ -11,6 +11,7 @@ export function presignTestDeps(
     notifyUrl: 'https://api.example/wechatpay/notifications',
     hashKeys: { current: Buffer.alloc(32, 7) },
     claimLeaseMs: TEST_CLAIM_LEASE_MS,
+    appSubMerchantField: 'sub_mchid',
     ...parts,
   };
 }

@@ -19,3 +19,52 @@ export const PACKAGE_PARAMS = {
 export function packaged<T>(extra: Record<string, string> = {}): Promise<Packaged<T>> {
   return packageTemplate<T>({ stage: 'citest', params: { ...PACKAGE_PARAMS, ...extra } });
 }
+
+export interface Resource {
+  Type: string;
+  Condition?: string;
+  DependsOn?: string | string[];
+  DeletionPolicy?: string;
+  UpdateReplacePolicy?: string;
+  Properties: Record<string, unknown>;
+}
+export interface Template {
+  Conditions: Record<string, unknown>;
+  Resources: Record<string, Resource>;
+  Outputs: Record<string, { Value: unknown; Description?: string }>;
+}
+export interface Statement {
+  Sid?: string;
+  Effect?: string;
+  Principal?: unknown;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+export function ofType(template: Template, type: string): [string, Resource][] {
+  return Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
+}
+
+export function actions(statement: Statement): string[] {
+  return Array.isArray(statement.Action) ? statement.Action : [statement.Action];
+}
+
+/** Every IAM statement in the template, with the logical id of the role or policy holding it. */
+export function iamStatements(template: Template): { owner: string; statement: Statement }[] {
+  const found: { owner: string; statement: Statement }[] = [];
+  for (const [id, res] of Object.entries(template.Resources)) {
+    const documents =
+      res.Type === 'AWS::IAM::Role'
+        ? ((res.Properties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[]).map(
+            (p) => p.PolicyDocument,
+          )
+        : ['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy'].includes(res.Type)
+          ? [res.Properties.PolicyDocument as { Statement: Statement[] }]
+          : [];
+    for (const document of documents) {
+      for (const statement of document.Statement) found.push({ owner: id, statement });
+    }
+  }
+  return found;
+}

@@ -68,3 +68,10 @@ export function iamStatements(template: Template): { owner: string; statement: S
   }
   return found;
 }
+
+/** The Properties of resource `id`, failing the test (by name) when the template lacks it. */
+export function propertiesOf(template: Template, id: string): Record<string, unknown> {
+  const found = template.Resources[id];
+  if (!found) throw new Error(`resource ${id} missing from the packaged template`);
+  return found.Properties ?? {};
+}

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { ofType, PACKAGE_PARAMS, packaged, type Resource, type Template } from '../../support/package';
+import {
+  ofType,
+  PACKAGE_PARAMS,
+  packaged,
+  propertiesOf,
+  type Resource,
+  type Template,
+} from '../../support/package';
 
 // Someone is told: every alarm reaches the alert topic when it fires and when it clears, the topic's subscribers
 // are the alarmSubscribers parameter, and our own metrics are counted per stage.
@@ -101,18 +108,18 @@ describe('alarms', () => {
   });
 
   it('reminds the topic 30 days before the merchant API certificate expires', () => {
-    const p = template.Resources.CertificateReminder?.Properties;
-    assert.equal(p?.ScheduleExpression, 'at(2031-05-31T08:00:00)');
-    assert.deepEqual((p?.Target as { Arn: unknown }).Arn, topic);
+    const p = propertiesOf(template, 'CertificateReminder');
+    assert.equal(p.ScheduleExpression, 'at(2031-05-31T08:00:00)');
+    assert.deepEqual((p.Target as { Arn: unknown }).Arn, topic);
     assert.match(
-      String((p?.Target as { Input: string }).Input),
+      String((p.Target as { Input: string }).Input),
       new RegExp(PACKAGE_PARAMS.wechatpayMerchantSerialNo),
     );
   });
 
   it('lets only CloudWatch, the tamper rule and TLS publish to the topic', () => {
     const statements = (
-      template.Resources.AlertsTopicPolicy?.Properties.PolicyDocument as {
+      propertiesOf(template, 'AlertsTopicPolicy').PolicyDocument as {
         Statement: { Sid: string; Effect: string; Principal: unknown; Condition: unknown }[];
       }
     ).Statement;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { iamStatements, ofType, packaged, type Template } from '../../support/package';
+import { iamStatements, ofType, packaged, propertiesOf, type Template } from '../../support/package';
 
 // Limits and records: reserved concurrency everywhere, scheduled functions that report failed runs, timeouts
 // inside API Gateway's, a year of logs with the caller's identity, and the APIv3 secret readable by its readers only.
@@ -51,13 +51,13 @@ describe('limits and records', () => {
       const timeout = Number(template.Resources[`${fn}LambdaFunction`]?.Properties.Timeout);
       assert.ok(timeout < API_GATEWAY_TIMEOUT_S, `${fn} timeout ${timeout} s`);
     }
-    const presign = template.Resources.PresignLambdaFunction?.Properties;
-    const env = (presign?.Environment as { Variables: Record<string, string> }).Variables;
+    const presign = propertiesOf(template, 'PresignLambdaFunction');
+    const env = (presign.Environment as { Variables: Record<string, string> }).Variables;
     const attemptMs = Number(env.WECHATPAY_TIMEOUT_MS);
     assert.ok(attemptMs > 0, 'WECHATPAY_TIMEOUT_MS is set');
     // Three WeChat Pay attempts take at most 3 × the per-attempt timeout; the rest is for KMS and DynamoDB.
     assert.ok(
-      Number(presign?.Timeout) * 1000 >= 3 * attemptMs + 10_000,
+      Number(presign.Timeout) * 1000 >= 3 * attemptMs + 10_000,
       'presign timeout leaves 10 s beside WeChat Pay',
     );
   });
@@ -98,17 +98,18 @@ describe('limits and records', () => {
   });
 
   it('lets only the roles that read the APIv3 key read it, whatever other IAM policies say', () => {
-    const policy = template.Resources.ApiV3KeySecretPolicy?.Properties;
-    assert.deepEqual(policy?.SecretId, { Ref: 'ApiV3KeySecret' });
-    const [statement] = (policy?.ResourcePolicy as { Statement: Record<string, unknown>[] }).Statement;
-    assert.equal(statement?.Effect, 'Deny');
-    assert.equal(statement?.Action, 'secretsmanager:GetSecretValue');
+    const policy = propertiesOf(template, 'ApiV3KeySecretPolicy');
+    assert.deepEqual(policy.SecretId, { Ref: 'ApiV3KeySecret' });
+    const [statement] = (policy.ResourcePolicy as { Statement: Record<string, unknown>[] }).Statement;
+    assert.ok(statement, 'the secret policy has no statement');
+    assert.equal(statement.Effect, 'Deny');
+    assert.equal(statement.Action, 'secretsmanager:GetSecretValue');
     const readers = iamStatements(template)
       .filter(({ statement: s }) => [s.Action].flat().includes('secretsmanager:GetSecretValue'))
       .map(({ owner }) => (owner === 'CertificateModePolicy' ? 'CertificatesRole' : owner))
       .sort();
     const allowed = (
-      statement?.Condition as { ArnNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': [string] }[] } }
+      statement.Condition as { ArnNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': [string] }[] } }
     ).ArnNotEquals['aws:PrincipalArn']
       .map((arn) => arn['Fn::GetAtt'][0])
       .sort();

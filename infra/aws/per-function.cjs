@@ -36,7 +36,7 @@ function lambdaAlarm({ service, stage, fn, metric, description }) {
   };
 }
 
-/** The Resources and extensions for the given function names (exported for the unit test). */
+/** The Resources and extensions for the given function names. */
 function functionResources({ service, stage, functions, logsKmsKeyArn }) {
   const Resources = {};
   const extensions = {};
@@ -73,4 +73,3 @@ module.exports = async ({ resolveConfigurationProperty, resolveVariable }) => {
   const logsKmsKeyArn = await resolveVariable('param:logsKmsKeyArn');
   return functionResources({ service, stage, functions, logsKmsKeyArn });
 };
-module.exports.functionResources = functionResources;

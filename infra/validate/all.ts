@@ -11,7 +11,7 @@ import { cfnGuard } from './cfn-guard';
 import { cfnLint } from './cfn-lint';
 import { type Finding, judge, readSuppressions, type Tool, type Verdict } from './findings';
 
-export const SUPPRESSIONS = fileURLToPath(new URL('../validation-suppressions.yml', import.meta.url));
+const SUPPRESSIONS = fileURLToPath(new URL('../validation-suppressions.yml', import.meta.url));
 
 export interface Validation extends Verdict {
   findings: Finding[];

@@ -21,7 +21,7 @@ function guardBinary(): string {
   return join(packageDir, 'bin', os, arch, 'cfn-guard');
 }
 
-export const CONTROL_TOWER_RULES = join(packageDir, 'rules/control-tower/cfn-guard');
+const CONTROL_TOWER_RULES = join(packageDir, 'rules/control-tower/cfn-guard');
 
 interface GuardReport {
   not_compliant?: { Rule?: { name?: string; checks?: unknown[] } }[];

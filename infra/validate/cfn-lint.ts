@@ -22,17 +22,12 @@ interface Engine {
 interface ValidateModule {
   CompositeEngine: new () => Engine;
   TemplateContent: new (content: string, name?: string) => unknown;
-  version(): string;
 }
 
 /** Resolved from aws-cdk-lib's own location, where npm installs the copy it bundles. */
 function validateModule(): ValidateModule {
   const fromCdk = createRequire(createRequire(import.meta.url).resolve('aws-cdk-lib/package.json'));
   return fromCdk('@aws/cloudformation-validate') as ValidateModule;
-}
-
-export function cfnLintVersion(): string {
-  return validateModule().version();
 }
 
 /**

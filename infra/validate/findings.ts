@@ -53,7 +53,7 @@ function pattern(glob: string): RegExp {
   return new RegExp(`^${escaped}$`);
 }
 
-export function matches(suppression: Suppression, finding: Finding): boolean {
+function matches(suppression: Suppression, finding: Finding): boolean {
   return (
     suppression.tool === finding.tool &&
     suppression.rule === finding.rule &&

@@ -1,5 +1,5 @@
 /**
- * Phase "bundles": each function bundled as serverless.yml's custom.esbuild does it (bundle, minify, node22,
+ * Phase "bundles": each function bundled as serverless.yml's custom.esbuild does it (bundle, minify, node24,
  * cjs, platform node, AWS SDK included), its minified size, and its load time: the median over fresh `node`
  * processes of the `require()` of the bundle, timed inside the child with process.hrtime.
  *
@@ -107,12 +107,12 @@ export interface BundlesResult {
 const RUNS = 20;
 const TOP_PACKAGES = 8;
 
-// Serverless's custom.esbuild: bundle, minify, no sourcemap, node22, cjs, platform node, nothing external.
+// Serverless's custom.esbuild: bundle, minify, no sourcemap, node24, cjs, platform node, nothing external.
 const OPTIONS = {
   bundle: true,
   minify: true,
   sourcemap: false,
-  target: 'node22',
+  target: 'node24',
   platform: 'node',
   format: 'cjs',
   metafile: true,

@@ -30,7 +30,9 @@ export interface ScheduleStatus {
   enabled: boolean;
   /** Real milliseconds until the next run; null when it runs only on demand. */
   next_in_ms: number | null;
+  /** Finished runs, on schedule and on demand. */
   runs: number;
+  /** The latest finished run; `time` is the test clock's when it started. */
   last?: { time: string; ok: boolean; error?: string };
 }
 
@@ -98,14 +100,15 @@ export function startSchedules(options: SchedulesOptions): LocalSchedules {
   async function fire(e: Entry): Promise<ScheduledRun> {
     const event = eventOf(e);
     const time = isoSeconds(clock.now());
-    e.runs++;
     try {
       const result = await functions.invoke(e.fn, event);
+      e.runs++;
       e.last = { time, ok: true };
       log(`${e.fn.key} ran (${e.schedule.expression.text}, ${time})`);
       return { function: e.fn.key, event, result };
     } catch (thrown) {
       const error = thrown instanceof Error ? thrown : new Error(String(thrown));
+      e.runs++;
       e.last = { time, ok: false, error: `${error.name}: ${error.message}` };
       log(`${e.fn.key} failed (${e.schedule.expression.text}, ${time}): ${error.name}: ${error.message}`);
       return { function: e.fn.key, event, error: { errorType: error.name, errorMessage: error.message } };

@@ -119,12 +119,12 @@ export async function startLambdaApi(options: LambdaApiOptions): Promise<LocalLa
     if (body.length > 0) {
       try {
         event = JSON.parse(body.toString('utf8'));
-      } catch (error) {
-        const why = (error as Error).message;
+      } catch {
+        // Not V8's message: it quotes the payload, which may hold a name or an ID number.
         return serviceError(
           400,
           'InvalidRequestContentException',
-          `Could not parse request body into json: ${why}`,
+          'Could not parse request body into json: the payload is not one JSON value',
         );
       }
     }

@@ -122,7 +122,7 @@ describe('the local Lambda Invoke API (wire format)', () => {
   });
 
   it('refuses a payload that is not JSON, an unknown invocation type and other operations, as Lambda does', async () => {
-    const bad = await invoke('echo', '{"real_name":"张三丰",');
+    const bad = await invoke('echo', '{"real_name":张三丰}');
     assert.equal(bad.status, 400);
     assert.equal(bad.headers.get('x-amzn-errortype'), 'InvalidRequestContentException');
     const { message } = (await bad.json()) as { message: string };

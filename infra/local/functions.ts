@@ -51,9 +51,10 @@ export interface LocalFunctions {
    * ends of every WeChat Pay exchange agree on the time; its business time follows the test clock.
    *
    * TEST CLOCK WIRING POINT, the only one: lib/config's dependency builders still read the system clock. Once
-   * they accept a Clock, give loadFunctions the stack's TestClock, build each handler in `load` below with the
-   * function's makeHandler over dependencies built on that clock (instead of importing `handler`), and make
-   * this `testClock.now`. Nothing else in infra/local changes: the simulator's offset then falls to 0.
+   * they accept a Clock, give loadFunctions the stack's TestClock (stack.ts creates it), build each handler in
+   * `load` with the function's makeHandler over dependencies built on that clock (instead of importing
+   * `handler`), and make this `testClock.now`. Nothing else in infra/local changes: the simulator then signs on
+   * the test clock, and the business offset that /local/clock gives it falls to 0.
    */
   clock: Clock;
 }
@@ -144,6 +145,7 @@ export function loadFunctions(root: string): LocalFunctions {
       ),
     invoke: async (fn, event, requestId = randomUUID()) =>
       (await load(fn))(event, lambdaContext(fn.key, fn.timeoutMs, requestId)),
+    // TEST CLOCK WIRING POINT (see LocalFunctions.clock): `load` above and this line are all that change.
     clock: Date.now,
   };
 }

@@ -17,7 +17,7 @@ import type { TestClock } from './test-clock';
 export interface SchedulesOptions {
   functions: LocalFunctions;
   clock: TestClock;
-  /** Schedule time per test-clock time; 0: no timers, on demand only. */
+  /** Schedule time per test-clock time, 1 or more; 0: no timers, on demand only. */
   speedup: number;
   /** For the scheduled event's `region` and rule ARN. */
   region: string;

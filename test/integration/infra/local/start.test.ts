@@ -247,13 +247,13 @@ describe('npm start (infra/local/start.ts)', () => {
 
   it('refuses a LOCAL_SCHEDULE_SPEEDUP that is not a factor, naming it, and starts nothing', async () => {
     const ports = await distinctFreePorts();
-    const s = startNpmStart({ ...childEnv(ports, dataDir), LOCAL_SCHEDULE_SPEEDUP: '-2' });
+    const s = startNpmStart({ ...childEnv(ports, dataDir), LOCAL_SCHEDULE_SPEEDUP: '0.5' });
     children.push(s);
     const { code } = await exitOf(s);
     assert.notEqual(code, 0, transcript(s));
     assert.ok(
       s.stderr.some((l) =>
-        l.includes('LOCAL_SCHEDULE_SPEEDUP=-2 is not a factor: use 0 (off), 1 (real time) or more'),
+        l.includes('LOCAL_SCHEDULE_SPEEDUP=0.5 is not a factor: use 0 (off), 1 (real time) or more'),
       ),
       transcript(s),
     );

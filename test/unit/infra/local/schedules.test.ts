@@ -64,9 +64,9 @@ describe('local schedules', () => {
     const clock = new TestClock();
     clock.advance(86_400);
     const functions = functionsWith({ tick: { rate: 'rate(1 minute)' } });
-    // One minute of schedule in 100 ms.
-    const schedules = start({ functions, clock, speedup: 600, region: 'ap-southeast-1' });
+    // One minute of schedule in 100 ms, counted from when the timers were armed.
     const began = Date.now();
+    const schedules = start({ functions, clock, speedup: 600, region: 'ap-southeast-1' });
     await until('three runs', 5_000, () => functions.invocations.length >= 3);
     const [first, second] = functions.invocations as [Invocation, Invocation];
     assert.ok(

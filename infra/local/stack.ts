@@ -1,10 +1,12 @@
 /**
  * The whole system on loopback, with no AWS account and no internet: DynamoDB Local, the KMS stand-in,
- * the WeChat Pay simulator and the local API gateway running the real handlers. `npm start` and the
- * end-to-end tests both run this, so what the tests prove is what a developer tries.
+ * the WeChat Pay simulator, the local API gateway and the Lambda Invoke API running the real handlers, and
+ * serverless.yml's schedules, all on one test clock. `npm start` and the end-to-end tests both run this, so
+ * what the tests prove is what a developer tries.
  *
- * Every configuration variable (README, "Configuration") that is set is honoured; only what is missing is generated. With
- * WECHATPAY_BASE_URL set, no simulator starts and the service talks to that WeChat Pay v3 peer instead.
+ * Every configuration variable (README, "Configuration") that is set is honoured; only what is missing is
+ * generated. With WECHATPAY_BASE_URL set, no simulator starts and the service talks to that WeChat Pay v3 peer
+ * instead.
  */
 import { createPublicKey } from 'node:crypto';
 import { join } from 'node:path';

@@ -9,13 +9,21 @@ import type { LocalSchedules } from './schedules';
 import type { TestClock } from './test-clock';
 
 export interface LocalRoutesOptions {
-  clock: TestClock;
+  clock: Pick<TestClock, 'now' | 'offsetSeconds'>;
   schedules: () => LocalSchedules | undefined;
-  /**
-   * Brings the WeChat Pay simulator's clock to the test clock's after an advance; undefined when the service
-   * talks to another WeChat Pay peer, whose clock nobody here can move.
-   */
-  moveSimulator: () => (() => Promise<void>) | undefined;
+  /** Moves the test clock and the simulator's: a RangeError for refused seconds, ClockNotMovable without one. */
+  advance: (seconds: number) => Promise<void>;
+}
+
+/** The service talks to another WeChat Pay peer, whose clock nobody here can move. */
+export class ClockNotMovable extends Error {
+  override readonly name = 'ClockNotMovable';
+  constructor() {
+    super(
+      'the test clock moves the service and the WeChat Pay simulator together; with WECHATPAY_BASE_URL set ' +
+        'there is no simulator, and another WeChat Pay peer checks timestamps against its own clock',
+    );
+  }
 }
 
 const RUN_PATH = /^\/local\/schedules\/([^/]+)\/run$/;
@@ -51,21 +59,15 @@ export function localRoutes(options: LocalRoutesOptions): Extra {
       if (typeof input !== 'object' || input === null || !('advance_s' in input)) {
         return invalid(res, '/advance_s', 'is required: {"advance_s": <seconds>}');
       }
-      const move = options.moveSimulator();
-      if (!move) {
-        return reply(res, 409, {
-          code: 'CLOCK_NOT_MOVABLE',
-          message:
-            'the test clock moves the service and the WeChat Pay simulator together; with WECHATPAY_BASE_URL set ' +
-            'there is no simulator, and another WeChat Pay peer checks timestamps against its own clock',
-        });
-      }
       try {
-        clock.advance(input.advance_s as number);
+        await options.advance(input.advance_s as number);
       } catch (error) {
-        return invalid(res, '/advance_s', (error as Error).message);
+        if (error instanceof ClockNotMovable) {
+          return reply(res, 409, { code: 'CLOCK_NOT_MOVABLE', message: error.message });
+        }
+        if (error instanceof RangeError) return invalid(res, '/advance_s', error.message);
+        throw error;
       }
-      await move();
       return reply(res, 200, reading());
     }
     const schedules = options.schedules();

@@ -20,7 +20,7 @@ import { type Extra, type LocalGateway, startGateway } from './gateway';
 import { LocalSecrets, randomApiV3Key, randomPublicKeyId, randomSerial } from './keys';
 import { type KmsStandIn, startKmsStandIn } from './kms/server';
 import { type LocalLambdaApi, startLambdaApi } from './lambda-api';
-import { localRoutes } from './local-routes';
+import { ClockNotMovable, localRoutes } from './local-routes';
 import { type LocalSchedules, startSchedules } from './schedules';
 import { type Simulator, type SimulatorOptions, startSimulator } from './simulator';
 import { startStreamPoller } from './stream-poller';
@@ -58,8 +58,13 @@ export interface LocalStack {
   api: LocalGateway;
   /** AWS Lambda's Invoke API for every function of serverless.yml. */
   lambda: LocalLambdaApi;
-  /** The stack's test clock (also `GET`/`POST /local/clock` on the API). */
-  clock: TestClock;
+  /** The stack's test clock, to read (also `GET /local/clock` on the API). */
+  clock: Pick<TestClock, 'now' | 'offsetSeconds'>;
+  /**
+   * Moves the test clock forward and the simulator's with it (also `POST /local/clock`): a RangeError for
+   * refused seconds, ClockNotMovable with another WeChat Pay peer.
+   */
+  advanceClock(seconds: number): Promise<void>;
   /** serverless.yml's schedules (also `/local/schedules` on the API). */
   schedules: LocalSchedules;
   simulator?: Simulator;
@@ -162,18 +167,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     let simulator: Simulator | undefined;
     let schedules: LocalSchedules | undefined;
+    const advanceClock = async (seconds: number) => {
+      if (!simulator) throw new ClockNotMovable();
+      clock.advance(seconds);
+      // Business time (token expiry, contract times) on the test clock; signatures stay on the functions'.
+      const url = `${simulator.url}/sandbox/clock`;
+      const offset_ms = clock.now() - functions.clock();
+      const res = await fetch(url, { method: 'POST', body: JSON.stringify({ offset_ms }) });
+      if (!res.ok) throw new Error(`${url} answered ${res.status}: ${await res.text()}`);
+    };
     const local = localRoutes({
       clock,
       schedules: () => schedules,
-      moveSimulator: () =>
-        simulator &&
-        (async () => {
-          // Business time (token expiry, contract times) on the test clock; signatures stay on the functions'.
-          const url = `${simulator?.url}/sandbox/clock`;
-          const offset_ms = clock.now() - functions.clock();
-          const res = await fetch(url, { method: 'POST', body: JSON.stringify({ offset_ms }) });
-          if (!res.ok) throw new Error(`${url} answered ${res.status}: ${await res.text()}`);
-        }),
+      advance: advanceClock,
     });
     const extra = options.extra;
     const api = await startGateway({
@@ -252,6 +258,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       api,
       lambda,
       clock,
+      advanceClock,
       schedules,
       ...(simulator ? { simulator } : {}),
       ...(kms ? { kms } : {}),

@@ -99,6 +99,18 @@ describe('the test clock (/local/clock)', () => {
       assert.match(String(answer.message), /\{"advance_s": <seconds>\}/, body);
     }
     assert.equal(stack.clock.offsetSeconds, before);
+    await assert.rejects(stack.advanceClock(-1), RangeError, 'the same rule in process');
+    assert.equal(stack.clock.offsetSeconds, before);
+  });
+
+  it('moves the same way in process (LocalStack.advanceClock), simulator included', async () => {
+    const presigned = await stack.request('POST', '/contracts/h5-presign', h5Body());
+    assert.equal(presigned.status, 201, JSON.stringify(presigned.body));
+    const before = stack.clock.offsetSeconds;
+    await stack.advanceClock(601);
+    assert.equal(stack.clock.offsetSeconds, before + 601);
+    assert.equal((await call(stack, 'GET')).body.offset_s, before + 601);
+    assert.equal((await fetch(String(presigned.body.redirect_url))).status, 410);
   });
 });
 
@@ -125,6 +137,7 @@ describe('the test clock with another WeChat Pay peer', () => {
     assert.equal(status, 409);
     assert.equal(body.code, 'CLOCK_NOT_MOVABLE');
     assert.match(String(body.message), /WECHATPAY_BASE_URL/);
+    await assert.rejects(stack.advanceClock(60), { name: 'ClockNotMovable' });
     assert.equal(stack.clock.offsetSeconds, 0);
     assert.equal((await call(stack, 'GET')).body.offset_s, 0);
   });

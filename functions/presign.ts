@@ -1,4 +1,5 @@
 import { presignDeps } from '../lib/config/deps';
+import { processRuntime, type Runtime } from '../lib/config/runtime';
 import type { PresignKind } from '../lib/contracts/model';
 import { type PresignDeps, presign, type StoreFailure } from '../lib/contracts/presign';
 import { ContractCodeUsed, PresignInProgress, ValidationFailed, WechatPayRejected } from '../lib/errors';
@@ -83,4 +84,6 @@ function countFailure(error: unknown): void {
   }
 }
 
-export const handler = makeHandler(presignDeps());
+/** This function on a given runtime: the local stack passes one whose clock it can move. */
+export const handlerFor = (runtime: Runtime) => makeHandler(presignDeps(runtime));
+export const handler = handlerFor(processRuntime);

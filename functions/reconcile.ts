@@ -1,5 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { type ContractDeps, contractDeps } from '../lib/config/deps';
+import { processRuntime, type Runtime } from '../lib/config/runtime';
 import { type ReconcileReport, reconcile } from '../lib/contracts/reconcile';
 import { lambda, type Wiring } from '../lib/http/lambda';
 import { recordMetric } from '../lib/metrics';
@@ -37,4 +38,6 @@ export function makeHandler(wiring: Wiring<ContractDeps>) {
   return lambda(main, wiring);
 }
 
-export const handler = makeHandler(contractDeps());
+/** This function on a given runtime: the local stack passes one whose clock it can move. */
+export const handlerFor = (runtime: Runtime) => makeHandler(contractDeps(runtime));
+export const handler = handlerFor(processRuntime);

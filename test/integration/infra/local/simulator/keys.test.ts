@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { createDecipheriv, createPublicKey, X509Certificate } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
-import type { Simulator } from '../../../../../infra/local/simulator';
+import { describe, it } from 'node:test';
 import {
   call,
   H5,

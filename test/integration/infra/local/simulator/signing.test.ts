@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Simulator } from '../../../../../infra/local/simulator';
+import { describe, it } from 'node:test';
 import {
   call,
   contractPath,

@@ -1,7 +1,8 @@
 /**
- * Fault matrix (issue 5 §2): each way WeChat Pay, KMS, DynamoDB or the event publisher can fail around a
- * presign, and what the caller and the record see. One stack on this file's own DynamoDB Local (behind a TCP
- * proxy that can cut it off) and its own KMS stand-in, since faults must never reach the shared ones.
+ * Fault matrix (README "What we promise and how it is tested"): each way WeChat Pay, KMS, DynamoDB or the event
+ * publisher can fail around a presign, and what the caller and the record see. One stack on this file's own
+ * DynamoDB Local (behind a TCP proxy that can cut it off) and its own KMS stand-in, since faults must never reach
+ * the shared ones.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';

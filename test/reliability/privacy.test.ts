@@ -1,6 +1,6 @@
 /**
- * Privacy (issue 5 §4, SPEC §4): after a representative run, no plaintext name or ID number in any log line
- * (DEBUG included), DynamoDB item, event or error answer, and no openid in any log line or event.
+ * Privacy (docs/architecture.md#invariants): after a representative run, no plaintext name or ID number in any
+ * log line (DEBUG included), DynamoDB item, event or error answer, and no openid in any log line or event.
  */
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';

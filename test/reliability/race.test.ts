@@ -1,6 +1,7 @@
 /**
- * Race suite (issue 5 §1): many callers and WeChat Pay's own callbacks hitting the same contracts at once,
- * through the local gateway, DynamoDB Local, the KMS stand-in and the WeChat Pay simulator.
+ * Race suite (README "What we promise and how it is tested"): many callers and WeChat Pay's own callbacks hitting
+ * the same contracts at once, through the local gateway, DynamoDB Local, the KMS stand-in and the WeChat Pay
+ * simulator.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';

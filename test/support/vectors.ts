@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 
 /**
- * WeChat Pay's published test vectors (wechatpay-v3.md §10), copied verbatim with their sources into
+ * WeChat Pay's published test vectors (docs/protocol.md#test-vectors), copied verbatim with their sources into
  * test/fixtures/wechatpay-vectors.json: fixed inputs with known answers, from code nobody here wrote.
  */
 const raw = JSON.parse(readFileSync(new URL('../fixtures/wechatpay-vectors.json', import.meta.url), 'utf8'));

@@ -140,7 +140,7 @@ test('every schema compiles (patterns are valid ECMA-262 regular expressions wit
   assert.ok(names.length > 20);
 });
 
-test('the routes are SPEC §3 and serverless.yml, with IAM exactly where serverless.yml puts it', () => {
+test('the routes are those of README "API" and serverless.yml, with IAM exactly where serverless.yml puts it', () => {
   const documented = operations.map((o) => `${o.method.toUpperCase()} ${o.path}`).sort();
   assert.deepEqual(documented, [
     'GET /contracts/{out_contract_code}',

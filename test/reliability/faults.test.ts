@@ -44,8 +44,8 @@ describe('fault matrix', () => {
     // stack.db talks to the shared DynamoDB Local; these tables live in ours.
     tables.env = stack.env;
   };
-  const reconcile = (): Promise<ReconcileReport> =>
-    reconcileHandler({ limit: 100 }, lambdaContext('reconcile'));
+  const reconcile = async (): Promise<ReconcileReport> =>
+    (await reconcileHandler({ limit: 100 }, lambdaContext('reconcile'))) as ReconcileReport;
   const published = (code: string, type: string) =>
     publisher.published.filter((e) => e.detail.out_contract_code === code && e.type === type);
 

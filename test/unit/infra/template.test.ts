@@ -137,7 +137,7 @@ describe('packaged CloudFormation template', () => {
     assert.ok((throttle?.ThrottlingBurstLimit ?? 0) > 0, 'callback route burst-limited');
   });
 
-  it('keeps contracts forever: key, GSI, stream outbox, PITR, deletion protection, Retain', () => {
+  it('keeps contracts forever: key, GSIs (states, reconcile queue), stream outbox, PITR, deletion protection, Retain', () => {
     const table = resource('ContractsTable');
     assert.equal(table.DeletionPolicy, 'Retain');
     assert.equal(table.UpdateReplacePolicy, 'Retain');
@@ -154,6 +154,14 @@ describe('packaged CloudFormation template', () => {
         ],
         Projection: { ProjectionType: 'ALL' },
       },
+      {
+        IndexName: 'by_next_check',
+        KeySchema: [
+          { AttributeName: 'check_shard', KeyType: 'HASH' },
+          { AttributeName: 'next_check_at', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
     ]);
     const types = new Map(
       (p.AttributeDefinitions as { AttributeName: string; AttributeType: string }[]).map((d) => [
@@ -161,7 +169,13 @@ describe('packaged CloudFormation template', () => {
         d.AttributeType,
       ]),
     );
-    assert.deepEqual(Object.fromEntries(types), { out_contract_code: 'S', state: 'S', updated_at: 'S' });
+    assert.deepEqual(Object.fromEntries(types), {
+      out_contract_code: 'S',
+      state: 'S',
+      updated_at: 'S',
+      check_shard: 'S',
+      next_check_at: 'S',
+    });
     assert.deepEqual(p.StreamSpecification, { StreamViewType: 'NEW_AND_OLD_IMAGES' });
     assert.deepEqual(p.PointInTimeRecoverySpecification, { PointInTimeRecoveryEnabled: true });
     assert.equal(p.DeletionProtectionEnabled, true);

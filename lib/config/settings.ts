@@ -30,6 +30,8 @@ export interface Settings {
   notificationsTable: string;
   /** Seconds a value read from SSM, Secrets Manager or the stored platform certificates is reused. */
   parametersMaxAge: number;
+  /** RECONCILE_SIGNED_INTERVAL_S, in ms: how often reconcile asks WeChat Pay again about a SIGNED contract. */
+  signedRecheckMs: number;
 }
 
 /** What the outbox publisher needs. */
@@ -103,6 +105,7 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     contractsTable: r.required('CONTRACTS_TABLE'),
     notificationsTable: r.required('NOTIFICATIONS_TABLE'),
     parametersMaxAge: r.positive('POWERTOOLS_PARAMETERS_MAX_AGE', 300),
+    signedRecheckMs: r.positive('RECONCILE_SIGNED_INTERVAL_S', 86_400) * 1000,
   };
   r.checkMissing();
   const { publicKeyId } = settings.wechatpay;

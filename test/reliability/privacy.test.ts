@@ -10,9 +10,9 @@ import type { ContractEvent } from '../../lib/contracts/events';
 import { validatePresign } from '../../lib/contracts/validation';
 import { parseJsonBody } from '../../lib/http/body';
 import { h5Body, residentId } from '../support/fixtures';
+import { type CapturedOutput, captureOutput } from '../support/output-capture';
 import type { ApiAnswer, TestStack } from '../support/stack';
 import { lambdaContext } from './helpers/lambda';
-import { type CapturedOutput, captureOutput } from './helpers/output-capture';
 import { callbacksSettled, H5_PRESIGN, tokenOf } from './helpers/wechatpay';
 
 // Set before any handler module loads (they are imported below, dynamically): DEBUG lines are scanned too, and

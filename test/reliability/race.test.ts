@@ -147,9 +147,11 @@ describe('race suite', () => {
       assert.equal(answer.status, 201, JSON.stringify(answer.body));
       codes.push(String(body.out_contract_code));
     }
-    // As if WeChat Pay answered 13 minutes ago: reconcile's turn (its PRESIGNED search looks that far back),
-    // while the token itself (expires_at) is still open, so nothing here may conclude EXPIRED.
-    await Promise.all(codes.map((code) => backdate(stack, code, 13 * 60_000, ['updated_at'])));
+    // As if WeChat Pay answered 13 minutes ago: reconcile's turn (the record is due in its queue), while the
+    // token itself (expires_at) is still open, so nothing here may conclude EXPIRED.
+    await Promise.all(
+      codes.map((code) => backdate(stack, code, 13 * 60_000, ['updated_at', 'next_check_at'])),
+    );
     const tokens = codes.map((code) => tokenOf(simulator, code));
 
     let agreed = false;
@@ -162,7 +164,9 @@ describe('race suite', () => {
     };
     const reconcileLoop = async () => {
       do {
-        reports.push(await reconcileHandler({ limit: 1000 }, lambdaContext('reconcile')));
+        reports.push(
+          (await reconcileHandler({ limit: 1000 }, lambdaContext('reconcile'))) as ReconcileReport,
+        );
         await sleep(5);
       } while (!agreed);
     };

@@ -99,7 +99,7 @@ describe('packaged CloudFormation template', () => {
     assert.ok((throttle?.ThrottlingBurstLimit ?? 0) > 0, 'callback route burst-limited');
   });
 
-  it('keeps contracts forever: key, GSI, stream outbox, PITR, deletion protection, retained', () => {
+  it('keeps contracts forever: key, GSIs (states, reconcile queue), stream outbox, PITR, deletion protection, retained', () => {
     const table = resource('ContractsTable');
     assert.equal(table.DeletionPolicy, 'RetainExceptOnCreate');
     assert.equal(table.UpdateReplacePolicy, 'Retain');
@@ -116,6 +116,14 @@ describe('packaged CloudFormation template', () => {
         ],
         Projection: { ProjectionType: 'ALL' },
       },
+      {
+        IndexName: 'by_next_check',
+        KeySchema: [
+          { AttributeName: 'check_shard', KeyType: 'HASH' },
+          { AttributeName: 'next_check_at', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
     ]);
     const types = new Map(
       (p.AttributeDefinitions as { AttributeName: string; AttributeType: string }[]).map((d) => [
@@ -123,7 +131,13 @@ describe('packaged CloudFormation template', () => {
         d.AttributeType,
       ]),
     );
-    assert.deepEqual(Object.fromEntries(types), { out_contract_code: 'S', state: 'S', updated_at: 'S' });
+    assert.deepEqual(Object.fromEntries(types), {
+      out_contract_code: 'S',
+      state: 'S',
+      updated_at: 'S',
+      check_shard: 'S',
+      next_check_at: 'S',
+    });
     assert.deepEqual(p.StreamSpecification, { StreamViewType: 'NEW_AND_OLD_IMAGES' });
     assert.deepEqual(p.PointInTimeRecoverySpecification, { PointInTimeRecoveryEnabled: true });
     assert.deepEqual(p.DeletionProtectionEnabled, { 'Fn::If': ['TableDeletionProtection', true, false] });

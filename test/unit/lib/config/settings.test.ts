@@ -42,6 +42,18 @@ describe('readSettings: key-mode configuration', () => {
     );
   });
 
+  it("reconcile's SIGNED cycle: RECONCILE_SIGNED_INTERVAL_S in seconds, a day by default", () => {
+    assert.equal(readSettings(BASE_ENV).signedRecheckMs, 86_400_000);
+    assert.equal(
+      readSettings({ ...BASE_ENV, RECONCILE_SIGNED_INTERVAL_S: '3600' }).signedRecheckMs,
+      3_600_000,
+    );
+    assert.throws(
+      () => readSettings({ ...BASE_ENV, RECONCILE_SIGNED_INTERVAL_S: '1d' }),
+      /RECONCILE_SIGNED_INTERVAL_S=1d is not a positive integer/,
+    );
+  });
+
   it('the next public key needs both its id and its key, and another id than the current one', () => {
     const next = readSettings({
       ...BASE_ENV,
@@ -122,6 +134,7 @@ describe('settings per concern', () => {
       'contractsTable',
       'notificationsTable',
       'parametersMaxAge',
+      'signedRecheckMs',
       'wechatpay',
     ]);
   });

@@ -21,6 +21,7 @@ import { WechatPayClient } from '../lib/wechatpay/client';
 import { Verifier } from '../lib/wechatpay/verifier';
 import { gatewayDouble } from '../test/support/contracts/gateway';
 import { MemoryContractStore } from '../test/support/memory-store';
+import { presignTestDeps } from '../test/support/presign-deps';
 import {
   alnum,
   apiV3Key,
@@ -102,13 +103,8 @@ function instantGateway(): WechatPayGateway {
   });
 }
 
-const deps = (store: MemoryContractStore, wechatpay: WechatPayGateway): PresignDeps => ({
-  store,
-  wechatpay,
-  notifyUrl: NOTIFY_URL,
-  hashKey: Buffer.alloc(32, 7),
-  clock: Date.now,
-});
+const deps = (store: MemoryContractStore, wechatpay: WechatPayGateway): PresignDeps =>
+  presignTestDeps({ store, wechatpay, notifyUrl: NOTIFY_URL, clock: Date.now });
 
 export async function run(): Promise<PresignResult> {
   const store = new MemoryContractStore();

@@ -1,3 +1,4 @@
+import type { Context } from 'aws-lambda';
 import { presignDeps } from '../lib/config/deps';
 import { processRuntime, type Runtime } from '../lib/config/runtime';
 import type { PresignKind } from '../lib/contracts/model';
@@ -16,12 +17,14 @@ import { logger } from '../lib/observability';
  * identical replay.
  */
 export function makeHandler(wiring: Wiring<PresignDeps>) {
-  async function main(event: unknown) {
+  async function main(event: unknown, context: Context) {
     const api = isApiGatewayEvent(event);
     const { kind, body } = api
       ? { kind: kindOfRoute(event.routeKey), body: parseJsonBody(rawBody(event)) }
       : directInvocation(event);
-    const outcome = await presign(await wiring.load(), kind, body).catch((error: unknown) => {
+    // Every step fits in what Lambda leaves this invocation, so the outcome is recorded before it stops us.
+    const budget = { remainingMs: () => context.getRemainingTimeInMillis() };
+    const outcome = await presign(await wiring.load(), kind, body, budget).catch((error: unknown) => {
       // A refused body's code is not logged: whatever the caller put there (a name, an ID number) stays out.
       if (!(error instanceof ValidationFailed)) tagCode(body);
       countFailure(error);

@@ -20,7 +20,13 @@ import { Verifier } from '../wechatpay/verifier';
 import { Cached } from './cache';
 import { processRuntime, type Runtime, wire } from './runtime';
 import { type Keys, loadKeys } from './secrets';
-import { readEventSettings, readSettings, type Settings } from './settings';
+import {
+  type PresignSettings,
+  readEventSettings,
+  readPresignSettings,
+  readSettings,
+  type Settings,
+} from './settings';
 import { refreshCertificates, storedCertificates, verificationKeys, wechatpayClient } from './wechatpay';
 
 /**
@@ -30,18 +36,18 @@ import { refreshCertificates, storedCertificates, verificationKeys, wechatpayCli
  * becomes every dependency's clock.
  */
 
-interface Inputs {
-  settings: Settings;
+interface Inputs<S extends Settings = Settings> {
+  settings: S;
   keys: Keys;
   platform: PlatformCertificate[];
 }
 
 /** The `build` of one function family, rebuilt only when its inputs change. */
-function builder<D>(
+function builder<D, S extends Settings = Settings>(
   runtime: Runtime,
   needs: { apiV3Key: boolean; platform: boolean },
-  build: (inputs: Inputs) => D,
-): (settings: Settings) => Promise<D> {
+  build: (inputs: Inputs<S>) => D,
+): (settings: S) => Promise<D> {
   const built = new Cached<D>(runtime.clock);
   return async (settings) => {
     const [keys, platform] = await Promise.all([
@@ -76,13 +82,26 @@ function contractParts(runtime: Runtime, { settings, keys, platform }: Inputs): 
   };
 }
 
+/**
+ * Lambda kills a presign at its timeout, so a claim whose last write is older than that (plus the clock
+ * difference two Lambda hosts may have) belongs to an attempt that died: an identical retry may take it over.
+ */
+const CLOCK_DIFFERENCE_MS = 10_000;
+
 export function presignDeps(runtime: Runtime = processRuntime): Wiring<PresignDeps> {
-  const build = builder(runtime, { apiV3Key: true, platform: true }, (inputs) => ({
-    ...contractParts(runtime, inputs),
-    notifyUrl: inputs.settings.wechatpay.notifyUrl,
-    hashKey: hashKey(inputs.keys.apiV3Key),
-  }));
-  return wire(runtime, async () => build(readSettings(runtime.env)));
+  const build = builder<PresignDeps, Settings & { presign: PresignSettings }>(
+    runtime,
+    { apiV3Key: true, platform: true },
+    (inputs) => ({
+      ...contractParts(runtime, inputs),
+      notifyUrl: inputs.settings.wechatpay.notifyUrl,
+      hashKey: hashKey(inputs.keys.apiV3Key),
+      claimLeaseMs: inputs.settings.presign.timeoutS * 1000 + CLOCK_DIFFERENCE_MS,
+    }),
+  );
+  return wire(runtime, async () =>
+    build({ ...readSettings(runtime.env), presign: readPresignSettings(runtime.env) }),
+  );
 }
 
 export type ContractDeps = SyncDeps & TerminateDeps & { wechatpay: WechatPayClient; recheck: RecheckPolicy };

@@ -34,6 +34,12 @@ export interface Settings {
   signedRecheckMs: number;
 }
 
+/** What only the presign function needs. */
+export interface PresignSettings {
+  /** PRESIGN_TIMEOUT_S: the presign function's own Lambda timeout (seconds), which its claims' lease outlasts. */
+  timeoutS: number;
+}
+
 /** What the outbox publisher needs. */
 export interface EventSettings {
   /** Unset: events are logged, not published. */
@@ -112,6 +118,13 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
   if (settings.wechatpay.nextPublicKey?.id === publicKeyId) {
     r.invalid(`WECHATPAY_PUBLIC_KEY_NEXT_ID repeats WECHATPAY_PUBLIC_KEY_ID ${publicKeyId}`);
   }
+  r.checkInvalid();
+  return settings;
+}
+
+export function readPresignSettings(env: NodeJS.ProcessEnv): PresignSettings {
+  const r = new Reader(env);
+  const settings: PresignSettings = { timeoutS: r.positive('PRESIGN_TIMEOUT_S', 25) };
   r.checkInvalid();
   return settings;
 }

@@ -3,7 +3,7 @@
  * the stores and the publisher, lib/wechatpay/client.ts for the gateway) and stood in for by unit tests.
  */
 import type { PlatformCertificate } from '../wechatpay/certificates';
-import type { SignedRequest, WechatPayRequest, WechatPayResponse } from '../wechatpay/client';
+import type { SendOptions, SignedRequest, WechatPayRequest, WechatPayResponse } from '../wechatpay/client';
 import type { ContractEvent } from './events';
 import type { ContractState } from './lifecycle';
 import type { ContractRecord } from './model';
@@ -19,10 +19,13 @@ export type { Clock } from '../wechatpay/clock';
 export interface WechatPayGateway {
   /** Serialises the body once and signs it (fresh nonce and timestamp) without sending it. */
   sign(request: WechatPayRequest): Promise<SignedRequest>;
-  /** Sends a signed request; with `retry`, retryable failures are resent (re-signed, the identical body). */
-  send(signed: SignedRequest, options?: { retry?: boolean }): Promise<WechatPayResponse>;
+  /**
+   * Sends a signed request; with `retry`, retryable failures are resent (re-signed, the identical body); with
+   * `timeoutMs`, each attempt waits at most that long (never longer than the configured timeout).
+   */
+  send(signed: SignedRequest, options?: SendOptions): Promise<WechatPayResponse>;
   /** `sign`, then `send`. */
-  call(request: WechatPayRequest, options?: { retry?: boolean }): Promise<WechatPayResponse>;
+  call(request: WechatPayRequest, options?: SendOptions): Promise<WechatPayResponse>;
   /** RSA-OAEP with WeChat Pay's public key, for the identity fields of a request. */
   encrypt(plaintext: string): string;
 }

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { type ErrorCode, ServiceError } from '../errors';
+import { type ErrorCode, ServiceError, WechatPayUnavailable } from '../errors';
 import { json } from './response';
 
 /** The one place that decides HTTP status for our API (README "API", docs/openapi.json). */
@@ -30,9 +30,15 @@ export const UNAVAILABLE_MESSAGES: Partial<Record<ErrorCode, string>> = {
 /** Maps any error to `{code, message, …}`; an unexpected error never leaks its stack or message. */
 export function errorResponse(error: unknown): APIGatewayProxyStructuredResultV2 {
   if (error instanceof ServiceError) {
+    // WeChat Pay's own Retry-After when it refused every attempt unprocessed; otherwise a second.
+    const retryAfter = error instanceof WechatPayUnavailable ? (error.retryAfterS ?? 1) : 1;
     const generic = UNAVAILABLE_MESSAGES[error.code];
     if (generic !== undefined) {
-      return json(STATUS[error.code], { code: error.code, message: generic }, { 'retry-after': '1' });
+      return json(
+        STATUS[error.code],
+        { code: error.code, message: generic },
+        { 'retry-after': String(retryAfter) },
+      );
     }
     return json(STATUS[error.code], { code: error.code, message: error.message, ...error.details() });
   }

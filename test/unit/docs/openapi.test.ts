@@ -33,6 +33,7 @@ import { gatewayDouble } from '../../support/contracts/gateway';
 import { h5Body, PERSON } from '../../support/fixtures';
 import { MemoryContractStore } from '../../support/memory-store';
 import { checkRequest, checkResponse, openapi } from '../../support/openapi';
+import { presignTestDeps } from '../../support/presign-deps';
 
 logger.setLogLevel('SILENT');
 
@@ -438,13 +439,7 @@ function presignDeps(answer: unknown) {
   const store = new MemoryContractStore();
   return {
     store,
-    deps: {
-      store,
-      wechatpay,
-      notifyUrl: 'https://api.example/n',
-      hashKey: Buffer.alloc(32, 1),
-      clock: () => T0,
-    },
+    deps: presignTestDeps({ store, wechatpay, clock: () => T0 }),
   };
 }
 

@@ -8,6 +8,7 @@ import type { SignedRequest, WechatPayRequest, WechatPayResponse } from '../../.
 import { lambdaContext } from '../../support/callbacks';
 import { h5Body, PERSON } from '../../support/fixtures';
 import { MemoryContractStore } from '../../support/memory-store';
+import { presignTestDeps } from '../../support/presign-deps';
 import { wiring } from '../../support/wiring';
 
 const T0 = Date.parse('2026-11-27T04:00:00Z');
@@ -39,13 +40,11 @@ const gateway = {
 };
 
 function handler() {
-  const deps: PresignDeps = {
+  const deps: PresignDeps = presignTestDeps({
     store: new MemoryContractStore(),
     wechatpay: gateway,
-    notifyUrl: 'https://api.example/wechatpay/notifications',
-    hashKey: Buffer.alloc(32, 7),
     clock: () => T0,
-  };
+  });
   return makeHandler(wiring(deps));
 }
 

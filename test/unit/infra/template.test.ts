@@ -217,6 +217,11 @@ describe('packaged CloudFormation template', () => {
     assert.equal(env.WECHATPAY_SIGNING_KEY_ID, 'alias/wechatpay-credit-repayment-citest-merchant');
   });
 
+  it('tells presign its own timeout, from which its claims’ lease is derived', () => {
+    assert.equal(presignEnvironment().PRESIGN_TIMEOUT_S, String(presignFunction().Properties.Timeout));
+    assert.equal(presignFunction().Properties.Timeout, 25);
+  });
+
   it('defaults the notify URL to the API’s own callback route', () => {
     assert.deepEqual(template.Conditions.UseApiNotifyUrl, { 'Fn::Equals': ['', ''] });
     const [condition, own] = (presignEnvironment().WECHATPAY_NOTIFY_URL as { 'Fn::If': unknown[] })['Fn::If'];

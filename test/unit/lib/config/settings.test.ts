@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { readEventSettings, readSettings, readStage } from '../../../../lib/config/settings';
+import {
+  readEventSettings,
+  readPresignSettings,
+  readSettings,
+  readStage,
+} from '../../../../lib/config/settings';
 import { BASE_ENV, NEXT_PUBLIC_KEY_PARAMETER as NEXT_PARAMETER } from '../../../support/config';
 
 const NEXT_PEM = '-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----';
@@ -137,5 +142,16 @@ describe('settings per concern', () => {
       'signedRecheckMs',
       'wechatpay',
     ]);
+  });
+});
+
+describe('readPresignSettings', () => {
+  it('PRESIGN_TIMEOUT_S: the function’s own timeout, 25 s by default, a positive integer', () => {
+    assert.equal(readPresignSettings({}).timeoutS, 25);
+    assert.equal(readPresignSettings({ PRESIGN_TIMEOUT_S: '10' }).timeoutS, 10);
+    assert.throws(
+      () => readPresignSettings({ PRESIGN_TIMEOUT_S: '2.5' }),
+      /PRESIGN_TIMEOUT_S=2.5 is not a positive integer/,
+    );
   });
 });

@@ -45,10 +45,37 @@ describe('simulator: fault switch, lost callbacks and signature probes', () => {
     );
   });
 
+  it('shapes a status answer: its Retry-After header, or a body that is not JSON, still signed', async () => {
+    await sandbox('/sandbox/faults', { path: H5, count: 1, status: 429, retryAfter: 7 });
+    const limited = await presignCall();
+    assert.equal(limited.status, 429);
+    assert.equal(limited.headers['retry-after'], '7');
+    s.sim.injectFault({ path: H5, count: 1, status: 200, raw: 'not json' });
+    const garbled = await presignCall();
+    assert.equal(garbled.status, 200);
+    assert.equal(garbled.text, 'not json');
+    assert.ok(verifySigned(s.sim.wechatpayPublicKey().pem, garbled.headers, garbled.text));
+  });
+
+  it('delays: the request is processed at once and answered late', async () => {
+    s.sim.injectFault({ path: H5, count: 1, delayMs: 300 });
+    const code = newCode();
+    const started = Date.now();
+    const res = await presignCall(code);
+    assert.equal(res.status, 200);
+    assert.ok(Date.now() - started >= 300, 'answered after the delay');
+    const contract = s.sim.contracts().find((c) => c.out_contract_code === code);
+    assert.ok(contract && Date.parse(contract.presigned_time) <= started + 1000, 'processed on arrival');
+    assert.equal(s.sim.requests().at(-1)?.fault, 'delay');
+  });
+
   it('rejects a malformed fault', async () => {
     const res = await sandbox('/sandbox/faults', { path: H5, count: 0 });
     assert.equal(res.status, 400);
     assert.match(String(res.json.message), /count/);
+    const shapeless = await sandbox('/sandbox/faults', { path: H5, count: 1, retryAfter: 1 });
+    assert.equal(shapeless.status, 400);
+    assert.match(String(shapeless.json.message), /give status too/);
   });
 
   it('hangs: the caller times out and nothing is processed', async () => {

@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type DynamoDbProxy, startDynamoDbProxy } from '../support/dynamodb-proxy';
-import { h5Body } from '../support/fixtures';
-import { startTestStack, type TestStack } from '../support/stack';
+import { type DynamoDbProxy, startDynamoDbProxy } from '../support/aws/dynamodb-proxy';
+import { h5Body } from '../support/contracts/fixtures';
+import { startTestStack, type TestStack } from '../support/local/stack';
 import { backdate, recordOf } from './helpers/records';
 import { H5_PRESIGN, presignCalls } from './helpers/wechatpay';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { iamStatements, ofType, packaged, propertiesOf, type Template } from '../../support/package';
+import { iamStatements, ofType, packaged, propertiesOf, type Template } from '../../support/infra/package';
 
 // Limits and records: reserved concurrency everywhere, scheduled functions that report failed runs, timeouts
 // inside API Gateway's, a year of logs with the caller's identity, and the APIv3 secret readable by its readers only.

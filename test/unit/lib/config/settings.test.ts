@@ -6,7 +6,7 @@ import {
   readSettings,
   readStage,
 } from '../../../../lib/config/settings';
-import { BASE_ENV, NEXT_PUBLIC_KEY_PARAMETER as NEXT_PARAMETER } from '../../../support/config';
+import { BASE_ENV, NEXT_PUBLIC_KEY_PARAMETER as NEXT_PARAMETER } from '../../../support/config/settings';
 
 const NEXT_PEM = '-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----';
 const NEXT_ID = 'PUB_KEY_ID_0114232134912410000000000001';

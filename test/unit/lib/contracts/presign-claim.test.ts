@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { ContractRecord } from '../../../../lib/contracts/model';
 import { type Attempt, decideClaim, isOwnWrite } from '../../../../lib/contracts/presign-claim';
 import { ContractCodeUsed, PresignInProgress } from '../../../../lib/errors';
-import { PRESIGNED_BY_US } from '../../../support/fixtures';
+import { PRESIGNED_BY_US } from '../../../support/contracts/fixtures';
 
 const T0 = Date.parse('2026-11-27T04:00:00Z');
 const LEASE_MS = 35_000;

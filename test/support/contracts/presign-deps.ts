@@ -1,4 +1,4 @@
-import type { PresignDeps } from '../../lib/contracts/presign';
+import type { PresignDeps } from '../../../lib/contracts/presign';
 
 /** The presign function's own Lambda timeout (25 s) plus the clock difference allowed between hosts. */
 export const TEST_CLAIM_LEASE_MS = 35_000;

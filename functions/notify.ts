@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { type NotifyDeps, notifyDeps } from '../lib/config/deps';
+import { processRuntime, type Runtime } from '../lib/config/runtime';
 import { applyNotification } from '../lib/contracts/notifications';
 import { PayloadTooLarge } from '../lib/errors';
 import { rawBody } from '../lib/http/body';
@@ -39,4 +40,6 @@ export function makeHandler(wiring: Wiring<NotifyDeps>) {
   return lambda(main, wiring, { edge });
 }
 
-export const handler = makeHandler(notifyDeps());
+/** This function on a given runtime: the local stack passes one whose clock it can move. */
+export const handlerFor = (runtime: Runtime) => makeHandler(notifyDeps(runtime));
+export const handler = handlerFor(processRuntime);

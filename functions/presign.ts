@@ -1,5 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { presignDeps } from '../lib/config/deps';
+import { processRuntime, type Runtime } from '../lib/config/runtime';
 import type { PresignKind } from '../lib/contracts/model';
 import { type PresignDeps, presign, type StoreFailure } from '../lib/contracts/presign';
 import { ContractCodeUsed, PresignInProgress, ValidationFailed, WechatPayRejected } from '../lib/errors';
@@ -86,4 +87,6 @@ function countFailure(error: unknown): void {
   }
 }
 
-export const handler = makeHandler(presignDeps());
+/** This function on a given runtime: the local stack passes one whose clock it can move. */
+export const handlerFor = (runtime: Runtime) => makeHandler(presignDeps(runtime));
+export const handler = handlerFor(processRuntime);

@@ -1,10 +1,12 @@
 import { dynamoDocumentClient, eventBridgeClient } from '../aws/clients';
+import type { Schedule } from '../aws/contract-queue';
 import { DynamoContractStore } from '../aws/dynamo-contract-store';
 import { DynamoNotificationStore } from '../aws/dynamo-notification-store';
 import { EventBridgePublisher, LogPublisher } from '../aws/eventbridge-publisher';
 import type { ApplyNotificationDeps } from '../contracts/notifications';
 import type { EventPublisher, PlatformCertificateSet } from '../contracts/ports';
 import type { PresignDeps } from '../contracts/presign';
+import { firstCheckAt, type RecheckPolicy } from '../contracts/recheck';
 import type { SyncDeps } from '../contracts/sync';
 import type { TerminateDeps } from '../contracts/terminate';
 import type { Wiring } from '../http/lambda';
@@ -57,13 +59,21 @@ function builder<D, S extends Settings = Settings>(
   };
 }
 
+/** Reconcile's policy, and where every contract write places the record in its queue. */
+function recheckOf(settings: Settings): { recheck: RecheckPolicy; schedule: Schedule } {
+  const recheck = { signedIntervalMs: settings.signedRecheckMs };
+  return { recheck, schedule: (record) => firstCheckAt(record, recheck) };
+}
+
 /** What every function that calls WeChat Pay's contract API holds: the store, a verifying client, the clock. */
 function contractParts(runtime: Runtime, { settings, keys, platform }: Inputs): ContractDeps {
   const verifier = new Verifier(verificationKeys(keys, platform), { clock: runtime.clock });
+  const { recheck, schedule } = recheckOf(settings);
   return {
-    store: new DynamoContractStore(dynamoDocumentClient(), settings.contractsTable),
+    store: new DynamoContractStore(dynamoDocumentClient(), settings.contractsTable, schedule),
     wechatpay: wechatpayClient(runtime, settings, keys, verifier),
     clock: runtime.clock,
+    recheck,
   };
 }
 
@@ -97,7 +107,7 @@ export function presignDeps(runtime: Runtime = processRuntime): Wiring<PresignDe
 /** Presign's own settings and its request-hash keys, on top of what every WeChat Pay function reads. */
 type PresignInputs = Settings & { presign: PresignSettings; hashKeys: RequestHashKeys };
 
-export type ContractDeps = SyncDeps & TerminateDeps & { wechatpay: WechatPayClient };
+export type ContractDeps = SyncDeps & TerminateDeps & { wechatpay: WechatPayClient; recheck: RecheckPolicy };
 
 /** Query (with sync), terminate and reconcile sign WeChat Pay calls but never touch the APIv3 key. */
 export function contractDeps(runtime: Runtime = processRuntime): Wiring<ContractDeps> {
@@ -130,11 +140,16 @@ export function notifyDeps(runtime: Runtime = processRuntime): Wiring<NotifyDeps
       clock: runtime.clock,
     }),
     apiV3Key: Buffer.from(keys.apiV3Key),
-    contracts: new DynamoContractStore(dynamoDocumentClient('callback'), settings.contractsTable),
+    contracts: new DynamoContractStore(
+      dynamoDocumentClient('callback'),
+      settings.contractsTable,
+      recheckOf(settings).schedule,
+    ),
     notifications: new DynamoNotificationStore(
       dynamoDocumentClient('callback'),
       settings.notificationsTable,
       settings.contractsTable,
+      recheckOf(settings).schedule,
     ),
     clock: runtime.clock,
   }));

@@ -32,6 +32,8 @@ export interface Settings {
   notificationsTable: string;
   /** Seconds a value read from SSM, Secrets Manager or the stored platform certificates is reused. */
   parametersMaxAge: number;
+  /** RECONCILE_SIGNED_INTERVAL_S, in ms: how often reconcile asks WeChat Pay again about a SIGNED contract. */
+  signedRecheckMs: number;
 }
 
 /** What only the presign function needs. */
@@ -143,6 +145,7 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     contractsTable: r.required('CONTRACTS_TABLE'),
     notificationsTable: r.required('NOTIFICATIONS_TABLE'),
     parametersMaxAge: r.positive('POWERTOOLS_PARAMETERS_MAX_AGE', 300),
+    signedRecheckMs: r.positive('RECONCILE_SIGNED_INTERVAL_S', 86_400) * 1000,
   };
   r.checkMissing();
   const { publicKeyId } = settings.wechatpay;
@@ -156,7 +159,7 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
 export function readPresignSettings(env: NodeJS.ProcessEnv): PresignSettings {
   const r = new Reader(env);
   const settings: PresignSettings = {
-    timeoutS: r.positive('PRESIGN_TIMEOUT_S', 25),
+    timeoutS: r.positive('PRESIGN_TIMEOUT_S', 29),
     requestHashKey: r.required('REQUEST_HASH_KEY'),
     ...ifSet('requestHashKeyPrevious', r.optional('REQUEST_HASH_KEY_PREVIOUS')),
     appSubMerchantField: appSubMerchantField(r),

@@ -64,6 +64,12 @@ export interface ContractRecord {
   updated_at: string;
   /** Incremented on every write; conditional updates compare it (optimistic concurrency). */
   version: number;
+  /**
+   * Reconcile's queue (recheck.ts), kept by the store: when reconcile looks at the record next (RFC 3339;
+   * absent: never), and how many looks in a row failed. Every write sets them anew from the record's state.
+   */
+  next_check_at?: string;
+  check_attempts?: number;
 }
 
 /** What our API returns for a record: everything but internal bookkeeping. */
@@ -73,6 +79,8 @@ export function publicView(record: ContractRecord): Record<string, unknown> {
     claim_token: _token,
     claim_inherited: _inherited,
     version: _version,
+    next_check_at: _next,
+    check_attempts: _attempts,
     ...rest
   } = record;
   return rest;

@@ -6,17 +6,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { randomApiV3Key } from '../../infra/local/keys';
-import { type DynamoDbProxy, startDynamoDbProxy } from '../support/dynamodb-proxy';
-import { h5Body } from '../support/fixtures';
-import { startTestStack, type TestStack } from '../support/stack';
+import { type DynamoDbProxy, startDynamoDbProxy } from '../support/aws/dynamodb-proxy';
+import { h5Body } from '../support/contracts/fixtures';
+import { startTestStack, type TestStack } from '../support/local/stack';
 import { backdate, recordOf } from './helpers/records';
 import { H5_PRESIGN, presignCalls } from './helpers/wechatpay';
 
 const H5 = '/contracts/h5-presign';
 /** Past the DynamoDB client's 2 s request timeout, so the SDK gives up on the answer and retries. */
 const PAST_REQUEST_TIMEOUT_MS = 2500;
-/** Past the lease of a claim: the presign function's 25 s timeout, 10 s for clocks, and a margin. */
-const LEASE_MS = 36_000;
+/** Past the lease of a claim: the presign function's 29 s timeout, 10 s for clocks, and a margin. */
+const LEASE_MS = 40_000;
 
 describe('claims recognised as our own', () => {
   let proxy: DynamoDbProxy;

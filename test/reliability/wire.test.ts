@@ -5,8 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { h5Body, residentId } from '../support/fixtures';
-import { startTestStack, type TestStack } from '../support/stack';
+import { h5Body, residentId } from '../support/contracts/fixtures';
+import { startTestStack, type TestStack } from '../support/local/stack';
 import { presignCalls } from './helpers/wechatpay';
 
 const H5 = '/contracts/h5-presign';

@@ -10,7 +10,7 @@ import { loadRequestHashKeys } from '../../../../lib/config/request-hash-keys';
 import { createRuntime } from '../../../../lib/config/runtime';
 import type { KeyCache } from '../../../../lib/config/secrets';
 import { readPresignSettings } from '../../../../lib/config/settings';
-import { REQUEST_HASH_SECRET_ARN as ARN } from '../../../support/config';
+import { REQUEST_HASH_SECRET_ARN as ARN } from '../../../support/config/settings';
 
 process.env.AWS_REGION ??= 'ap-southeast-1';
 

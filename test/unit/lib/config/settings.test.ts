@@ -7,7 +7,7 @@ import {
   readSettings,
   readStage,
 } from '../../../../lib/config/settings';
-import { BASE_ENV, NEXT_PUBLIC_KEY_PARAMETER as NEXT_PARAMETER } from '../../../support/config';
+import { BASE_ENV, NEXT_PUBLIC_KEY_PARAMETER as NEXT_PARAMETER } from '../../../support/config/settings';
 
 const NEXT_PEM = '-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----';
 const NEXT_ID = 'PUB_KEY_ID_0114232134912410000000000001';
@@ -45,6 +45,18 @@ describe('readSettings: key-mode configuration', () => {
     assert.throws(
       () => readSettings({ ...BASE_ENV, WECHATPAY_TIMEOUT_MS: '5s', POWERTOOLS_PARAMETERS_MAX_AGE: '-1' }),
       /WECHATPAY_TIMEOUT_MS=5s is not a positive integer; POWERTOOLS_PARAMETERS_MAX_AGE=-1 is not a positive integer/,
+    );
+  });
+
+  it("reconcile's SIGNED cycle: RECONCILE_SIGNED_INTERVAL_S in seconds, a day by default", () => {
+    assert.equal(readSettings(BASE_ENV).signedRecheckMs, 86_400_000);
+    assert.equal(
+      readSettings({ ...BASE_ENV, RECONCILE_SIGNED_INTERVAL_S: '3600' }).signedRecheckMs,
+      3_600_000,
+    );
+    assert.throws(
+      () => readSettings({ ...BASE_ENV, RECONCILE_SIGNED_INTERVAL_S: '1d' }),
+      /RECONCILE_SIGNED_INTERVAL_S=1d is not a positive integer/,
     );
   });
 
@@ -128,15 +140,16 @@ describe('settings per concern', () => {
       'contractsTable',
       'notificationsTable',
       'parametersMaxAge',
+      'signedRecheckMs',
       'wechatpay',
     ]);
   });
 });
 
 describe('readPresignSettings', () => {
-  it('PRESIGN_TIMEOUT_S: the function’s own timeout, 25 s by default, a positive integer', () => {
+  it('PRESIGN_TIMEOUT_S: the function’s own timeout, 29 s by default, a positive integer', () => {
     const key = { REQUEST_HASH_KEY: 'k'.repeat(32) };
-    assert.equal(readPresignSettings(key).timeoutS, 25);
+    assert.equal(readPresignSettings(key).timeoutS, 29);
     assert.equal(readPresignSettings({ ...key, PRESIGN_TIMEOUT_S: '10' }).timeoutS, 10);
     assert.throws(
       () => readPresignSettings({ ...key, PRESIGN_TIMEOUT_S: '2.5' }),

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type PresignWire, presignRequest } from '../../../../lib/contracts/presign-request';
 import { validatePresign } from '../../../../lib/contracts/validation';
-import { h5Body, PERSON } from '../../../support/fixtures';
+import { h5Body, PERSON } from '../../../support/contracts/fixtures';
 
 const NOTIFY = 'https://api.example/wechatpay/notifications';
 const encrypt = { encrypt: (plaintext: string) => `ENC(${plaintext.length})` };

@@ -59,7 +59,7 @@ async function main(): Promise<LocalStack> {
   const localEvents: Extra = (req, res) => {
     if (req.method !== 'GET' || req.url !== '/local/events') return false;
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(stack?.events ?? [], null, 2));
+    res.end(JSON.stringify([...(stack?.events ?? []), ...(stack?.repaymentEvents ?? [])], null, 2));
     return true;
   };
   stack = await startLocalStack({

@@ -2,6 +2,8 @@ import { hkdfSync } from 'node:crypto';
 import { dynamoDocumentClient, eventBridgeClient } from '../aws/clients';
 import { DynamoContractStore } from '../aws/dynamo-contract-store';
 import { DynamoNotificationStore } from '../aws/dynamo-notification-store';
+import { DynamoRepaymentNotificationStore } from '../aws/dynamo-repayment-notification-store';
+import { DynamoRepaymentStore } from '../aws/dynamo-repayment-store';
 import { EventBridgePublisher, LogPublisher } from '../aws/eventbridge-publisher';
 import type { ApplyNotificationDeps } from '../contracts/notifications';
 import type { EventPublisher, PlatformCertificateSet } from '../contracts/ports';
@@ -10,6 +12,10 @@ import type { SyncDeps } from '../contracts/sync';
 import type { TerminateDeps } from '../contracts/terminate';
 import type { Wiring } from '../http/lambda';
 import { logger } from '../observability';
+import type { BookDeps } from '../repayments/book';
+import type { ServiceEvent } from '../repayments/events';
+import type { ApplyDeductionPayDeps } from '../repayments/notifications';
+import type { SettleDeps } from '../repayments/settle';
 import type { PlatformCertificate } from '../wechatpay/certificates';
 import type { WechatPayClient } from '../wechatpay/client';
 import type { Clock } from '../wechatpay/clock';
@@ -18,7 +24,13 @@ import { Verifier } from '../wechatpay/verifier';
 import { Cached } from './cache';
 import { processRuntime, type Runtime, wire } from './runtime';
 import { type Keys, loadKeys } from './secrets';
-import { readEventSettings, readSettings, type Settings } from './settings';
+import {
+  type RepaymentSettings,
+  readEventSettings,
+  readRepaymentSettings,
+  readSettings,
+  type Settings,
+} from './settings';
 import { refreshCertificates, storedCertificates, verificationKeys, wechatpayClient } from './wechatpay';
 
 /**
@@ -28,18 +40,18 @@ import { refreshCertificates, storedCertificates, verificationKeys, wechatpayCli
  * becomes every dependency's clock.
  */
 
-interface Inputs {
-  settings: Settings;
+interface Inputs<S extends Settings = Settings> {
+  settings: S;
   keys: Keys;
   platform: PlatformCertificate[];
 }
 
 /** The `build` of one function family, rebuilt only when its inputs change. */
-function builder<D>(
+function builder<D, S extends Settings = Settings>(
   runtime: Runtime,
   needs: { apiV3Key: boolean; platform: boolean },
-  build: (inputs: Inputs) => D,
-): (settings: Settings) => Promise<D> {
+  build: (inputs: Inputs<S>) => D,
+): (settings: S) => Promise<D> {
   const built = new Cached<D>(runtime.clock);
   return async (settings) => {
     const [keys, platform] = await Promise.all([
@@ -88,6 +100,8 @@ export function contractDeps(runtime: Runtime = processRuntime): Wiring<Contract
 export interface NotifyDeps extends ApplyNotificationDeps {
   verifier: RefreshingVerifier;
   apiV3Key: Buffer;
+  /** DEDUCTION_PAY goes to the repayments table, its id to the notifications table with every other callback. */
+  repayments: ApplyDeductionPayDeps;
 }
 
 /**
@@ -95,28 +109,82 @@ export interface NotifyDeps extends ApplyNotificationDeps {
  * download of the platform certificates when a callback names a serial it does not know.
  */
 export function notifyDeps(runtime: Runtime = processRuntime): Wiring<NotifyDeps> {
-  const build = builder(runtime, { apiV3Key: true, platform: true }, ({ settings, keys, platform }) => ({
-    verifier: new RefreshingVerifier(verificationKeys(keys, platform), {
-      ...(settings.wechatpay.platformCertificates
-        ? {
-            refresh: async () =>
-              verificationKeys(keys, (await refreshCertificates(runtime, settings, keys, true)).certificates),
-          }
-        : {}),
-      onRefreshFailed: (error, serial) =>
-        logger.warn('platform certificate refresh failed', { serial, error }),
+  const build = builder<NotifyDeps, RepaymentSettings>(
+    runtime,
+    { apiV3Key: true, platform: true },
+    ({ settings, keys, platform }) => ({
+      verifier: new RefreshingVerifier(verificationKeys(keys, platform), {
+        ...(settings.wechatpay.platformCertificates
+          ? {
+              refresh: async () =>
+                verificationKeys(
+                  keys,
+                  (await refreshCertificates(runtime, settings, keys, true)).certificates,
+                ),
+            }
+          : {}),
+        onRefreshFailed: (error, serial) =>
+          logger.warn('platform certificate refresh failed', { serial, error }),
+        clock: runtime.clock,
+      }),
+      apiV3Key: Buffer.from(keys.apiV3Key),
+      contracts: new DynamoContractStore(dynamoDocumentClient('callback'), settings.contractsTable),
+      notifications: new DynamoNotificationStore(
+        dynamoDocumentClient('callback'),
+        settings.notificationsTable,
+        settings.contractsTable,
+      ),
+      repayments: {
+        store: new DynamoRepaymentStore(dynamoDocumentClient('callback'), settings.repaymentsTable),
+        notifications: new DynamoRepaymentNotificationStore(
+          dynamoDocumentClient('callback'),
+          settings.notificationsTable,
+          settings.repaymentsTable,
+        ),
+        clock: runtime.clock,
+      },
       clock: runtime.clock,
     }),
-    apiV3Key: Buffer.from(keys.apiV3Key),
-    contracts: new DynamoContractStore(dynamoDocumentClient('callback'), settings.contractsTable),
-    notifications: new DynamoNotificationStore(
-      dynamoDocumentClient('callback'),
-      settings.notificationsTable,
-      settings.contractsTable,
-    ),
-    clock: runtime.clock,
+  );
+  return wire(runtime, async () => build(readRepaymentSettings(runtime.env)));
+}
+
+/** The contract parts, and the repayment use cases' view of them plus the repayment store and notify URL. */
+function repaymentParts(
+  runtime: Runtime,
+  inputs: Inputs<RepaymentSettings>,
+): { contract: ContractDeps; repayments: SettleDeps } {
+  const contract = contractParts(runtime, inputs);
+  const repayments: SettleDeps = {
+    store: new DynamoRepaymentStore(dynamoDocumentClient(), inputs.settings.repaymentsTable),
+    contracts: contract.store,
+    wechatpay: contract.wechatpay,
+    clock: contract.clock,
+    notifyUrl: inputs.settings.wechatpay.notifyUrl,
+  };
+  return { contract, repayments };
+}
+
+/** Booking, deduct and query with sync sign WeChat Pay calls but never touch the APIv3 key. */
+export function repaymentDeps(runtime: Runtime = processRuntime): Wiring<BookDeps> {
+  const needs = { apiV3Key: false, platform: true };
+  const build = builder<BookDeps, RepaymentSettings>(runtime, needs, (inputs) => ({
+    ...repaymentParts(runtime, inputs).repayments,
+    loanTypes: new Map(Object.entries(inputs.settings.planLoanTypes)),
   }));
-  return wire(runtime, async () => build(readSettings(runtime.env)));
+  return wire(runtime, async () => build(readRepaymentSettings(runtime.env)));
+}
+
+export type ReconcileDeps = ContractDeps & { repayments: SettleDeps };
+
+/** Reconcile settles contracts, then polls the repayments awaiting WeChat Pay's word, with one client. */
+export function reconcileDeps(runtime: Runtime = processRuntime): Wiring<ReconcileDeps> {
+  const needs = { apiV3Key: false, platform: true };
+  const build = builder<ReconcileDeps, RepaymentSettings>(runtime, needs, (inputs) => {
+    const { contract, repayments } = repaymentParts(runtime, inputs);
+    return { ...contract, repayments };
+  });
+  return wire(runtime, async () => build(readRepaymentSettings(runtime.env)));
 }
 
 export interface CertificateDeps {
@@ -137,7 +205,7 @@ export function certificateDeps(runtime: Runtime = processRuntime): Wiring<Certi
 }
 
 export interface PublishDeps {
-  publisher: EventPublisher;
+  publisher: EventPublisher<ServiceEvent>;
 }
 
 /** The outbox publisher needs only the bus: with EVENT_BUS_NAME unset, events are logged, not published. */

@@ -3,6 +3,8 @@
  * "Configuration"). Pure: every reader takes the environment as an argument. Settings are read per concern, so
  * a function asks only for what it uses (the outbox publisher needs the bus, not the WeChat Pay merchant).
  */
+import type { LoanType } from '../repayments/validation';
+
 export interface WechatPaySettings {
   baseUrl: string;
   mchid: string;
@@ -30,6 +32,13 @@ export interface Settings {
   notificationsTable: string;
   /** Seconds a value read from SSM, Secrets Manager or the stored platform certificates is reused. */
   parametersMaxAge: number;
+}
+
+/** What the functions that book, deduct, poll or apply repayments need, on top of Settings. */
+export interface RepaymentSettings extends Settings {
+  repaymentsTable: string;
+  /** plan_id -> loan type, for the plans whose type is configured: it decides the booking minimum. */
+  planLoanTypes: Record<string, LoanType>;
 }
 
 /** What the outbox publisher needs. */
@@ -111,6 +120,39 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
   }
   r.checkInvalid();
   return settings;
+}
+
+export function readRepaymentSettings(env: NodeJS.ProcessEnv): RepaymentSettings {
+  const settings = readSettings(env);
+  const r = new Reader(env);
+  const repaymentsTable = r.required('REPAYMENTS_TABLE');
+  r.checkMissing();
+  const planLoanTypes = loanTypes(r);
+  r.checkInvalid();
+  return { ...settings, repaymentsTable, planLoanTypes };
+}
+
+const LOAN_TYPES: readonly string[] = ['CONSUMER_LOAN', 'CASH_LOAN'];
+
+/**
+ * WECHATPAY_PLAN_LOAN_TYPES: `<plan_id>=<CONSUMER_LOAN|CASH_LOAN>`, comma-separated, for the plan templates
+ * WeChat Pay approved with a loan type (a consumer-loan booking needs a minimum of at least 5 %, a cash-loan
+ * minimum at least 10 %). A plan not listed gets no minimum check here; WeChat Pay still applies its own.
+ */
+function loanTypes(r: Reader): Record<string, LoanType> {
+  const raw = r.optional('WECHATPAY_PLAN_LOAN_TYPES');
+  const types: Record<string, LoanType> = {};
+  for (const entry of raw ? raw.split(',') : []) {
+    const [plan = '', type = ''] = entry.split('=').map((part) => part.trim());
+    if (!/^[0-9A-Za-z_-]{1,64}$/.test(plan) || !LOAN_TYPES.includes(type)) {
+      r.invalid(
+        `WECHATPAY_PLAN_LOAN_TYPES entry ${JSON.stringify(entry)} is not <plan_id>=CONSUMER_LOAN or <plan_id>=CASH_LOAN`,
+      );
+    } else {
+      types[plan] = type as LoanType;
+    }
+  }
+  return types;
 }
 
 export function readEventSettings(env: NodeJS.ProcessEnv): EventSettings {

@@ -15,6 +15,13 @@ const STATUS: Record<ErrorCode, number> = {
   DEPENDENCY_UNAVAILABLE: 503,
   NOTIFICATION_REJECTED: 400,
   PAYLOAD_TOO_LARGE: 413,
+  REPAYMENT_ID_USED: 409,
+  BOOKING_IN_PROGRESS: 409,
+  REPAYMENT_NOT_FOUND: 404,
+  REPAYMENT_NOT_DUE: 409,
+  REPAYMENT_STATE_CONFLICT: 409,
+  DEDUCTION_IN_PROGRESS: 409,
+  TRADE_NO_USED: 409,
 };
 
 /** Maps any error to `{code, message, …}`; an unexpected error never leaks its stack or message. */

@@ -11,16 +11,23 @@ import { presign } from '../../../lib/contracts/presign';
 import { type TerminateDeps, terminate } from '../../../lib/contracts/terminate';
 import { validatePresign } from '../../../lib/contracts/validation';
 import {
+  BookingInProgress,
   ContractCodeUsed,
   ContractNotFound,
   ContractStateConflict,
+  DeductionInProgress,
   DependencyUnavailable,
   type ErrorCode,
   NotificationRejected,
   PayloadTooLarge,
   PresignInProgress,
+  RepaymentIdUsed,
+  RepaymentNotDue,
+  RepaymentNotFound,
+  RepaymentStateConflict,
   type ServiceError,
   SignatureInvalid,
+  TradeNoUsed,
   ValidationFailed,
   WechatPayRejected,
   WechatPayUnavailable,
@@ -43,7 +50,10 @@ const PRESIGN_APP = 'POST /contracts/app-presign';
 const GET = 'GET /contracts/LOAN1';
 const TERMINATE = 'POST /contracts/LOAN1/terminate';
 const CALLBACK = 'POST /wechatpay/notifications';
-const API = [PRESIGN_H5, PRESIGN_APP, GET, TERMINATE];
+const BOOK = 'POST /contracts/LOAN1/repayments';
+const REPAYMENT = 'GET /repayments/R1';
+const DEDUCT = 'POST /repayments/R1/deduct';
+const API = [PRESIGN_H5, PRESIGN_APP, GET, TERMINATE, BOOK, REPAYMENT, DEDUCT];
 
 /** `(route, status, headers, body)` against the document, route as "METHOD /concrete/path". */
 function check(route: string, status: number, headers: Record<string, string>, body: unknown): void {
@@ -195,6 +205,13 @@ const SAMPLES: Record<ErrorCode, ServiceError> = {
   DEPENDENCY_UNAVAILABLE: new DependencyUnavailable('DynamoDB', 'GetItem timed out'),
   NOTIFICATION_REJECTED: new NotificationRejected('body is not JSON'),
   PAYLOAD_TOO_LARGE: new PayloadTooLarge('body of 70000 bytes exceeds 65536'),
+  REPAYMENT_ID_USED: new RepaymentIdUsed('R1', 'SCHEDULED'),
+  BOOKING_IN_PROGRESS: new BookingInProgress('R1'),
+  REPAYMENT_NOT_FOUND: new RepaymentNotFound('R1'),
+  REPAYMENT_NOT_DUE: new RepaymentNotDue('R1', '2026-12-02', '2026-12-01'),
+  REPAYMENT_STATE_CONFLICT: new RepaymentStateConflict('repayment R1 cannot be deducted', 'SUCCEEDED'),
+  DEDUCTION_IN_PROGRESS: new DeductionInProgress('R1', 'T1', 'DEDUCT_ORDER_STATE_PENDING'),
+  TRADE_NO_USED: new TradeNoUsed('T1', 'by repayment R2'),
 };
 
 /** Where each code reaches a caller: our API routes, or the callback route (as `FAIL`). */
@@ -202,14 +219,21 @@ const ROUTES: Record<ErrorCode, string[]> = {
   VALIDATION_FAILED: API,
   CONTRACT_CODE_USED: [PRESIGN_H5, PRESIGN_APP],
   PRESIGN_IN_PROGRESS: [PRESIGN_H5, PRESIGN_APP],
-  CONTRACT_NOT_FOUND: [GET, TERMINATE],
-  CONTRACT_STATE_CONFLICT: [TERMINATE],
+  CONTRACT_NOT_FOUND: [GET, TERMINATE, BOOK],
+  CONTRACT_STATE_CONFLICT: [TERMINATE, BOOK, DEDUCT],
   WECHATPAY_REJECTED: API,
   WECHATPAY_UNAVAILABLE: API,
   WECHATPAY_SIGNATURE_INVALID: [GET, TERMINATE, CALLBACK],
   DEPENDENCY_UNAVAILABLE: API,
   NOTIFICATION_REJECTED: [CALLBACK],
   PAYLOAD_TOO_LARGE: [CALLBACK],
+  REPAYMENT_ID_USED: [BOOK],
+  BOOKING_IN_PROGRESS: [BOOK],
+  REPAYMENT_NOT_FOUND: [REPAYMENT, DEDUCT],
+  REPAYMENT_NOT_DUE: [DEDUCT],
+  REPAYMENT_STATE_CONFLICT: [DEDUCT],
+  DEDUCTION_IN_PROGRESS: [DEDUCT],
+  TRADE_NO_USED: [DEDUCT],
 };
 
 test('every ErrorCode of lib/errors.ts is in the document, with its real HTTP status and error name', () => {

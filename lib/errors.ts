@@ -171,15 +171,15 @@ export class DeductionInProgress extends RefusedInState {
   constructor(
     readonly outRecordId: string,
     readonly outTradeNo: string,
-    state: string,
+    readonly orderState: string,
   ) {
     super(
-      `repayment ${outRecordId} has order ${outTradeNo} that may still succeed (${state}); a new order is sent only after WeChat Pay says it failed`,
-      state,
+      `repayment ${outRecordId} has order ${outTradeNo} that may still succeed (${orderState}); a new order is sent only after WeChat Pay says it failed`,
+      'DEDUCTING',
     );
   }
   override details() {
-    return { state: this.state, out_trade_no: this.outTradeNo };
+    return { state: this.state, out_trade_no: this.outTradeNo, order_state: this.orderState };
   }
 }
 

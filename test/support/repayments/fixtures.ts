@@ -47,10 +47,16 @@ export type Reply = { json: unknown } | { error: Error };
  * A WeChat Pay gateway double that signs anything and answers each request with `reply(request)`; `sent`
  * records what reached it.
  */
-export function scriptedWechatPay(reply: (request: WechatPayRequest) => Reply): WechatPayGateway & { sent: Sent[] } {
+export function scriptedWechatPay(
+  reply: (request: WechatPayRequest) => Reply,
+): WechatPayGateway & { sent: Sent[] } {
   const sent: Sent[] = [];
   const answer = async (request: WechatPayRequest) => {
-    sent.push({ method: request.method, path: request.path, ...(request.body ? { body: request.body } : {}) });
+    sent.push({
+      method: request.method,
+      path: request.path,
+      ...(request.body ? { body: request.body } : {}),
+    });
     const r = reply(request);
     if ('error' in r) throw r.error;
     const text = JSON.stringify(r.json);

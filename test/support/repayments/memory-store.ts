@@ -50,7 +50,10 @@ export class MemoryRepaymentStore implements RepaymentStore, RepaymentNotificati
 
   async listDue(shard: number, dueBy: string, limit: number): Promise<string[]> {
     return [...this.items.values()]
-      .filter((i): i is BookingRecord => 'poll_at' in i && i.poll_shard === String(shard) && String(i.poll_at) <= dueBy)
+      .filter(
+        (i): i is BookingRecord =>
+          'poll_at' in i && i.poll_shard === String(shard) && String(i.poll_at) <= dueBy,
+      )
       .sort((a, b) => String(a.poll_at).localeCompare(String(b.poll_at)))
       .slice(0, limit)
       .map((r) => r.out_record_id);

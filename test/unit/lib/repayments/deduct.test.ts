@@ -90,7 +90,7 @@ describe('deduct', () => {
 
   it('a lost answer leaves the order UNKNOWN (503) and blocks any new order; the identical retry asks its query', async () => {
     let queries = 0;
-    const { deps, orders, stored, wechatpay } = await booked((request, body) => {
+    const { deps, orders, stored, wechatpay } = await booked((request) => {
       if (request.method === 'GET') {
         queries++;
         return { json: orderFor({ out_trade_no: 'T1', deduct_amount: '5000' }, PENDING) };

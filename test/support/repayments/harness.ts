@@ -11,6 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { makeHandler as makeContractsHandler } from '../../../functions/contracts';
 import { makeHandler as makeNotifyHandler } from '../../../functions/notify';
@@ -27,6 +28,8 @@ import {
   repaymentDeps,
 } from '../../../lib/config/deps';
 import { createRuntime } from '../../../lib/config/runtime';
+import type { RepaymentEvent } from '../../../lib/repayments/events';
+import type { BookingRecord } from '../../../lib/repayments/model';
 import { NOTIFY_PATH, newWechatPayKeys, type WechatPayKeys } from '../callbacks';
 import { h5Body } from '../fixtures';
 import { checkResponse } from '../openapi';
@@ -78,6 +81,12 @@ export interface RepaymentHarness {
   }): Promise<{ status: number; body: string }>;
   /** A contract presigned through our API and signed by the user; the simulator's view of it. */
   signedContract(overrides?: Record<string, unknown>): Promise<SimulatedContract>;
+  /** A signed contract with one booking for tomorrow (201 checked), and the clock moved to that day. */
+  dueBooking(body?: Record<string, unknown>): Promise<{ contract: SimulatedContract; id: string }>;
+  /** Our stored booking, read straight from the repayments table. */
+  stored(outRecordId: string): Promise<BookingRecord | undefined>;
+  /** The repayment events the outbox published so far for one booking (drained first). */
+  eventsOf(outRecordId: string): Promise<RepaymentEvent[]>;
   close(): Promise<void>;
 }
 
@@ -110,8 +119,9 @@ export async function startRepaymentHarness(
       ...options.simulator,
     },
   });
-  const simulator = stack.simulator;
+  const { simulator } = stack;
   if (!simulator) throw new Error('the test stack runs the simulator');
+  const sim: Simulator = simulator;
   const runtime = createRuntime({ clock: clock.now });
   notify = makeNotifyHandler(notifyDeps(runtime)) as Handler;
   const handlers: Record<string, Handler> = {
@@ -155,6 +165,19 @@ export async function startRepaymentHarness(
     return answer;
   }
 
+  async function signedContract(overrides: Record<string, unknown> = {}): Promise<SimulatedContract> {
+    const body = h5Body(overrides);
+    const res = await request('POST', '/contracts/h5-presign', body);
+    if (res.status !== 201) throw new Error(`presign: ${res.status} ${JSON.stringify(res.body)}`);
+    const token = new URL(String(res.body.redirect_url)).searchParams.get('token') ?? '';
+    await sim.agree(token);
+    const contract = sim.contracts().find((c) => c.out_contract_code === body.out_contract_code);
+    const ours = await request('GET', `/contracts/${body.out_contract_code}`);
+    if (!contract || ours.body.state !== 'SIGNED')
+      throw new Error(`contract ${body.out_contract_code} not signed`);
+    return contract;
+  }
+
   return {
     stack,
     simulator,
@@ -172,17 +195,34 @@ export async function startRepaymentHarness(
       const res = await fetch(notifyUrl, { method: 'POST', headers: callback.headers, body: callback.body });
       return { status: res.status, body: await res.text() };
     },
-    async signedContract(overrides = {}) {
-      const body = h5Body(overrides);
-      const res = await request('POST', '/contracts/h5-presign', body);
-      if (res.status !== 201) throw new Error(`presign: ${res.status} ${JSON.stringify(res.body)}`);
-      const token = new URL(String(res.body.redirect_url)).searchParams.get('token') ?? '';
-      await simulator.agree(token);
-      const contract = simulator.contracts().find((c) => c.out_contract_code === body.out_contract_code);
-      const ours = await request('GET', `/contracts/${body.out_contract_code}`);
-      if (!contract || ours.body.state !== 'SIGNED')
-        throw new Error(`contract ${body.out_contract_code} not signed`);
-      return contract;
+    signedContract,
+    async dueBooking(body = {}) {
+      const contract = await signedContract();
+      const id = newRecordId();
+      const res = await request('POST', `/contracts/${contract.out_contract_code}/repayments`, {
+        out_record_id: id,
+        repayment_amount: '5000',
+        min_repayment_amount: '1000',
+        repayment_date: clock.day(1),
+        ...body,
+      });
+      if (res.status !== 201) throw new Error(`booking: ${res.status} ${JSON.stringify(res.body)}`);
+      clock.advance(DAY_MS);
+      return { contract, id };
+    },
+    async stored(outRecordId) {
+      const { Item } = await stack.db.send(
+        new GetCommand({
+          TableName: stack.env.REPAYMENTS_TABLE,
+          Key: { pk: `RECORD#${outRecordId}` },
+          ConsistentRead: true,
+        }),
+      );
+      return Item as BookingRecord | undefined;
+    },
+    async eventsOf(outRecordId) {
+      await stack.drainEvents();
+      return stack.repaymentEvents.filter((e) => e.detail.out_record_id === outRecordId);
     },
     async close() {
       await stack.close();
@@ -190,6 +230,11 @@ export async function startRepaymentHarness(
     },
   };
 }
+
+let ids = 0;
+/** A fresh out_record_id (letters and digits, at most 32). */
+export const newRecordId = (prefix = 'R'): string =>
+  `${prefix}${Date.now().toString(36)}${ids++}${randomUUID().slice(0, 8)}`.replaceAll('-', '');
 
 const context = (name: string, budgetMs = 30_000) => lambdaContext(name, budgetMs, randomUUID());
 

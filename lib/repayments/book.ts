@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { ContractRecord } from '../contracts/model';
 import type { StoreFailure } from '../contracts/presign';
 import { canonicalJson } from '../contracts/request-hash';
@@ -69,7 +69,9 @@ export async function book(deps: BookDeps, outContractCode: string, body: unknow
   const record = newBooking(input, contract, contract_id, deps.clock());
   const signed = await deps.wechatpay.sign(bookingRequest(record, contract));
   const claim = await deps.store.claim(record);
-  if (!claim.claimed) return existing(deps, claim.existing, record.request_hash ?? '');
+  if (!claim.claimed && claim.existing.claim_token !== record.claim_token) {
+    return existing(deps, claim.existing, record.request_hash ?? '');
+  }
 
   const outcome = await sendWrite(deps.wechatpay, signed);
   // A refusal of the first attempt burns the id, as WeChat Pay does; anything else leaves it to the query.
@@ -158,6 +160,7 @@ function newBooking(
     state: 'SCHEDULING',
     origin: 'API',
     request_hash: bookingHash(contract.out_contract_code, input),
+    claim_token: randomUUID(),
     out_contract_code: contract.out_contract_code,
     contract_id: contractId,
     appid: contract.appid,

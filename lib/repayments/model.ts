@@ -41,6 +41,11 @@ export interface BookingRecord {
   origin: 'API' | 'CALLBACK';
   /** SHA-256 of the canonical booking request; tells "my own retry" from "someone else's id". */
   request_hash?: string;
+  /**
+   * Random per booking attempt: a claim that fails on an item carrying the attempt's own token is that attempt's
+   * own write, landed before an SDK retry of it, not a conflict.
+   */
+  claim_token?: string;
   /** Absent on a CALLBACK record: WeChat Pay's data names only the contract_id. */
   out_contract_code?: string;
   contract_id: string;

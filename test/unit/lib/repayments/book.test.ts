@@ -139,6 +139,19 @@ describe('book', () => {
     );
   });
 
+  it("recognises its own claim when the store's retry meets its first write, and books", async () => {
+    const { deps, store, wechatpay } = setup(echo);
+    const claim = store.claim.bind(store);
+    // What an SDK retry of a put that had landed sees: the item is there, written by this very attempt.
+    store.claim = async (record) => {
+      await claim(record);
+      return claim(record);
+    };
+    const { record } = await book(deps, 'LOAN1', bookingBody());
+    assert.equal(record.state, 'SCHEDULED');
+    assert.equal(wechatpay.sent.length, 1);
+  });
+
   it('the identical request while the first is in flight is BOOKING_IN_PROGRESS', async () => {
     const first = setup(echo);
     await book(first.deps, 'LOAN1', bookingBody());

@@ -55,7 +55,9 @@ export function makeHandler(wiring: Wiring<BookDeps>) {
     return query(deps, id, event.queryStringParameters?.sync);
   }
 
-  return lambda(main, wiring, { edge: httpApi() });
+  // Never log the event, whatever POWERTOOLS_LOGGER_LOG_EVENT says: a refused body may hold anything a caller
+  // put there, and a refusal must not echo it.
+  return lambda(main, wiring, { logEvent: false, edge: httpApi() });
 }
 
 async function booked(deps: BookDeps, code: string, body: unknown): Promise<BookOutcome> {

@@ -40,7 +40,8 @@ export function makeHandler(wiring: Wiring<PublishDeps>) {
         if (events.length === 0) continue;
         await publisher.publish(events);
         published += events.length;
-        logger.debug('events published', { event_ids: events.map((e) => e.detail.event_id) });
+        const kind = change.dynamodb?.Keys?.pk ? 'repayment' : 'contract';
+        logger.debug(`${kind} events published`, { event_ids: events.map((e) => e.detail.event_id) });
       } catch (error) {
         response = failedFrom(change, error);
         break;

@@ -24,10 +24,7 @@ export type ErrorCode =
   | 'CONTRACT_STATE_CONFLICT'
   | 'DEPENDENCY_UNAVAILABLE'
   | 'PAYLOAD_TOO_LARGE'
-  | RepaymentErrorCode;
-
-/** The repayment API's own refusals (README "Repayments"). */
-export type RepaymentErrorCode =
+  // The repayment API's own refusals (README "Repayments").
   | 'REPAYMENT_ID_USED'
   | 'BOOKING_IN_PROGRESS'
   | 'REPAYMENT_NOT_FOUND'

@@ -19,7 +19,10 @@ import type { PresignInput } from './validation';
 /** What WeChat Pay's accepted presign hands back for the user: the signing page, or the APP's token. */
 export type PresignAnswer = { redirect_url: string } | { presign_token: string; redirect_service?: string };
 
-/** The request WeChat Pay receives: our input plus `contract_notify_url`, identity fields OAEP-encrypted. */
+/**
+ * The request WeChat Pay receives: our input plus `contract_notify_url` (and `trade_info.notify_url` by default),
+ * identity fields OAEP-encrypted.
+ */
 export function presignRequest(
   kind: PresignKind,
   input: PresignInput,
@@ -29,6 +32,10 @@ export function presignRequest(
   const { real_identity, ...rest } = input;
   const body = {
     ...rest,
+    // Sign-and-repay: its DEDUCTION_PAY comes to our callback route too unless the caller names another URL.
+    ...(rest.trade_info
+      ? { trade_info: { ...rest.trade_info, notify_url: rest.trade_info.notify_url ?? notifyUrl } }
+      : {}),
     contract_notify_url: notifyUrl,
     ...(real_identity
       ? {

@@ -129,7 +129,7 @@ describe('privacy of repayments', () => {
       'DEDUCTION_PAY kept unhandled',
       'callback stored',
       'reconcile run',
-      'events published',
+      'repayment events published',
     ]) {
       assert.ok(messages.has(expected), `no "${expected}" line captured; got ${[...messages].join(' | ')}`);
     }

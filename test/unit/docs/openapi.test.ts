@@ -154,9 +154,12 @@ test('the routes are SPEC §3 and serverless.yml, with IAM exactly where serverl
   const documented = operations.map((o) => `${o.method.toUpperCase()} ${o.path}`).sort();
   assert.deepEqual(documented, [
     'GET /contracts/{out_contract_code}',
+    'GET /repayments/{out_record_id}',
     'POST /contracts/app-presign',
     'POST /contracts/h5-presign',
+    'POST /contracts/{out_contract_code}/repayments',
     'POST /contracts/{out_contract_code}/terminate',
+    'POST /repayments/{out_record_id}/deduct',
     'POST /wechatpay/notifications',
   ]);
   type Sls = {

@@ -35,7 +35,7 @@ export interface BookOutcome {
 }
 
 /** The deduct order's description when the booking gives none. */
-export const DEFAULT_DESCRIPTION = '信贷还款';
+const DEFAULT_DESCRIPTION = '信贷还款';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 

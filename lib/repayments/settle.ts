@@ -3,7 +3,7 @@ import { WechatPayRejected } from '../errors';
 import { deductOrderQuery, scheduleRecordQuery } from '../wechatpay/repayments';
 import { failureOf, orderAnswered, scheduleQueried } from './answers';
 import { afterCheck } from './indexes';
-import { canTransition, isFinalOrder, moved, type OrderFacts, withOrderFacts } from './lifecycle';
+import { canTransition, moved, type OrderFacts, withOrderFacts } from './lifecycle';
 import { type BookingRecord, latestOrder, type RepaymentOrder } from './model';
 import type { RepaymentStore } from './ports';
 import { bookingRequest, orderRequest } from './requests';
@@ -170,11 +170,4 @@ async function claimResend(
   const now = iso(deps.clock());
   const claimed = { ...change(record, now), updated_at: now, version: record.version + 1 };
   return (await deps.store.save(claimed)) ? claimed : undefined;
-}
-
-/** A booking awaiting WeChat Pay's word: its answer was lost, or its latest order is not final. */
-export function awaitsWechatPay(record: BookingRecord): boolean {
-  const order = latestOrder(record);
-  if (order) return record.state === 'DEDUCTING' && !isFinalOrder(order.order_state);
-  return record.state === 'SCHEDULING' || record.state === 'SCHEDULE_UNKNOWN';
 }

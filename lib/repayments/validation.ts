@@ -18,7 +18,7 @@ export type LoanType = 'CONSUMER_LOAN' | 'CASH_LOAN';
 const MIN_PERCENT: Record<LoanType, bigint> = { CONSUMER_LOAN: 5n, CASH_LOAN: 10n };
 
 /** A booking may be for tomorrow at the earliest and 14 days ahead at the latest (Beijing dates). */
-export const LAST_BOOKABLE_DAY = 14;
+const LAST_BOOKABLE_DAY = 14;
 
 const id = token(32, /^[0-9A-Za-z]+$/, 'may contain only letters and digits (WeChat Pay rule)');
 

@@ -36,6 +36,7 @@ import { errorResponse } from '../../../lib/http/errors';
 import { callbackErrors } from '../../../lib/http/notification';
 import { json } from '../../../lib/http/response';
 import { logger } from '../../../lib/observability';
+import { validateBooking, validateDeduct } from '../../../lib/repayments/validation';
 import { gatewayDouble } from '../../support/contracts/gateway';
 import { h5Body, PERSON } from '../../support/fixtures';
 import { MemoryContractStore } from '../../support/memory-store';
@@ -446,6 +447,58 @@ test('terminate bodies terminate.ts accepts, the document accepts; and the same 
   }
   rejects(() => checkRequest('GET', '/contracts/LOAN1', {}), 'GET has no body');
   rejects(() => checkRequest('DELETE', '/contracts/LOAN1', {}), 'undocumented method');
+});
+
+test('booking and deduct bodies the repayment validation accepts, the document accepts; and the same for refusals', () => {
+  const now = Date.parse('2026-12-01T12:00:00+08:00');
+  const booking = (over: Record<string, unknown> = {}) => ({
+    out_record_id: 'R1',
+    repayment_amount: '5000',
+    repayment_date: '2026-12-02',
+    ...over,
+  });
+  const BOOK_PATH = '/contracts/LOAN1/repayments';
+  const DEDUCT_PATH = '/repayments/R1/deduct';
+  const all = {
+    min_repayment_amount: '1000',
+    sub_appid: 'wx_sub_1',
+    description: '12月还款',
+    auto_deduct: false,
+  };
+  for (const body of [booking(), booking(all), booking({ out_record_id: 'R'.repeat(32) })]) {
+    assert.doesNotThrow(() => validateBooking(wire(body), now), JSON.stringify(body));
+    assert.doesNotThrow(() => checkRequest('POST', BOOK_PATH, wire(body)), JSON.stringify(body));
+  }
+  const refusedBookings: [string, Record<string, unknown>][] = [
+    ['an id with a dash', booking({ out_record_id: 'R-1' })],
+    ['an id of 33 characters', booking({ out_record_id: 'R'.repeat(33) })],
+    ['an amount as a number', booking({ repayment_amount: 5000 })],
+    ['an amount with a leading zero', booking({ repayment_amount: '05000' })],
+    ['a date with slashes', booking({ repayment_date: '2026/12/02' })],
+    ['auto_deduct as a string', booking({ auto_deduct: 'yes' })],
+    ['an emoji in the description', booking({ description: '还款😀' })],
+    ['an unknown field', booking({ notify_url: 'https://x.example/n' })],
+    ['no repayment_date', booking({ repayment_date: undefined })],
+  ];
+  for (const [why, body] of refusedBookings) {
+    assert.throws(() => validateBooking(wire(body), now), ValidationFailed, `validation refuses ${why}`);
+    rejects(() => checkRequest('POST', BOOK_PATH, wire(body)), `document refuses ${why}`);
+  }
+  for (const body of [{}, { out_trade_no: 'T1', deduct_amount: '100', description: '还款', attach: 'a' }]) {
+    assert.doesNotThrow(() => validateDeduct(body));
+    assert.doesNotThrow(() => checkRequest('POST', DEDUCT_PATH, body));
+  }
+  const refusedDeducts: [string, Record<string, unknown>][] = [
+    ['an out_trade_no with an underscore', { out_trade_no: 'T_1' }],
+    ['an amount as a number', { deduct_amount: 100 }],
+    ['a tab in attach', { attach: 'a\tb' }],
+    ['an emoji in attach', { attach: '😀' }],
+    ['contract_id', { contract_id: 'CID1' }],
+  ];
+  for (const [why, body] of refusedDeducts) {
+    assert.throws(() => validateDeduct(body), ValidationFailed, `validation refuses ${why}`);
+    rejects(() => checkRequest('POST', DEDUCT_PATH, body), `document refuses ${why}`);
+  }
 });
 
 // --- responses of real code --------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 /**
- * Phase "bundles": each function bundled as serverless.yml's custom.esbuild does it (bundle, minify, node22,
+ * Phase "bundles": each function bundled as serverless.yml's custom.esbuild does it (bundle, minify, node24,
  * cjs, platform node, AWS SDK included), its minified size, and its load time: the median over fresh `node`
  * processes of the `require()` of the bundle, timed inside the child with process.hrtime.
  *
@@ -28,9 +28,9 @@ export const REFERENCE_OF: Record<FunctionName, string> = {
 };
 
 /**
- * The floor SPEC §5 and §9 set: the reference plus what the specification itself requires of every deployed
- * function (Powertools Parameters for the SSM / Secrets Manager key material, Powertools Logger, Metrics and
- * Tracer, middy). What a function loads beyond it is our own code and our own choices (zod, KMS in notify).
+ * The design floor: the reference plus what the design itself requires of every deployed function (Powertools
+ * Parameters for the SSM / Secrets Manager key material, Powertools Logger, Metrics and Tracer, middy; see
+ * bench/README.md). What a function loads beyond it is our own code and our own choices (zod, KMS in notify).
  */
 export const SPEC_FLOOR_OF: Record<FunctionName, string> = {
   presign: 'spec_floor',
@@ -92,7 +92,7 @@ export interface BundlesResult {
   cold_load_cpu_ms: Record<string, number>;
   /** Each function's cold load over its reference's. */
   cold_load_ratio: Record<FunctionName, number>;
-  /** Each function's cold load over its SPEC floor's: what our code and our own choices add. */
+  /** Each function's cold load over its design floor's: what our code and our own choices add. */
   cold_load_spec_ratio: Record<FunctionName, number>;
   /** Whether each function's bundle holds the KMS client (its code or its service id). */
   kms_client: Record<FunctionName, boolean>;
@@ -107,12 +107,12 @@ export interface BundlesResult {
 const RUNS = 20;
 const TOP_PACKAGES = 8;
 
-// Serverless's custom.esbuild: bundle, minify, no sourcemap, node22, cjs, platform node, nothing external.
+// Serverless's custom.esbuild: bundle, minify, no sourcemap, node24, cjs, platform node, nothing external.
 const OPTIONS = {
   bundle: true,
   minify: true,
   sourcemap: false,
-  target: 'node22',
+  target: 'node24',
   platform: 'node',
   format: 'cjs',
   metafile: true,

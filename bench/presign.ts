@@ -20,7 +20,8 @@ import { type PresignDeps, presign } from '../lib/contracts/presign';
 import { WechatPayClient } from '../lib/wechatpay/client';
 import { Verifier } from '../lib/wechatpay/verifier';
 import { gatewayDouble } from '../test/support/contracts/gateway';
-import { MemoryContractStore } from '../test/support/memory-store';
+import { MemoryContractStore } from '../test/support/contracts/memory-store';
+import { presignTestDeps } from '../test/support/contracts/presign-deps';
 import {
   alnum,
   apiV3Key,
@@ -102,13 +103,8 @@ function instantGateway(): WechatPayGateway {
   });
 }
 
-const deps = (store: MemoryContractStore, wechatpay: WechatPayGateway): PresignDeps => ({
-  store,
-  wechatpay,
-  notifyUrl: NOTIFY_URL,
-  hashKey: Buffer.alloc(32, 7),
-  clock: Date.now,
-});
+const deps = (store: MemoryContractStore, wechatpay: WechatPayGateway): PresignDeps =>
+  presignTestDeps({ store, wechatpay, notifyUrl: NOTIFY_URL, clock: Date.now });
 
 export async function run(): Promise<PresignResult> {
   const store = new MemoryContractStore();

@@ -81,7 +81,7 @@ export function goals(r: PhaseResults): Goal[] {
   ];
 }
 
-/** results.json: the keys of issue 6 at the top level, the detail beside them. */
+/** results.json: the goal keys at the top level, the detail beside them. */
 export function results(r: PhaseResults, machine: Machine): Record<string, unknown> {
   const { callback, sign } = r.crypto;
   const { bundles } = r;

@@ -1,4 +1,5 @@
 import { type CertificateDeps, certificateDeps } from '../lib/config/deps';
+import { processRuntime, type Runtime } from '../lib/config/runtime';
 import { lambda, type Wiring } from '../lib/http/lambda';
 import { recordMetric } from '../lib/metrics';
 import { logger } from '../lib/observability';
@@ -33,4 +34,6 @@ export function makeHandler(wiring: Wiring<CertificateDeps | undefined>) {
   return lambda(main, wiring);
 }
 
-export const handler = makeHandler(certificateDeps());
+/** This function on a given runtime: the local stack passes one whose clock it can move. */
+export const handlerFor = (runtime: Runtime) => makeHandler(certificateDeps(runtime));
+export const handler = handlerFor(processRuntime);

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { type ContractDeps, contractDeps } from '../lib/config/deps';
+import { processRuntime, type Runtime } from '../lib/config/runtime';
 import { publicView } from '../lib/contracts/model';
 import { syncContract } from '../lib/contracts/sync';
 import { terminate } from '../lib/contracts/terminate';
@@ -51,4 +52,6 @@ export function makeHandler(wiring: Wiring<ContractDeps>) {
   return lambda(main, wiring, { edge: httpApi() });
 }
 
-export const handler = makeHandler(contractDeps());
+/** This function on a given runtime: the local stack passes one whose clock it can move. */
+export const handlerFor = (runtime: Runtime) => makeHandler(contractDeps(runtime));
+export const handler = handlerFor(processRuntime);

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { type NotifyDeps, notifyDeps } from '../lib/config/deps';
+import { processRuntime, type Runtime } from '../lib/config/runtime';
 import { applyNotification, type OpenedNotification } from '../lib/contracts/notifications';
 import { PayloadTooLarge } from '../lib/errors';
 import { rawBody } from '../lib/http/body';
@@ -57,4 +58,6 @@ async function deductionPaid(deps: NotifyDeps, opened: OpenedNotification) {
   return { statusCode: 204 };
 }
 
-export const handler = makeHandler(notifyDeps());
+/** This function on a given runtime: the local stack passes one whose clock it can move. */
+export const handlerFor = (runtime: Runtime) => makeHandler(notifyDeps(runtime));
+export const handler = handlerFor(processRuntime);

@@ -1,4 +1,6 @@
+import type { Context } from 'aws-lambda';
 import { presignDeps } from '../lib/config/deps';
+import { processRuntime, type Runtime } from '../lib/config/runtime';
 import type { PresignKind } from '../lib/contracts/model';
 import { type PresignDeps, presign, type StoreFailure } from '../lib/contracts/presign';
 import { ContractCodeUsed, PresignInProgress, ValidationFailed, WechatPayRejected } from '../lib/errors';
@@ -15,12 +17,14 @@ import { logger } from '../lib/observability';
  * identical replay.
  */
 export function makeHandler(wiring: Wiring<PresignDeps>) {
-  async function main(event: unknown) {
+  async function main(event: unknown, context: Context) {
     const api = isApiGatewayEvent(event);
     const { kind, body } = api
       ? { kind: kindOfRoute(event.routeKey), body: parseJsonBody(rawBody(event)) }
       : directInvocation(event);
-    const outcome = await presign(await wiring.load(), kind, body).catch((error: unknown) => {
+    // Every step fits in what Lambda leaves this invocation, so the outcome is recorded before it stops us.
+    const budget = { remainingMs: () => context.getRemainingTimeInMillis() };
+    const outcome = await presign(await wiring.load(), kind, body, budget).catch((error: unknown) => {
       // A refused body's code is not logged: whatever the caller put there (a name, an ID number) stays out.
       if (!(error instanceof ValidationFailed)) tagCode(body);
       countFailure(error);
@@ -83,4 +87,6 @@ function countFailure(error: unknown): void {
   }
 }
 
-export const handler = makeHandler(presignDeps());
+/** This function on a given runtime: the local stack passes one whose clock it can move. */
+export const handlerFor = (runtime: Runtime) => makeHandler(presignDeps(runtime));
+export const handler = handlerFor(processRuntime);

@@ -2,6 +2,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent, StreamRecord } from 'aws-lambda';
 import { type PublishDeps, publishDeps } from '../lib/config/deps';
+import { processRuntime, type Runtime } from '../lib/config/runtime';
 import { eventsFor } from '../lib/contracts/events';
 import type { ContractRecord } from '../lib/contracts/model';
 import { lambda, type Wiring } from '../lib/http/lambda';
@@ -68,4 +69,6 @@ function failedFrom(change: DynamoDBRecord, error: unknown): DynamoDBBatchRespon
   return { batchItemFailures: [{ itemIdentifier: sequenceNumber }] };
 }
 
-export const handler = makeHandler(publishDeps());
+/** This function on a given runtime: the local stack passes one whose clock it can move. */
+export const handlerFor = (runtime: Runtime) => makeHandler(publishDeps(runtime));
+export const handler = handlerFor(processRuntime);

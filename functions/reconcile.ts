@@ -1,5 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { type ReconcileDeps, reconcileDeps } from '../lib/config/deps';
+import { processRuntime, type Runtime } from '../lib/config/runtime';
 import { type ReconcileReport, reconcile } from '../lib/contracts/reconcile';
 import { lambda, type Wiring } from '../lib/http/lambda';
 import { recordMetric } from '../lib/metrics';
@@ -9,25 +10,46 @@ import { type PollReport, pollRepayments } from '../lib/repayments/poll';
 /** Leave this much of the invocation for the last queries in flight to finish. */
 const SAFETY_MS = 10_000;
 
+/** Records one migration step places in the queue: its writes fit well inside the function's timeout. */
+const BACKFILL_LIMIT = 500;
+
 /** The states a reconcile run settles contracts in, each counted by its own metric. */
 const SETTLED = ['SIGNED', 'TERMINATED', 'EXPIRED'] as const;
 
+/** A run (the schedule's `{"limit": n}`), or one step of the migration into reconcile's queue. */
+export type ReconcileEvent = { limit?: number } | { backfill: true; cursor?: string } | undefined;
+
+export interface BackfillReport {
+  queued: number;
+  /** Pass it to the next invocation; absent: every older record has its place in the queue. */
+  cursor?: string;
+}
+
+/** A run's report: the contracts it settled, then the repayments it polled. */
 export type ReconcileRunReport = ReconcileReport & { repayments: PollReport };
 
 /**
- * Scheduled (every 5 minutes): settles contracts whose callback was lost or whose presign outcome is
- * unknown, by asking WeChat Pay; then asks about the repayments awaiting its word (only a success is ever
- * notified, so pending, not-paid and unanswered orders must be polled). The event may carry `{"limit": n}` for
- * a manual run; it bounds each of the two steps.
+ * Scheduled (every 5 minutes): settles contracts whose callback was lost or whose presign outcome is unknown,
+ * and asks again about SIGNED and EXPIRED ones when their time comes, through WeChat Pay's query; then asks about
+ * the repayments awaiting its word (only a success is ever notified, so pending, not-paid and unanswered orders
+ * must be polled). The event may carry `{"limit": n}` for a manual run; it bounds each of the two steps.
+ * `{"backfill": true}` (then with the `cursor` it returned) places records written before reconcile's queue
+ * existed in it (docs/deploy.md).
  */
 export function makeHandler(wiring: Wiring<ReconcileDeps>) {
-  async function main(event: { limit?: number } | undefined, context: Context): Promise<ReconcileRunReport> {
-    const limit = Math.min(Math.max(Number(event?.limit) || 200, 1), 1000);
+  async function main(event: ReconcileEvent, context: Context): Promise<ReconcileRunReport | BackfillReport> {
     const deps = await wiring.load();
+    if (event && 'backfill' in event) {
+      const step = await deps.store.enqueueUnqueued(BACKFILL_LIMIT, event.cursor);
+      logger.info('reconcile queue migration step', { ...step });
+      return step;
+    }
+    const limit = Math.min(Math.max(Number(event?.limit) || 200, 1), 1000);
     const shouldStop = () => context.getRemainingTimeInMillis() < SAFETY_MS;
     const report = await reconcile(deps, {
       limit,
       concurrency: 4,
+      recheck: deps.recheck,
       shouldStop,
       onError: (code, error) =>
         logger.warn('reconcile could not settle a contract', { out_contract_code: code, error }),
@@ -58,4 +80,6 @@ export function makeHandler(wiring: Wiring<ReconcileDeps>) {
   return lambda(main, wiring);
 }
 
-export const handler = makeHandler(reconcileDeps());
+/** This function on a given runtime: the local stack passes one whose clock it can move. */
+export const handlerFor = (runtime: Runtime) => makeHandler(reconcileDeps(runtime));
+export const handler = handlerFor(processRuntime);

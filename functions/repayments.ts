@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { repaymentDeps } from '../lib/config/deps';
+import { processRuntime, type Runtime } from '../lib/config/runtime';
 import type { StoreFailure } from '../lib/contracts/presign';
 import {
   BookingInProgress,
@@ -146,4 +147,6 @@ function logStoreFailure(message: string, failure: StoreFailure): void {
   logger.error(message, { reason: failure.reason });
 }
 
-export const handler = makeHandler(repaymentDeps());
+/** This function on a given runtime: the local stack passes one whose clock it can move. */
+export const handlerFor = (runtime: Runtime) => makeHandler(repaymentDeps(runtime));
+export const handler = handlerFor(processRuntime);

@@ -36,7 +36,7 @@ Object.assign(process.env, {
   AWS_SECRET_ACCESS_KEY: 'local',
   // Never fall back to the instance metadata service (169.254.169.254 is not loopback).
   AWS_EC2_METADATA_DISABLED: 'true',
-  // The SDK's Node 22 notice is true (Lambda runs nodejs22.x) but would repeat once per test file.
+  // The SDK's Node 22 notice is true (Lambda runs nodejs24.x) but would repeat once per test file.
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   POWERTOOLS_DEV: 'false',
   POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',

@@ -4,54 +4,20 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { lambdaContext } from './lambda-context';
-import { readYaml } from './tables';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { HttpRoute, LocalFunction, LocalFunctions } from './functions';
 
-export interface Route {
-  method: string;
-  /** `/contracts/{out_contract_code}` */
-  path: string;
-  functionName: string;
-  /** `functions/contracts.handler` */
-  handler: string;
+interface Route extends HttpRoute {
+  fn: LocalFunction;
 }
-
-interface ServerlessFunctions {
-  functions?: Record<string, { handler: string; events?: { httpApi?: { method: string; path: string } }[] }>;
-}
-
-export function readRoutes(serverlessYml: string): Route[] {
-  const doc = readYaml(serverlessYml) as ServerlessFunctions;
-  return Object.entries(doc.functions ?? {}).flatMap(([functionName, fn]) =>
-    (fn.events ?? []).flatMap((e) =>
-      e.httpApi
-        ? [
-            {
-              method: e.httpApi.method.toUpperCase(),
-              path: e.httpApi.path,
-              functionName,
-              handler: fn.handler,
-            },
-          ]
-        : [],
-    ),
-  );
-}
-
-type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
 
 /** Extra routes served by the gateway itself (demo page, OpenAPI): return true when handled. */
 export type Extra = (req: IncomingMessage, res: ServerResponse, body: Buffer) => boolean | Promise<boolean>;
 
 export interface GatewayOptions {
-  routes: Route[];
+  functions: LocalFunctions;
   host?: string;
   port?: number;
-  /** Project root the handler paths are relative to. */
-  root?: string;
   extra?: Extra;
   log?: (line: string) => void;
 }
@@ -81,10 +47,10 @@ function match(route: Route, method: string, path: string): Record<string, strin
 }
 
 /** The event API Gateway (HTTP API, payload 2.0) would build; bodies that are not UTF-8 text arrive base64. */
-export function toEvent(
+function toEvent(
   req: IncomingMessage,
   body: Buffer,
-  route: Route,
+  route: HttpRoute,
   params: Record<string, string>,
 ): APIGatewayProxyEventV2 {
   const url = new URL(req.url ?? '/', 'http://local');
@@ -153,24 +119,7 @@ function send(res: ServerResponse, result: unknown): void {
 }
 
 export async function startGateway(options: GatewayOptions): Promise<LocalGateway> {
-  const root = options.root ?? process.cwd();
-  const handlers = new Map<string, Promise<LambdaHandler>>();
-  const load = (route: Route): Promise<LambdaHandler> => {
-    let loaded = handlers.get(route.handler);
-    if (!loaded) {
-      const dot = route.handler.lastIndexOf('.');
-      const file = resolve(root, `${route.handler.slice(0, dot)}.ts`);
-      const exported = route.handler.slice(dot + 1);
-      loaded = import(pathToFileURL(file).href).then((m: Record<string, LambdaHandler>) => {
-        const fn = m[exported];
-        if (typeof fn !== 'function') throw new Error(`${file} does not export ${exported}`);
-        return fn;
-      });
-      handlers.set(route.handler, loaded);
-    }
-    return loaded;
-  };
-
+  const routes: Route[] = options.functions.list.flatMap((fn) => fn.routes.map((r) => ({ ...r, fn })));
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -179,17 +128,13 @@ export async function startGateway(options: GatewayOptions): Promise<LocalGatewa
     try {
       if (options.extra && (await options.extra(req, res, body))) return;
       const path = new URL(req.url ?? '/', 'http://local').pathname;
-      for (const route of options.routes) {
+      for (const route of routes) {
         const params = match(route, req.method ?? 'GET', path);
         if (!params) continue;
         const event = toEvent(req, body, route, params);
-        const result = await (await load(route))(
-          event,
-          lambdaContext(route.functionName, 30_000, event.requestContext.requestId),
-        );
-        send(res, result);
+        send(res, await options.functions.invoke(route.fn, event, event.requestContext.requestId));
         options.log?.(
-          `${req.method} ${req.url} -> ${res.statusCode} (${route.functionName}, ${Date.now() - started} ms)`,
+          `${req.method} ${req.url} -> ${res.statusCode} (${route.fn.key}, ${Date.now() - started} ms)`,
         );
         return;
       }

@@ -1,34 +1,41 @@
 /**
  * The whole system on loopback, with no AWS account and no internet: DynamoDB Local, the KMS stand-in,
- * the WeChat Pay simulator and the local API gateway running the real handlers. `npm start` and the
- * end-to-end tests both run this, so what the tests prove is what a developer tries.
+ * the WeChat Pay simulator, the local API gateway and the Lambda Invoke API running the real handlers, and
+ * serverless.yml's schedules, all on one test clock. `npm start` and the end-to-end tests both run this, so
+ * what the tests prove is what a developer tries.
  *
- * Every SPEC §5 variable that is set is honoured; only what is missing is generated. With
- * WECHATPAY_BASE_URL set, no simulator starts and the service talks to that WeChat Pay v3 peer instead.
+ * Every configuration variable (README, "Configuration") that is set is honoured; only what is missing is
+ * generated. With WECHATPAY_BASE_URL set, no simulator starts and the service talks to that WeChat Pay v3 peer
+ * instead.
  */
 import { createPublicKey } from 'node:crypto';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetPublicKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { makeHandler as makePublishHandler } from '../../functions/publish';
-import { processRuntime, wire } from '../../lib/config/runtime';
+import { createRuntime, processRuntime, wire } from '../../lib/config/runtime';
 import type { ContractEvent } from '../../lib/contracts/events';
 import type { EventPublisher } from '../../lib/contracts/ports';
 import { isRepaymentEvent, type RepaymentEvent, type ServiceEvent } from '../../lib/repayments/events';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb';
-import { type Extra, type LocalGateway, readRoutes, startGateway } from './gateway';
+import { loadFunctions } from './functions';
+import { type Extra, type LocalGateway, startGateway } from './gateway';
 import { LocalSecrets, randomApiV3Key, randomPublicKeyId, randomSerial } from './keys';
 import { type KmsStandIn, startKmsStandIn } from './kms/server';
+import { type LocalLambdaApi, startLambdaApi } from './lambda-api';
+import { ClockNotMovable, localRoutes } from './local-routes';
+import { type LocalSchedules, startSchedules } from './schedules';
 import { type Simulator, type SimulatorOptions, startSimulator } from './simulator';
 import { startStreamPoller } from './stream-poller';
 import { createTables, readCloudFormationResources } from './tables';
+import { TestClock } from './test-clock';
 
 export interface LocalStackOptions {
   /** Project root (serverless.yml, infra/aws). */
   root?: string;
   host?: string;
-  /** 0 = a free port. Defaults are SPEC §6's: 3000, 3100, 4599, 8000. */
-  ports?: { api?: number; simulator?: number; kms?: number; dynamodb?: number };
+  /** 0 = a free port. Defaults: 3000, 3100, 4599, 8000 and 3002 for the Lambda Invoke API. */
+  ports?: { api?: number; simulator?: number; kms?: number; dynamodb?: number; lambda?: number };
   /** Configuration in; what is missing is generated. Default process.env. */
   env?: NodeJS.ProcessEnv;
   /** Where generated keys persist (`.local`); omitted: memory only. */
@@ -42,11 +49,27 @@ export interface LocalStackOptions {
   extra?: Extra;
   /** Where events go; default: kept in `LocalStack.events` (there is no EventBridge locally). */
   publisher?: EventPublisher<ServiceEvent>;
+  /**
+   * How much faster than the test clock serverless.yml's schedules run (10: rate(5 minutes) every 30 s).
+   * 0 or omitted: they run only on demand, so a test's records never meet a reconcile it did not ask for.
+   */
+  scheduleSpeedup?: number;
   log?: (part: string, line: string) => void;
 }
 
 export interface LocalStack {
   api: LocalGateway;
+  /** AWS Lambda's Invoke API for every function of serverless.yml. */
+  lambda: LocalLambdaApi;
+  /** The stack's test clock, to read (also `GET /local/clock` on the API). */
+  clock: Pick<TestClock, 'now' | 'offsetSeconds'>;
+  /**
+   * Moves the test clock forward and the simulator's with it (also `POST /local/clock`): a RangeError for
+   * refused seconds, ClockNotMovable with another WeChat Pay peer.
+   */
+  advanceClock(seconds: number): Promise<void>;
+  /** serverless.yml's schedules (also `/local/schedules` on the API). */
+  schedules: LocalSchedules;
   simulator?: Simulator;
   kms?: KmsStandIn;
   dynamodb?: DynamoDbLocal;
@@ -75,6 +98,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const given = options.env ?? process.env;
   const log = options.log ?? (() => {});
   const secrets = new LocalSecrets(options.dataDir);
+  const clock = new TestClock();
+  const functions = loadFunctions(root, createRuntime({ clock: clock.now }));
   const closers: (() => Promise<void>)[] = [];
   const close = async () => {
     for (const c of closers.reverse()) await c().catch(() => undefined);
@@ -104,7 +129,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     log('aws', `DynamoDB ${env.AWS_ENDPOINT_URL_DYNAMODB}, KMS ${env.AWS_ENDPOINT_URL_KMS}`);
 
     const awsConfig = {
-      region: env.AWS_REGION,
+      region: env.AWS_REGION as string,
       credentials: {
         accessKeyId: env.AWS_ACCESS_KEY_ID as string,
         secretAccessKey: env.AWS_SECRET_ACCESS_KEY as string,
@@ -155,18 +180,38 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     env.WECHATPAY_SIGNING_KEY_ID = given.WECHATPAY_SIGNING_KEY_ID || 'alias/wechatpay-merchant';
     env.WECHATPAY_APIV3_KEY = given.WECHATPAY_APIV3_KEY || secrets.text('apiv3-key', randomApiV3Key);
 
+    let simulator: Simulator | undefined;
+    let schedules: LocalSchedules | undefined;
+    const advanceClock = async (seconds: number) => {
+      if (!simulator) throw new ClockNotMovable();
+      // The functions and the simulator both run on this clock: one advance moves the whole stack's time.
+      clock.advance(seconds);
+    };
+    const local = localRoutes({
+      clock,
+      schedules: () => schedules,
+      advance: advanceClock,
+    });
+    const extra = options.extra;
     const api = await startGateway({
-      routes: readRoutes(join(root, 'serverless.yml')),
+      functions,
       host,
       port: options.ports?.api ?? 3000,
-      root,
-      ...(options.extra ? { extra: options.extra } : {}),
+      extra: async (req, res, body) =>
+        (await local(req, res, body)) || (extra ? extra(req, res, body) : false),
       log: (l) => log('api', l),
     });
     closers.push(() => api.close());
+    const lambda = await startLambdaApi({
+      functions,
+      region: awsConfig.region,
+      host,
+      port: options.ports?.lambda ?? 3002,
+      log: (l) => log('lambda', l),
+    });
+    closers.push(() => lambda.close());
     env.WECHATPAY_NOTIFY_URL = given.WECHATPAY_NOTIFY_URL || `${api.url}/wechatpay/notifications`;
 
-    let simulator: Simulator | undefined;
     if (given.WECHATPAY_BASE_URL) {
       env.WECHATPAY_BASE_URL = given.WECHATPAY_BASE_URL;
       for (const name of ['WECHATPAY_PUBLIC_KEY_ID', 'WECHATPAY_PUBLIC_KEY'] as const) {
@@ -196,6 +241,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         },
         // WeChat Pay sends TERMINATE_CONTRACT to the plan template's URL, which the operator sets to our route.
         terminateNotifyUrl: given.SIMULATOR_TERMINATE_NOTIFY_URL || env.WECHATPAY_NOTIFY_URL,
+        clock: functions.clock,
         log: (l) => log('wechatpay', l),
         ...options.simulator,
       });
@@ -212,8 +258,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       if (given[name]) env[name] = given[name] as string;
     }
     Object.assign(process.env, env);
+    // Last: a schedule may fire at once, and its function needs the whole configuration.
+    schedules = startSchedules({
+      functions,
+      clock,
+      speedup: options.scheduleSpeedup ?? 0,
+      region: awsConfig.region,
+      log: (l) => log('schedule', l),
+    });
+    closers.push(async () => schedules?.close());
     return {
       api,
+      lambda,
+      clock,
+      advanceClock,
+      schedules,
       ...(simulator ? { simulator } : {}),
       ...(kms ? { kms } : {}),
       ...(dynamodb ? { dynamodb } : {}),

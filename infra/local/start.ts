@@ -1,10 +1,11 @@
 /**
- * `npm start`: the whole system on this machine, no AWS account, no internet (SPEC §6). Shows each part
- * coming up, then one ready line with every URL and a copy-paste presign `curl`. Ctrl-C stops everything.
+ * `npm start`: the whole system on this machine, no AWS account, no internet. Shows each part coming up, then
+ * one ready line with every URL and a copy-paste presign `curl`. Ctrl-C stops everything.
  *
- * Ports: PORT (API, 3000), SIMULATOR_PORT (3100), KMS_PORT (4599), DYNAMODB_PORT (8000).
- * Every SPEC §5 variable that is set is honoured; generated keys live in .local/ (LOCAL_DATA_DIR moves them,
- * so a test can run this without touching a developer's keys).
+ * Ports: PORT (API, 3000), LAMBDA_PORT (Lambda Invoke API, 3002), SIMULATOR_PORT (3100), KMS_PORT (4599),
+ * DYNAMODB_PORT (8000). LOCAL_SCHEDULE_SPEEDUP (default 10, 0 = off) compresses serverless.yml's schedules.
+ * Every configuration variable (README, "Configuration") that is set is honoured; generated keys live in .local/
+ * (LOCAL_DATA_DIR moves them, so a test can run this without touching a developer's keys).
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ import { newContractCode, SAMPLE } from './demo/sample';
 import { javaInstallHint } from './dynamodb';
 import type { Extra } from './gateway';
 import { assertPortFree } from './ports';
-import { type LocalStack, startLocalStack } from './stack';
+import type { LocalStack } from './stack';
 
 const root = process.cwd();
 const started = Date.now();
@@ -30,15 +31,37 @@ function port(variable: string, fallback: number): number {
   return value;
 }
 
+/**
+ * Ten times faster than the test clock: reconcile's rate(5 minutes) runs every 30 s, so a lost callback or an
+ * unknown presign visibly settles while one watches, without a query every second filling the console.
+ */
+const DEFAULT_SCHEDULE_SPEEDUP = 10;
+
+function speedup(): number {
+  const raw = process.env.LOCAL_SCHEDULE_SPEEDUP;
+  if (raw === undefined || raw === '') return DEFAULT_SCHEDULE_SPEEDUP;
+  const value = Number(raw);
+  // Below 1 the schedules would lag the test clock they read; they never run slower than it.
+  if (!Number.isFinite(value) || (value !== 0 && value < 1)) {
+    throw new Error(`LOCAL_SCHEDULE_SPEEDUP=${raw} is not a factor: use 0 (off), 1 (real time) or more`);
+  }
+  return value;
+}
+
 async function main(): Promise<LocalStack> {
   // EMF metric lines are for CloudWatch; locally they only bury the request log.
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  // Only now: the functions' Metrics objects read that variable when their modules load, and the stack loads
+  // the publish function as it is imported.
+  const { startLocalStack } = await import('./stack');
   const ports = {
     api: port('PORT', 3000),
+    lambda: port('LAMBDA_PORT', 3002),
     simulator: port('SIMULATOR_PORT', 3100),
     kms: port('KMS_PORT', 4599),
     dynamodb: port('DYNAMODB_PORT', 8000),
   };
+  const scheduleSpeedup = speedup();
   const needsDynamo = !process.env.AWS_ENDPOINT_URL_DYNAMODB;
   if (needsDynamo && spawnSync('java', ['-version']).error) {
     throw new Error(
@@ -47,6 +70,7 @@ async function main(): Promise<LocalStack> {
   }
   const checks: [number, string, boolean][] = [
     [ports.api, 'PORT', true],
+    [ports.lambda, 'LAMBDA_PORT', true],
     [ports.simulator, 'SIMULATOR_PORT', !process.env.WECHATPAY_BASE_URL],
     [ports.kms, 'KMS_PORT', !process.env.AWS_ENDPOINT_URL_KMS],
     [ports.dynamodb, 'DYNAMODB_PORT', needsDynamo],
@@ -65,6 +89,7 @@ async function main(): Promise<LocalStack> {
   stack = await startLocalStack({
     root,
     ports,
+    scheduleSpeedup,
     dataDir: process.env.LOCAL_DATA_DIR || join(root, '.local'),
     extra: async (req, res, body) => (await demo(req, res, body)) || localEvents(req, res, body),
     log: say,
@@ -91,6 +116,7 @@ function readyLine(stack: LocalStack): string {
   const wechatpay = stack.simulator ? stack.simulator.url : `${stack.env.WECHATPAY_BASE_URL} (external)`;
   return [
     `READY in ${since()}: API ${api} | demo ${api}/demo | OpenAPI ${api}/openapi.json | events ${api}/local/events | ` +
+      `clock ${api}/local/clock | schedules ${api}/local/schedules | Lambda ${stack.lambda.url} | ` +
       `WeChat Pay ${wechatpay} | KMS ${stack.env.AWS_ENDPOINT_URL_KMS} | DynamoDB ${stack.env.AWS_ENDPOINT_URL_DYNAMODB}`,
     'Try a presign:',
     `  curl -s -X POST ${api}/contracts/h5-presign -H 'content-type: application/json' -d '${JSON.stringify(body)}'`,

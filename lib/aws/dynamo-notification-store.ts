@@ -2,6 +2,7 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { ContractRecord } from '../contracts/model';
 import type { NotificationRecord, NotificationStore } from '../contracts/ports';
+import { defaultSchedule, queuedItem, type Schedule } from './contract-queue';
 import { dependencyUnavailable } from './dependency';
 import { versionCondition } from './dynamo-contract-store';
 
@@ -14,6 +15,8 @@ export class DynamoNotificationStore implements NotificationStore {
     private readonly db: DynamoDBDocumentClient,
     private readonly notificationsTable: string,
     private readonly contractsTable: string,
+    /** Where the contract written with a notification goes in reconcile's queue, as for every contract write. */
+    private readonly schedule: Schedule = defaultSchedule,
   ) {}
 
   async record(
@@ -37,7 +40,7 @@ export class DynamoNotificationStore implements NotificationStore {
             {
               Put: {
                 TableName: this.contractsTable,
-                Item: next,
+                Item: queuedItem(next, this.schedule),
                 ...versionCondition(next),
               },
             },

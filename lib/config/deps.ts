@@ -1,5 +1,6 @@
 import { hkdfSync } from 'node:crypto';
 import { dynamoDocumentClient, eventBridgeClient } from '../aws/clients';
+import type { Schedule } from '../aws/contract-queue';
 import { DynamoContractStore } from '../aws/dynamo-contract-store';
 import { DynamoNotificationStore } from '../aws/dynamo-notification-store';
 import { DynamoRepaymentNotificationStore } from '../aws/dynamo-repayment-notification-store';
@@ -8,6 +9,7 @@ import { EventBridgePublisher, LogPublisher } from '../aws/eventbridge-publisher
 import type { ApplyNotificationDeps } from '../contracts/notifications';
 import type { EventPublisher, PlatformCertificateSet } from '../contracts/ports';
 import type { PresignDeps } from '../contracts/presign';
+import { firstCheckAt, type RecheckPolicy } from '../contracts/recheck';
 import type { SyncDeps } from '../contracts/sync';
 import type { TerminateDeps } from '../contracts/terminate';
 import type { Wiring } from '../http/lambda';
@@ -25,8 +27,10 @@ import { Cached } from './cache';
 import { processRuntime, type Runtime, wire } from './runtime';
 import { type Keys, loadKeys } from './secrets';
 import {
+  type PresignSettings,
   type RepaymentSettings,
   readEventSettings,
+  readPresignSettings,
   readRepaymentSettings,
   readSettings,
   type Settings,
@@ -68,26 +72,47 @@ function hashKey(apiV3Key: string): Buffer {
   return Buffer.from(hkdfSync('sha256', apiV3Key, '', 'out_contract_code request hash', 32));
 }
 
+/** Reconcile's policy, and where every contract write places the record in its queue. */
+function recheckOf(settings: Settings): { recheck: RecheckPolicy; schedule: Schedule } {
+  const recheck = { signedIntervalMs: settings.signedRecheckMs };
+  return { recheck, schedule: (record) => firstCheckAt(record, recheck) };
+}
+
 /** What every function that calls WeChat Pay's contract API holds: the store, a verifying client, the clock. */
 function contractParts(runtime: Runtime, { settings, keys, platform }: Inputs): ContractDeps {
   const verifier = new Verifier(verificationKeys(keys, platform), { clock: runtime.clock });
+  const { recheck, schedule } = recheckOf(settings);
   return {
-    store: new DynamoContractStore(dynamoDocumentClient(), settings.contractsTable),
+    store: new DynamoContractStore(dynamoDocumentClient(), settings.contractsTable, schedule),
     wechatpay: wechatpayClient(runtime, settings, keys, verifier),
     clock: runtime.clock,
+    recheck,
   };
 }
 
+/**
+ * Lambda kills a presign at its timeout, so a claim whose last write is older than that (plus the clock
+ * difference two Lambda hosts may have) belongs to an attempt that died: an identical retry may take it over.
+ */
+const CLOCK_DIFFERENCE_MS = 10_000;
+
 export function presignDeps(runtime: Runtime = processRuntime): Wiring<PresignDeps> {
-  const build = builder(runtime, { apiV3Key: true, platform: true }, (inputs) => ({
-    ...contractParts(runtime, inputs),
-    notifyUrl: inputs.settings.wechatpay.notifyUrl,
-    hashKey: hashKey(inputs.keys.apiV3Key),
-  }));
-  return wire(runtime, async () => build(readSettings(runtime.env)));
+  const build = builder<PresignDeps, Settings & { presign: PresignSettings }>(
+    runtime,
+    { apiV3Key: true, platform: true },
+    (inputs) => ({
+      ...contractParts(runtime, inputs),
+      notifyUrl: inputs.settings.wechatpay.notifyUrl,
+      hashKey: hashKey(inputs.keys.apiV3Key),
+      claimLeaseMs: inputs.settings.presign.timeoutS * 1000 + CLOCK_DIFFERENCE_MS,
+    }),
+  );
+  return wire(runtime, async () =>
+    build({ ...readSettings(runtime.env), presign: readPresignSettings(runtime.env) }),
+  );
 }
 
-export type ContractDeps = SyncDeps & TerminateDeps & { wechatpay: WechatPayClient };
+export type ContractDeps = SyncDeps & TerminateDeps & { wechatpay: WechatPayClient; recheck: RecheckPolicy };
 
 /** Query (with sync), terminate and reconcile sign WeChat Pay calls but never touch the APIv3 key. */
 export function contractDeps(runtime: Runtime = processRuntime): Wiring<ContractDeps> {
@@ -104,59 +129,66 @@ export interface NotifyDeps extends ApplyNotificationDeps {
   repayments: ApplyDeductionPayDeps;
 }
 
+/** The settings of the functions that touch repayments: the service's, and the repayments table's. */
+type WithRepayments = Settings & { repayments: RepaymentSettings };
+
+const withRepayments = (env: NodeJS.ProcessEnv): WithRepayments => ({
+  ...readSettings(env),
+  repayments: readRepaymentSettings(env),
+});
+
 /**
  * The callback path verifies and decrypts. Only in certificate mode may it sign, and at most once a minute: the
  * download of the platform certificates when a callback names a serial it does not know.
  */
 export function notifyDeps(runtime: Runtime = processRuntime): Wiring<NotifyDeps> {
-  const build = builder<NotifyDeps, RepaymentSettings>(
-    runtime,
-    { apiV3Key: true, platform: true },
-    ({ settings, keys, platform }) => ({
-      verifier: new RefreshingVerifier(verificationKeys(keys, platform), {
-        ...(settings.wechatpay.platformCertificates
-          ? {
-              refresh: async () =>
-                verificationKeys(
-                  keys,
-                  (await refreshCertificates(runtime, settings, keys, true)).certificates,
-                ),
-            }
-          : {}),
-        onRefreshFailed: (error, serial) =>
-          logger.warn('platform certificate refresh failed', { serial, error }),
-        clock: runtime.clock,
-      }),
-      apiV3Key: Buffer.from(keys.apiV3Key),
-      contracts: new DynamoContractStore(dynamoDocumentClient('callback'), settings.contractsTable),
-      notifications: new DynamoNotificationStore(
-        dynamoDocumentClient('callback'),
-        settings.notificationsTable,
-        settings.contractsTable,
-      ),
-      repayments: {
-        store: new DynamoRepaymentStore(dynamoDocumentClient('callback'), settings.repaymentsTable),
-        notifications: new DynamoRepaymentNotificationStore(
-          dynamoDocumentClient('callback'),
-          settings.notificationsTable,
-          settings.repaymentsTable,
-        ),
-        clock: runtime.clock,
-      },
+  const needs = { apiV3Key: true, platform: true };
+  const build = builder<NotifyDeps, WithRepayments>(runtime, needs, ({ settings, keys, platform }) => ({
+    verifier: new RefreshingVerifier(verificationKeys(keys, platform), {
+      ...(settings.wechatpay.platformCertificates
+        ? {
+            refresh: async () =>
+              verificationKeys(keys, (await refreshCertificates(runtime, settings, keys, true)).certificates),
+          }
+        : {}),
+      onRefreshFailed: (error, serial) =>
+        logger.warn('platform certificate refresh failed', { serial, error }),
       clock: runtime.clock,
     }),
-  );
-  return wire(runtime, async () => build(readRepaymentSettings(runtime.env)));
+    apiV3Key: Buffer.from(keys.apiV3Key),
+    contracts: new DynamoContractStore(
+      dynamoDocumentClient('callback'),
+      settings.contractsTable,
+      recheckOf(settings).schedule,
+    ),
+    notifications: new DynamoNotificationStore(
+      dynamoDocumentClient('callback'),
+      settings.notificationsTable,
+      settings.contractsTable,
+      recheckOf(settings).schedule,
+    ),
+    repayments: {
+      store: new DynamoRepaymentStore(dynamoDocumentClient('callback'), settings.repayments.table),
+      notifications: new DynamoRepaymentNotificationStore(
+        dynamoDocumentClient('callback'),
+        settings.notificationsTable,
+        settings.repayments.table,
+      ),
+      clock: runtime.clock,
+    },
+    clock: runtime.clock,
+  }));
+  return wire(runtime, async () => build(withRepayments(runtime.env)));
 }
 
 /** The contract parts, and the repayment use cases' view of them plus the repayment store and notify URL. */
 function repaymentParts(
   runtime: Runtime,
-  inputs: Inputs<RepaymentSettings>,
+  inputs: Inputs<WithRepayments>,
 ): { contract: ContractDeps; repayments: SettleDeps } {
   const contract = contractParts(runtime, inputs);
   const repayments: SettleDeps = {
-    store: new DynamoRepaymentStore(dynamoDocumentClient(), inputs.settings.repaymentsTable),
+    store: new DynamoRepaymentStore(dynamoDocumentClient(), inputs.settings.repayments.table),
     contracts: contract.store,
     wechatpay: contract.wechatpay,
     clock: contract.clock,
@@ -168,11 +200,11 @@ function repaymentParts(
 /** Booking, deduct and query with sync sign WeChat Pay calls but never touch the APIv3 key. */
 export function repaymentDeps(runtime: Runtime = processRuntime): Wiring<BookDeps> {
   const needs = { apiV3Key: false, platform: true };
-  const build = builder<BookDeps, RepaymentSettings>(runtime, needs, (inputs) => ({
+  const build = builder<BookDeps, WithRepayments>(runtime, needs, (inputs) => ({
     ...repaymentParts(runtime, inputs).repayments,
-    loanTypes: new Map(Object.entries(inputs.settings.planLoanTypes)),
+    loanTypes: new Map(Object.entries(inputs.settings.repayments.planLoanTypes)),
   }));
-  return wire(runtime, async () => build(readRepaymentSettings(runtime.env)));
+  return wire(runtime, async () => build(withRepayments(runtime.env)));
 }
 
 export type ReconcileDeps = ContractDeps & { repayments: SettleDeps };
@@ -180,11 +212,11 @@ export type ReconcileDeps = ContractDeps & { repayments: SettleDeps };
 /** Reconcile settles contracts, then polls the repayments awaiting WeChat Pay's word, with one client. */
 export function reconcileDeps(runtime: Runtime = processRuntime): Wiring<ReconcileDeps> {
   const needs = { apiV3Key: false, platform: true };
-  const build = builder<ReconcileDeps, RepaymentSettings>(runtime, needs, (inputs) => {
+  const build = builder<ReconcileDeps, WithRepayments>(runtime, needs, (inputs) => {
     const { contract, repayments } = repaymentParts(runtime, inputs);
     return { ...contract, repayments };
   });
-  return wire(runtime, async () => build(readRepaymentSettings(runtime.env)));
+  return wire(runtime, async () => build(withRepayments(runtime.env)));
 }
 
 export interface CertificateDeps {

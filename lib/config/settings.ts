@@ -32,12 +32,21 @@ export interface Settings {
   notificationsTable: string;
   /** Seconds a value read from SSM, Secrets Manager or the stored platform certificates is reused. */
   parametersMaxAge: number;
+  /** RECONCILE_SIGNED_INTERVAL_S, in ms: how often reconcile asks WeChat Pay again about a SIGNED contract. */
+  signedRecheckMs: number;
 }
 
-/** What the functions that book, deduct, poll or apply repayments need, on top of Settings. */
-export interface RepaymentSettings extends Settings {
-  repaymentsTable: string;
-  /** plan_id -> loan type, for the plans whose type is configured: it decides the booking minimum. */
+/** What only the presign function needs. */
+export interface PresignSettings {
+  /** PRESIGN_TIMEOUT_S: the presign function's own Lambda timeout (seconds), which its claims' lease outlasts. */
+  timeoutS: number;
+}
+
+/** What the functions that book, deduct, poll or apply repayments need besides Settings. */
+export interface RepaymentSettings {
+  /** REPAYMENTS_TABLE: bookings, their orders, out_trade_no claims, unhandled DEDUCTION_PAY notifications. */
+  table: string;
+  /** WECHATPAY_PLAN_LOAN_TYPES: plan_id -> loan type, for the plans whose type is configured. */
   planLoanTypes: Record<string, LoanType>;
 }
 
@@ -112,6 +121,7 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     contractsTable: r.required('CONTRACTS_TABLE'),
     notificationsTable: r.required('NOTIFICATIONS_TABLE'),
     parametersMaxAge: r.positive('POWERTOOLS_PARAMETERS_MAX_AGE', 300),
+    signedRecheckMs: r.positive('RECONCILE_SIGNED_INTERVAL_S', 86_400) * 1000,
   };
   r.checkMissing();
   const { publicKeyId } = settings.wechatpay;
@@ -123,13 +133,12 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
 }
 
 export function readRepaymentSettings(env: NodeJS.ProcessEnv): RepaymentSettings {
-  const settings = readSettings(env);
   const r = new Reader(env);
-  const repaymentsTable = r.required('REPAYMENTS_TABLE');
+  const table = r.required('REPAYMENTS_TABLE');
   r.checkMissing();
   const planLoanTypes = loanTypes(r);
   r.checkInvalid();
-  return { ...settings, repaymentsTable, planLoanTypes };
+  return { table, planLoanTypes };
 }
 
 const LOAN_TYPES: readonly string[] = ['CONSUMER_LOAN', 'CASH_LOAN'];
@@ -153,6 +162,13 @@ function loanTypes(r: Reader): Record<string, LoanType> {
     }
   }
   return types;
+}
+
+export function readPresignSettings(env: NodeJS.ProcessEnv): PresignSettings {
+  const r = new Reader(env);
+  const settings: PresignSettings = { timeoutS: r.positive('PRESIGN_TIMEOUT_S', 25) };
+  r.checkInvalid();
+  return settings;
 }
 
 export function readEventSettings(env: NodeJS.ProcessEnv): EventSettings {

@@ -59,7 +59,7 @@ export const EXPIRABLE_STATES = [
  * Pay's token runs from that attempt, made within one Lambda timeout after the last PRESIGNING write (the
  * grace period covers it) and before the write that recorded PRESIGN_UNKNOWN.
  */
-export function lapsesAt(record: ContractRecord): number {
+export function lapsesAt(record: Pick<ContractRecord, 'expires_at' | 'updated_at'>): number {
   return record.expires_at ? Date.parse(record.expires_at) : Date.parse(record.updated_at) + PRESIGN_TTL_MS;
 }
 

@@ -23,6 +23,17 @@ export interface ContractRecord {
   kind?: PresignKind;
   /** HMAC of the canonical request; tells "my own retry" from "someone else's code". Absent when created from a callback. */
   request_hash?: string;
+  /**
+   * The random token of the presign attempt that holds the claim (written with the claim, replaced when an
+   * identical retry resumes or takes over the claim): a conditional write that fails on an item carrying the
+   * writer's own token met its own earlier write, not someone else's.
+   */
+  claim_token?: string;
+  /**
+   * Set when an identical retry took over the claim from an attempt that died holding it, perhaps after
+   * reaching WeChat Pay: a refusal of a later attempt ("the code is used") then proves nothing.
+   */
+  claim_inherited?: boolean;
   appid: string;
   plan_id: string;
   display_name: string;
@@ -42,7 +53,10 @@ export interface ContractRecord {
   contract_termination_remark?: string;
   wechatpay_request_id?: string;
   wechatpay_error?: WechatPayFailure;
-  /** Set when signing failed after the claim, before WeChat Pay was called: the identical retry may resume. */
+  /**
+   * Set when WeChat Pay has not processed the claimed code: signing failed before it was called, or it refused
+   * every attempt unprocessed (429, 202). The identical retry may resume the claim.
+   */
   local_failure?: boolean;
   /** `CALLBACK` or `QUERY` when WeChat Pay told us of a contract we had no record of. */
   origin?: 'PRESIGN' | 'CALLBACK' | 'QUERY';
@@ -50,10 +64,24 @@ export interface ContractRecord {
   updated_at: string;
   /** Incremented on every write; conditional updates compare it (optimistic concurrency). */
   version: number;
+  /**
+   * Reconcile's queue (recheck.ts), kept by the store: when reconcile looks at the record next (RFC 3339;
+   * absent: never), and how many looks in a row failed. Every write sets them anew from the record's state.
+   */
+  next_check_at?: string;
+  check_attempts?: number;
 }
 
 /** What our API returns for a record: everything but internal bookkeeping. */
 export function publicView(record: ContractRecord): Record<string, unknown> {
-  const { request_hash: _hash, version: _version, ...rest } = record;
+  const {
+    request_hash: _hash,
+    claim_token: _token,
+    claim_inherited: _inherited,
+    version: _version,
+    next_check_at: _next,
+    check_attempts: _attempts,
+    ...rest
+  } = record;
   return rest;
 }

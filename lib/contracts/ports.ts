@@ -3,9 +3,10 @@
  * the stores and the publisher, lib/wechatpay/client.ts for the gateway) and stood in for by unit tests.
  */
 import type { PlatformCertificate } from '../wechatpay/certificates';
-import type { SignedRequest, WechatPayRequest, WechatPayResponse } from '../wechatpay/client';
+import type { SendOptions, SignedRequest, WechatPayRequest, WechatPayResponse } from '../wechatpay/client';
 import type { ContractState } from './lifecycle';
 import type { ContractRecord } from './model';
+import type { Requeue } from './recheck';
 
 /** Epoch milliseconds; the protocol library's own type, so that one clock drives both layers. */
 export type { Clock } from '../wechatpay/clock';
@@ -17,10 +18,13 @@ export type { Clock } from '../wechatpay/clock';
 export interface WechatPayGateway {
   /** Serialises the body once and signs it (fresh nonce and timestamp) without sending it. */
   sign(request: WechatPayRequest): Promise<SignedRequest>;
-  /** Sends a signed request; with `retry`, retryable failures are resent (re-signed, the identical body). */
-  send(signed: SignedRequest, options?: { retry?: boolean }): Promise<WechatPayResponse>;
+  /**
+   * Sends a signed request; with `retry`, retryable failures are resent (re-signed, the identical body); with
+   * `timeoutMs`, each attempt waits at most that long (never longer than the configured timeout).
+   */
+  send(signed: SignedRequest, options?: SendOptions): Promise<WechatPayResponse>;
   /** `sign`, then `send`. */
-  call(request: WechatPayRequest, options?: { retry?: boolean }): Promise<WechatPayResponse>;
+  call(request: WechatPayRequest, options?: SendOptions): Promise<WechatPayResponse>;
   /** RSA-OAEP with WeChat Pay's public key, for the identity fields of a request. */
   encrypt(plaintext: string): string;
 }
@@ -30,7 +34,8 @@ export type ClaimResult = { claimed: true } | { claimed: false; existing: Contra
 /**
  * Persistence of contract records. Implementations must make `claim` a single atomic
  * "create if absent" and `transition` a conditional write on the current state and version,
- * and must throw `DependencyUnavailable` when the store cannot be reached.
+ * and must throw `DependencyUnavailable` when the store cannot be reached. Every write also places the record in
+ * reconcile's queue at `firstCheckAt` (recheck.ts), or out of it, with no failed looks counted.
  */
 export interface ContractStore {
   /** Creates the record unless the code exists; never overwrites. */
@@ -49,8 +54,19 @@ export interface ContractStore {
    * Returns false when someone else wrote first.
    */
   save(next: ContractRecord): Promise<boolean>;
-  /** Records in `state` last updated before `updatedBefore` (RFC 3339), oldest first, through the by_state index. */
-  listStale(state: ContractState, updatedBefore: string, limit: number): Promise<ContractRecord[]>;
+  /** Reconcile's queue: at most `limit` records due at `now` (RFC 3339), the longest due first; never a scan. */
+  listDue(now: string, limit: number): Promise<ContractRecord[]>;
+  /**
+   * Moves a record in reconcile's queue after a look that wrote nothing: to `next.at` (epoch ms), or out of it,
+   * with `next.attempts` failed looks. Only if still at `current.version` (false otherwise: whoever wrote it
+   * placed it anew); the version is not changed, so no writer's condition is disturbed.
+   */
+  requeue(current: Pick<ContractRecord, 'out_contract_code' | 'version'>, next: Requeue): Promise<boolean>;
+  /**
+   * Places records written before reconcile's queue existed in it (a one-off migration, docs/deploy.md), at most
+   * `limit` from `cursor` on. Returns how many, and the cursor to continue from (absent: none left).
+   */
+  enqueueUnqueued(limit: number, cursor?: string): Promise<{ queued: number; cursor?: string }>;
 }
 
 export type NotificationOutcome =

@@ -1,11 +1,26 @@
-import { ContractCodeUsed, PresignInProgress, WechatPayRejected } from '../errors';
+import { randomBytes } from 'node:crypto';
+import type { WechatPayRejected } from '../errors';
 import type { SignedRequest } from '../wechatpay/client';
 import { PRESIGN_TTL_MS } from './lifecycle';
 import type { ContractRecord, PresignKind } from './model';
 import type { Clock, ContractStore, WechatPayGateway } from './ports';
-import { presignFailure, presignRequest, sendPresign } from './presign-request';
+import {
+  type Budget,
+  beforeDeadline,
+  beforeRecording,
+  late,
+  MIN_ATTEMPT_MS,
+  outOfTime,
+  UNBOUNDED,
+} from './presign-budget';
+import { decideClaim, lostRace } from './presign-claim';
+import { AttemptWrites, type StoreFailure, withStoreFailure } from './presign-record';
+import { presignRequest } from './presign-request';
+import { sendPresign } from './presign-send';
 import { requestHash } from './request-hash';
 import { type PresignInput, validatePresign } from './validation';
+
+export type { StoreFailure } from './presign-record';
 
 export interface PresignDeps {
   store: ContractStore;
@@ -14,6 +29,11 @@ export interface PresignDeps {
   notifyUrl: string;
   /** Key of the request HMAC (derived from a secret; see request-hash.ts). */
   hashKey: Buffer;
+  /**
+   * How long a PRESIGNING claim stays its attempt's own (ms): longer than the presign function may run, so that
+   * once it passed, the attempt has died, and an identical request may take the claim over.
+   */
+  claimLeaseMs: number;
   clock: Clock;
 }
 
@@ -23,15 +43,6 @@ export interface PresignResult {
   redirect_url?: string;
   presign_token?: string;
   expires_at: string;
-}
-
-/**
- * Why presign could not record what it learned (the store failed, or the record moved on first). Presign does
- * not throw for it, since its answer does not depend on it, and logs nothing itself: its caller logs the reason
- * once. After a failed send, the error presign throws carries it as its own `storeFailure` property.
- */
-export interface StoreFailure {
-  reason: string;
 }
 
 export type PresignOutcome = {
@@ -45,68 +56,107 @@ export type PresignOutcome = {
   | { stored: false; storeFailure: StoreFailure }
 );
 
-type Current = Pick<ContractRecord, 'out_contract_code' | 'version'>;
-
 const iso = (ms: number) => new Date(ms).toISOString();
 
-export async function presign(deps: PresignDeps, kind: PresignKind, body: unknown): Promise<PresignOutcome> {
+/**
+ * Pre-signs one contract (docs/architecture.md, "Presign"). `budget` is the time the invocation has left: every
+ * step is bounded by it, and the outcome is recorded before it runs out (see presign-budget.ts).
+ */
+export async function presign(
+  deps: PresignDeps,
+  kind: PresignKind,
+  body: unknown,
+  budget: Budget = UNBOUNDED,
+): Promise<PresignOutcome> {
   const input = validatePresign(kind, body);
   const hash = requestHash(deps.hashKey, { kind, ...input });
   const now = deps.clock();
-  const record = newRecord(kind, input, hash, now);
+  const writes = new AttemptWrites(deps.store, randomBytes(16).toString('base64url'), budget);
+  const record = newRecord(kind, input, hash, writes.token, now);
   const request = presignRequest(kind, input, deps.notifyUrl, deps.wechatpay);
 
   // The claim and the (KMS) signature do not depend on each other: run them together so the critical
   // path is max(claim, sign) + WeChat Pay + store. Nothing is sent unless both succeeded.
-  const [claim, signed] = await Promise.allSettled([deps.store.claim(record), deps.wechatpay.sign(request)]);
+  const forClaim = beforeRecording(budget);
+  if (forClaim < MIN_ATTEMPT_MS)
+    throw outOfTime("too little of the function's time was left to claim the code");
+  const [claim, signed] = await Promise.allSettled([
+    beforeDeadline(deps.store.claim(record), forClaim, () => late('DynamoDB', 'PutItem')),
+    beforeDeadline(deps.wechatpay.sign(request), forClaim, () => late('KMS', 'Sign')),
+  ]);
   if (claim.status === 'rejected') throw claim.reason;
-  let current: Current = record;
-  if (!claim.value.claimed) {
-    const existing = claim.value.existing;
-    const replay = replayOf(existing, hash, now);
-    if (replay) return { result: replay, replayed: true, stored: true };
-    const resumed = await resumeAfterLocalFailure(deps, existing, hash, now);
-    if (!resumed) throw conflict(existing, hash);
-    current = resumed;
+  const attempt = { token: writes.token, hashes: [hash], now, leaseMs: deps.claimLeaseMs };
+  const decision = decideClaim(claim.value, record, attempt);
+  if (decision.kind === 'replay')
+    return { result: replayOf(decision.existing), replayed: true, stored: true };
+  if (decision.kind === 'conflict') throw decision.error;
+  let current: ContractRecord = decision.kind === 'claimed' ? decision.current : record;
+  if (decision.kind === 'resume' || decision.kind === 'takeover') {
+    // The claim becomes this attempt's: its token, and its start (WeChat Pay's token runs from this attempt).
+    const taken = await writes.take(decision.existing, {
+      state: 'PRESIGNING',
+      updated_at: iso(now),
+      claim_token: writes.token,
+      local_failure: false,
+      ...(decision.kind === 'takeover' ? { claim_inherited: true } : {}),
+    });
+    if (!taken) throw lostRace(decision.existing);
+    current = taken;
   }
   if (signed.status === 'rejected') {
-    // WeChat Pay never saw the code: mark the record so that the identical retry may resume it (it stays
-    // PRESIGNING, so the state still only moves forward).
-    const failure = await note(deps, current, {
-      state: 'PRESIGNING',
-      updated_at: iso(deps.clock()),
-      local_failure: true,
-    });
-    throw withStoreFailure(signed.reason, failure);
+    // WeChat Pay never saw the code from this attempt: mark the record so that the identical retry may resume
+    // it (it stays PRESIGNING, so the state still only moves forward).
+    const changes = { state: 'PRESIGNING' as const, updated_at: iso(deps.clock()), local_failure: true };
+    throw withStoreFailure(signed.reason, await writes.note(current, changes));
   }
-  return send(deps, kind, current, signed.value);
+  return send(deps, kind, { current, writes, budget }, signed.value);
+}
+
+/** What one attempt carries from its claim to its send. */
+interface Holding {
+  current: ContractRecord;
+  writes: AttemptWrites;
+  budget: Budget;
 }
 
 async function send(
   deps: PresignDeps,
   kind: PresignKind,
-  current: Current,
+  { current, writes, budget }: Holding,
   signed: SignedRequest,
 ): Promise<PresignOutcome> {
-  let sent: Awaited<ReturnType<typeof sendPresign>>;
-  try {
-    sent = await sendPresign(deps.wechatpay, kind, signed);
-  } catch (error) {
-    const failure = presignFailure(error);
-    const updated_at = iso(deps.clock());
-    const changes =
-      failure instanceof WechatPayRejected
-        ? { state: 'PRESIGN_FAILED' as const, updated_at, wechatpay_error: wechatpayError(failure) }
-        : { state: 'PRESIGN_UNKNOWN' as const, updated_at };
-    throw withStoreFailure(failure, await note(deps, current, changes));
+  // Taken over (now or by an earlier attempt) from one that died, perhaps after reaching WeChat Pay.
+  const inherited = current.claim_inherited === true;
+  const sent = await sendPresign(
+    { wechatpay: deps.wechatpay, clock: deps.clock, inherited, budget },
+    kind,
+    signed,
+  );
+  const updated_at = iso(deps.clock());
+  if (sent.outcome === 'rejected') {
+    const changes = {
+      state: 'PRESIGN_FAILED' as const,
+      updated_at,
+      wechatpay_error: wechatpayError(sent.error),
+    };
+    throw withStoreFailure(sent.error, await writes.note(current, changes));
   }
-  const { response, answer } = sent;
-  const answeredAt = deps.clock();
-  const expires_at = iso(answeredAt + PRESIGN_TTL_MS);
+  if (sent.outcome === 'unknown') {
+    throw withStoreFailure(sent.error, await writes.note(current, { state: 'PRESIGN_UNKNOWN', updated_at }));
+  }
+  if (sent.outcome === 'unprocessed') {
+    // WeChat Pay processed nothing: the code stays PRESIGNING and resumable by the identical request.
+    const changes = { state: 'PRESIGNING' as const, updated_at, local_failure: true };
+    throw withStoreFailure(sent.error, await writes.note(current, changes));
+  }
+  const { response, answer, sentAt } = sent;
+  // The token's 10 minutes run from when WeChat Pay issued it, which is after the request left, never after its
+  // answer arrived: a replay must never hand out a link that has lapsed.
+  const expires_at = iso(sentAt + PRESIGN_TTL_MS);
   const requestId = response.requestId;
-  const storeFailure = await note(deps, current, {
+  const storeFailure = await writes.note(current, {
     state: 'PRESIGNED',
-    updated_at: iso(answeredAt),
+    updated_at,
     expires_at,
     ...answer,
     ...(requestId ? { wechatpay_request_id: requestId } : {}),
@@ -119,77 +169,35 @@ async function send(
   };
 }
 
-/**
- * Records what presign learned, reporting instead of throwing when that fails: the caller's answer no longer
- * depends on it, and the record stays claimed, so callbacks or reconcile settle it. Undefined: recorded.
- */
-async function note(
-  deps: PresignDeps,
-  current: Current,
-  changes: Parameters<ContractStore['transition']>[1],
-): Promise<StoreFailure | undefined> {
-  try {
-    if (await deps.store.transition(current, changes)) return undefined;
-    return {
-      reason: `the record moved on from version ${current.version} before it could become ${changes.state}`,
-    };
-  } catch (error) {
-    return {
-      reason: `${changes.state} not recorded: ${error instanceof Error ? error.message : String(error)}`,
-    };
-  }
-}
-
-/** The error to throw, carrying what could not be recorded along with it (see StoreFailure). */
-function withStoreFailure(error: unknown, storeFailure: StoreFailure | undefined): unknown {
-  if (storeFailure && error instanceof Error) Object.assign(error, { storeFailure });
-  return error;
-}
-
 function wechatpayError(error: WechatPayRejected): ContractRecord['wechatpay_error'] {
   const { status, code, message, request_id } = error.wechatpay;
   return { status, code, message, ...(request_id ? { request_id } : {}) };
 }
 
-async function resumeAfterLocalFailure(
-  deps: PresignDeps,
-  existing: ContractRecord,
-  hash: string,
-  now: number,
-): Promise<ContractRecord | undefined> {
-  if (existing.state !== 'PRESIGNING' || !existing.local_failure || existing.request_hash !== hash)
-    return undefined;
-  return deps.store.transition(existing, { state: 'PRESIGNING', updated_at: iso(now), local_failure: false });
-}
-
-function replayOf(existing: ContractRecord, hash: string, now: number): PresignResult | undefined {
-  if (existing.request_hash !== hash || existing.state !== 'PRESIGNED' || !existing.expires_at)
-    return undefined;
-  // Never trust TTL or a stale state for correctness: compare times here.
-  if (Date.parse(existing.expires_at) <= now) return undefined;
+function replayOf(existing: ContractRecord): PresignResult {
   return {
     out_contract_code: existing.out_contract_code,
     state: 'PRESIGNED',
     ...(existing.redirect_url ? { redirect_url: existing.redirect_url } : {}),
     ...(existing.presign_token ? { presign_token: existing.presign_token } : {}),
-    expires_at: existing.expires_at,
+    expires_at: existing.expires_at ?? '',
   };
 }
 
-function conflict(existing: ContractRecord, hash: string): Error {
-  if (existing.state === 'PRESIGNING' && existing.request_hash === hash) {
-    return new PresignInProgress(existing.out_contract_code);
-  }
-  return new ContractCodeUsed(existing.out_contract_code, existing.state);
-}
-
-function newRecord(kind: PresignKind, input: PresignInput, hash: string, now: number): ContractRecord {
+function newRecord(
+  kind: PresignKind,
+  input: PresignInput,
+  hash: string,
+  token: string,
+  now: number,
+): ContractRecord {
   return {
     out_contract_code: input.out_contract_code,
     state: 'PRESIGNING',
     kind,
     origin: 'PRESIGN',
     request_hash: hash,
+    claim_token: token,
     appid: input.appid,
     plan_id: input.plan_id,
     display_name: input.display_name,

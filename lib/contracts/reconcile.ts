@@ -1,4 +1,6 @@
-import { type ContractState, EXPIRABLE_STATES, EXPIRY_GRACE_MS, PRESIGN_TTL_MS } from './lifecycle';
+import type { ContractState } from './lifecycle';
+import type { ContractRecord } from './model';
+import { type RecheckPolicy, requeue } from './recheck';
 import { type SyncDeps, syncContract } from './sync';
 
 export interface ReconcileOptions {
@@ -6,6 +8,8 @@ export interface ReconcileOptions {
   limit: number;
   /** Parallel WeChat Pay queries. */
   concurrency: number;
+  /** How often SIGNED contracts are asked about again (the queue's other times are fixed: recheck.ts). */
+  recheck: RecheckPolicy;
   /** Stop starting new work when this returns true (e.g. the Lambda's remaining time is short). */
   shouldStop?: () => boolean;
   onError?: (outContractCode: string, error: unknown) => void;
@@ -19,38 +23,40 @@ export interface ReconcileReport {
 }
 
 /**
- * Settles contracts whose callback never came or whose presign outcome we never learned, by asking WeChat
- * Pay's query API: oldest first, through the by_state index (never a scan). Safe alongside callbacks
- * (every write is conditional on the version it read) and resumable: settled contracts leave the states
- * searched, so the next run continues where this one stopped.
+ * Settles contracts whose callback never came or whose presign outcome we never learned, and asks again about
+ * SIGNED contracts (a lost TERMINATE_CONTRACT) and, once, about EXPIRED ones, through WeChat Pay's query API.
+ * The work comes from reconcile's queue, the records due first (never a scan). A look that settles nothing moves
+ * the record back in the queue, so records that cannot be settled never fill every run: each run makes progress.
+ * Safe alongside callbacks: every write is conditional on the version it read.
  */
 export async function reconcile(deps: SyncDeps, options: ReconcileOptions): Promise<ReconcileReport> {
-  const now = deps.clock();
-  const iso = (ms: number) => new Date(ms).toISOString();
-  // Only contracts whose presign token lapsed, plus the grace period (see lapsesAt). Before that the user may
-  // still sign and WeChat Pay is still retrying its callback; after it, every answer settles the contract (no
-  // contract means EXPIRED), so young ones never fill a run's limit and starve older ones. ?sync=true asks sooner.
-  const settledBefore = iso(now - PRESIGN_TTL_MS - EXPIRY_GRACE_MS);
   const report: ReconcileReport = { examined: 0, settled: {}, unchanged: 0, failed: 0 };
-  const codes: string[] = [];
-  for (const state of EXPIRABLE_STATES) {
-    if (codes.length >= options.limit) break;
-    const found = await deps.store.listStale(state, settledBefore, options.limit - codes.length);
-    codes.push(...found.map((r) => r.out_contract_code));
-  }
+  const due = await deps.store.listDue(new Date(deps.clock()).toISOString(), options.limit);
+  // A record that could not be moved back stays due, so the next run looks at it again: nothing is lost.
+  const moveBack = (record: ContractRecord, outcome: 'unchanged' | 'failed') =>
+    deps.store
+      .requeue(record, requeue(record, outcome, deps.clock(), options.recheck))
+      .catch((error: unknown) => options.onError?.(record.out_contract_code, error));
   let next = 0;
   const worker = async () => {
-    while (next < codes.length && !options.shouldStop?.()) {
-      const code = codes[next++] as string;
+    while (next < due.length && !options.shouldStop?.()) {
+      const listed = due[next++] as ContractRecord;
+      const code = listed.out_contract_code;
       report.examined++;
       try {
         const { record, changed } = await syncContract(deps, code);
-        if (changed && record) report.settled[record.state] = (report.settled[record.state] ?? 0) + 1;
-        else report.unchanged++;
+        if (changed && record) {
+          report.settled[record.state] = (report.settled[record.state] ?? 0) + 1;
+        } else {
+          report.unchanged++;
+          await moveBack(record ?? listed, 'unchanged');
+        }
       } catch (error) {
-        // One contract's failure (WeChat Pay 5xx, a conflict) must not stop the others; the next run retries it.
+        // One contract's failure (WeChat Pay 5xx, a conflict) must not stop the others; it is retried later,
+        // behind the records due before then.
         report.failed++;
         options.onError?.(code, error);
+        await moveBack(listed, 'failed');
       }
     }
   };

@@ -43,13 +43,7 @@ export async function terminate(
       path: TERMINATE_PATH,
       body: { out_contract_code: outContractCode, contract_termination_remark: remark },
     });
-    facts = answeredFacts(response) ?? {
-      out_contract_code: outContractCode,
-      contract_state: 'CONTRACT_STATE_TERMINATED',
-      contract_terminated_mode: 'TERMINATION_MODE_BY_MERCHANT',
-      contract_termination_remark: remark,
-      contract_terminated_time: new Date(deps.clock()).toISOString(),
-    };
+    facts = answeredFacts(response) ?? (await confirmed(deps, outContractCode, remark));
   } catch (error) {
     // A refusal may mean it was already terminated (by the user, or by our own earlier attempt whose answer
     // was lost): WeChat Pay's query tells which.
@@ -59,6 +53,25 @@ export async function terminate(
     facts = current;
   }
   return record(deps, outContractCode, facts);
+}
+
+/**
+ * An empty 2xx answer says only that WeChat Pay accepted: its query gives the mode and the time. When the query
+ * cannot tell yet (unavailable, or still showing the contract in effect), record what is known, the termination
+ * and the remark we sent, rather than a mode and a time of our own making.
+ */
+async function confirmed(deps: TerminateDeps, code: string, remark: string): Promise<WechatPayContract> {
+  const known: WechatPayContract = {
+    out_contract_code: code,
+    contract_state: 'CONTRACT_STATE_TERMINATED',
+    contract_termination_remark: remark,
+  };
+  try {
+    const current = await queryWechatPay(deps, code);
+    return current?.contract_state === known.contract_state ? current : known;
+  } catch {
+    return known;
+  }
 }
 
 /**

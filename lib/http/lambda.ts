@@ -31,7 +31,7 @@ function setDefaultDimensions(dimensions: Record<string, string>): void {
 }
 
 /**
- * Every function's Lambda handler: `main` traced, its log lines carrying the invocation's context (keys reset
+ * Every function's Lambda handler: `main` traced (never its answer), its log lines carrying the invocation's context (keys reset
  * each time), its metrics dimensioned by `wiring` and flushed at the end, success or failure.
  */
 export function lambda<E, R>(
@@ -39,8 +39,10 @@ export function lambda<E, R>(
   wiring: Pick<Wiring<unknown>, 'dimensions'>,
   options: LambdaOptions<E, R> = {},
 ) {
+  // Never record the answer in the trace: the contracts function answers with the openid, and no function's
+  // answer is worth what an X-Ray segment readable by anyone with tracing rights would then hold.
   const handler = middy(main)
-    .use(captureLambdaHandler(tracer))
+    .use(captureLambdaHandler(tracer, { captureResponse: false }))
     .use(
       injectLambdaContext(logger, {
         resetKeys: true,

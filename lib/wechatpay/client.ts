@@ -3,7 +3,7 @@ import { authorization, type MerchantCredentials } from './authorization';
 import { encryptField } from './cipher';
 import { type Clock, systemClock } from './clock';
 import { SignatureInvalid, WechatPayRejected, WechatPayUnavailable } from './errors';
-import { describeTransportError, parseErrorBody, toResponse } from './responses';
+import { describeTransportError, parseErrorBody, retryAfterSeconds, toResponse } from './responses';
 import { nonce } from './signature';
 import { readSignedHeaders, type Verifier } from './verifier';
 
@@ -61,9 +61,18 @@ export interface WechatPayResponse {
 /** What one attempt ended with when it did not produce an acceptable answer. */
 interface Failure {
   description: string;
-  http: boolean;
+  /** The HTTP status, when there was an answer at all. */
+  status?: number;
   requestId?: string;
+  retryAfterS?: number;
   cause?: unknown;
+}
+
+export interface SendOptions {
+  /** Resend retryable failures (re-signed, the identical body). */
+  retry?: boolean;
+  /** This call's per-attempt timeout, when the caller's own deadline leaves less than the configured one. */
+  timeoutMs?: number;
 }
 
 export class WechatPayClient {
@@ -104,13 +113,14 @@ export class WechatPayClient {
   }
 
   /** sends; on retryable failure re-signs (fresh nonce+timestamp) and resends the IDENTICAL body string. */
-  async send(signed: SignedRequest, options: { retry?: boolean } = {}): Promise<WechatPayResponse> {
+  async send(signed: SignedRequest, options: SendOptions = {}): Promise<WechatPayResponse> {
     const attempts = options.retry ? this.#o.maxRetries + 1 : 1;
+    const timeoutMs = Math.min(options.timeoutMs ?? this.#o.timeoutMs, this.#o.timeoutMs);
     let headers = signed.headers;
     let requestId: string | undefined;
     for (let attempt = 1; ; attempt++) {
-      const outcome = await this.#attempt(signed, headers);
-      if ('status' in outcome) return outcome;
+      const outcome = await this.#attempt(signed, headers, timeoutMs);
+      if (!('description' in outcome)) return outcome;
       // A final timeout has no Request-ID; the one from an earlier answer is still what support can trace.
       requestId = outcome.requestId ?? requestId;
       if (attempt >= attempts) throw unavailable({ ...outcome, requestId }, attempt);
@@ -120,7 +130,7 @@ export class WechatPayClient {
     }
   }
 
-  async call(request: WechatPayRequest, options?: { retry?: boolean }): Promise<WechatPayResponse> {
+  async call(request: WechatPayRequest, options?: SendOptions): Promise<WechatPayResponse> {
     return this.send(await this.sign(request), options);
   }
 
@@ -143,6 +153,7 @@ export class WechatPayClient {
   async #attempt(
     signed: SignedRequest,
     headers: Record<string, string>,
+    timeoutMs: number,
   ): Promise<WechatPayResponse | Failure> {
     let response: Response;
     let body: Buffer;
@@ -152,11 +163,11 @@ export class WechatPayClient {
         headers,
         body: signed.body === '' ? undefined : signed.body,
         redirect: 'manual',
-        signal: AbortSignal.timeout(this.#o.timeoutMs),
+        signal: AbortSignal.timeout(timeoutMs),
       });
       body = Buffer.from(await response.arrayBuffer());
     } catch (cause) {
-      return { description: describeTransportError(cause, this.#o.timeoutMs), http: false, cause };
+      return { description: describeTransportError(cause, timeoutMs), cause };
     }
     const status = response.status;
     const requestId = response.headers.get('request-id') ?? undefined;
@@ -166,7 +177,13 @@ export class WechatPayClient {
     }
     const info = parseErrorBody(body);
     if (status === 429 || status >= 500) {
-      return { description: `HTTP ${status} ${info.code}`, http: true, requestId };
+      const retryAfterS = retryAfterSeconds(response.headers, this.#o.clock());
+      return {
+        description: `HTTP ${status} ${info.code}`,
+        status,
+        requestId,
+        ...(retryAfterS === undefined ? {} : { retryAfterS }),
+      };
     }
     throw new WechatPayRejected({ status, ...info, request_id: requestId });
   }
@@ -189,13 +206,17 @@ export function backoffMs(retry: number, firstMs: number): number {
 }
 
 function unavailable(failure: Failure, attempts: number): WechatPayUnavailable {
-  const tally = failure.http
-    ? ` after ${attempts} attempt${attempts === 1 ? '' : 's'}`
-    : attempts > 1
-      ? ` (${attempts} attempts)`
-      : '';
+  const tally =
+    failure.status !== undefined
+      ? ` after ${attempts} attempt${attempts === 1 ? '' : 's'}`
+      : attempts > 1
+        ? ` (${attempts} attempts)`
+        : '';
   const id = failure.requestId ? ` (Request-ID ${failure.requestId})` : '';
+  const { cause, status, retryAfterS } = failure;
   return new WechatPayUnavailable(`${failure.description}${tally}${id}`, failure.requestId, {
-    cause: failure.cause,
+    cause,
+    ...(status === undefined ? {} : { status }),
+    ...(retryAfterS === undefined ? {} : { retryAfterS }),
   });
 }

@@ -65,15 +65,25 @@ export class WechatPayRejected extends CodedError<WechatPayErrorCode> {
   }
 }
 
-/** 5xx, 429, timeouts and connection failures: the outcome of a write is unknown. */
+/**
+ * 5xx, 429, timeouts and connection failures: no usable answer. After a 5xx, a timeout or a dropped connection
+ * the outcome of a write is unknown; a 429 says it was not processed (`status` tells them apart).
+ */
 export class WechatPayUnavailable extends CodedError<WechatPayErrorCode> {
   readonly code = 'WECHATPAY_UNAVAILABLE';
+  /** The HTTP status of the last answer; undefined when there was none (timeout, connection failure). */
+  readonly status?: number;
+  /** Seconds to wait before trying again, when WeChat Pay said so (`Retry-After`). */
+  readonly retryAfterS?: number;
+
   constructor(
     message: string,
     readonly requestId?: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; status?: number; retryAfterS?: number },
   ) {
     super(message, options);
+    if (options?.status !== undefined) this.status = options.status;
+    if (options?.retryAfterS !== undefined) this.retryAfterS = options.retryAfterS;
   }
 }
 

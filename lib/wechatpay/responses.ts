@@ -70,3 +70,16 @@ export function describeTransportError(error: unknown, timeoutMs: number): strin
       return `connection failed (${typeof code === 'string' ? code : cause instanceof Error ? cause.message : String(cause)})`;
   }
 }
+
+/**
+ * WeChat Pay's `Retry-After`, in whole seconds from `now`: delay-seconds or an HTTP date (RFC 9110); undefined when
+ * absent or unreadable.
+ */
+export function retryAfterSeconds(headers: Headers, now: number): number | undefined {
+  const value = headers.get('retry-after')?.trim();
+  if (!value) return undefined;
+  if (/^\d+$/.test(value)) return Number(value);
+  // An HTTP date names its day and month; Date.parse alone would read "-1" as a year.
+  const at = /^[A-Za-z]{3}, /.test(value) ? Date.parse(value) : Number.NaN;
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - now) / 1000));
+}

@@ -1,14 +1,14 @@
 /**
- * Bad-input corpus (issue 5 §3): every malformed presign request gets 400 VALIDATION_FAILED whose errors name
- * the field as a JSON pointer ("" for the whole body), over HTTP and by direct invocation, and none of them
- * writes anything or reaches WeChat Pay.
+ * Bad-input corpus (README "What we promise and how it is tested"): every malformed presign request gets
+ * 400 VALIDATION_FAILED whose errors name the field as a JSON pointer ("" for the whole body), over HTTP and by
+ * direct invocation, and none of them writes anything or reaches WeChat Pay.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { handler as presignHandler } from '../../functions/presign';
 import type { FieldIssue } from '../../lib/errors';
-import { checkResponse } from '../support/openapi';
-import { startTestStack, type TestStack } from '../support/stack';
+import { checkResponse } from '../support/docs/openapi';
+import { startTestStack, type TestStack } from '../support/local/stack';
 import { BAD_BODIES, type BadBody } from './helpers/bad-bodies';
 import { lambdaContext } from './helpers/lambda';
 

@@ -1,6 +1,6 @@
 /**
- * Privacy (issue 5 §4, SPEC §4): after a representative run, no plaintext name or ID number in any log line
- * (DEBUG included), DynamoDB item, event or error answer, and no openid in any log line or event.
+ * Privacy (docs/architecture.md#invariants): after a representative run, no plaintext name or ID number in any
+ * log line (DEBUG included), DynamoDB item, event or error answer, and no openid in any log line or event.
  */
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
@@ -9,10 +9,10 @@ import { inspect } from 'node:util';
 import type { ContractEvent } from '../../lib/contracts/events';
 import { validatePresign } from '../../lib/contracts/validation';
 import { parseJsonBody } from '../../lib/http/body';
-import { h5Body, residentId } from '../support/fixtures';
-import type { ApiAnswer, TestStack } from '../support/stack';
+import { h5Body, residentId } from '../support/contracts/fixtures';
+import type { ApiAnswer, TestStack } from '../support/local/stack';
+import { type CapturedOutput, captureOutput } from '../support/observability/output-capture';
 import { lambdaContext } from './helpers/lambda';
-import { type CapturedOutput, captureOutput } from './helpers/output-capture';
 import { callbacksSettled, H5_PRESIGN, tokenOf } from './helpers/wechatpay';
 
 // Set before any handler module loads (they are imported below, dynamically): DEBUG lines are scanned too, and
@@ -79,7 +79,7 @@ describe('privacy', () => {
 
   before(async () => {
     output = captureOutput();
-    const { startTestStack } = await import('../support/stack');
+    const { startTestStack } = await import('../support/local/stack');
     stack = await startTestStack();
   });
   after(async () => {

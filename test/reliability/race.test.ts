@@ -1,6 +1,7 @@
 /**
- * Race suite (issue 5 §1): many callers and WeChat Pay's own callbacks hitting the same contracts at once,
- * through the local gateway, DynamoDB Local, the KMS stand-in and the WeChat Pay simulator.
+ * Race suite (README "What we promise and how it is tested"): many callers and WeChat Pay's own callbacks hitting
+ * the same contracts at once, through the local gateway, DynamoDB Local, the KMS stand-in and the WeChat Pay
+ * simulator.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -8,6 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { handler as reconcileHandler } from '../../functions/reconcile';
 import type { Simulator } from '../../infra/local/simulator';
 import type { ReconcileReport } from '../../lib/contracts/reconcile';
+import { h5Body, uniqueCode } from '../support/contracts/fixtures';
+import { type ApiAnswer, startTestStack, type TestStack } from '../support/local/stack';
 import {
   type Callback,
   NOTIFY_PATH,
@@ -15,9 +18,7 @@ import {
   post as postCallback,
   resend,
   type WechatPayKeys,
-} from '../support/callbacks';
-import { h5Body, uniqueCode } from '../support/fixtures';
-import { type ApiAnswer, startTestStack, type TestStack } from '../support/stack';
+} from '../support/wechatpay/callbacks';
 import { lambdaContext } from './helpers/lambda';
 import { pool } from './helpers/pool';
 import { backdate, recordOf } from './helpers/records';
@@ -146,9 +147,11 @@ describe('race suite', () => {
       assert.equal(answer.status, 201, JSON.stringify(answer.body));
       codes.push(String(body.out_contract_code));
     }
-    // As if WeChat Pay answered 13 minutes ago: reconcile's turn (its PRESIGNED search looks that far back),
-    // while the token itself (expires_at) is still open, so nothing here may conclude EXPIRED.
-    await Promise.all(codes.map((code) => backdate(stack, code, 13 * 60_000, ['updated_at'])));
+    // As if WeChat Pay answered 13 minutes ago: reconcile's turn (the record is due in its queue), while the
+    // token itself (expires_at) is still open, so nothing here may conclude EXPIRED.
+    await Promise.all(
+      codes.map((code) => backdate(stack, code, 13 * 60_000, ['updated_at', 'next_check_at'])),
+    );
     const tokens = codes.map((code) => tokenOf(simulator, code));
 
     let agreed = false;
@@ -161,7 +164,9 @@ describe('race suite', () => {
     };
     const reconcileLoop = async () => {
       do {
-        reports.push(await reconcileHandler({ limit: 1000 }, lambdaContext('reconcile')));
+        reports.push(
+          (await reconcileHandler({ limit: 1000 }, lambdaContext('reconcile'))) as ReconcileReport,
+        );
         await sleep(5);
       } while (!agreed);
     };

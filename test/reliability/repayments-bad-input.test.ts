@@ -94,9 +94,9 @@ describe('malformed repayment requests', () => {
   const repaymentCalls = () =>
     h.simulator.requests().filter((r) => /schedule-records|deduct-orders/.test(r.url)).length;
   const dates: Record<string, () => string> = {
-    TOMORROW: () => h.clock.day(1),
-    TODAY: () => h.clock.day(0),
-    DAY15: () => h.clock.day(15),
+    TOMORROW: () => h.day(1),
+    TODAY: () => h.day(0),
+    DAY15: () => h.day(15),
   };
   const withDates = (body: unknown) =>
     typeof body === 'object' && body !== null && 'repayment_date' in body

@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { inspect } from 'node:util';
-import { callback, DEDUCTION_PAY } from '../support/callbacks';
-import { residentId } from '../support/fixtures';
+import { residentId } from '../support/contracts/fixtures';
+import type { ApiAnswer } from '../support/local/stack';
+import { type CapturedOutput, captureOutput } from '../support/observability/output-capture';
 import type { RepaymentHarness } from '../support/repayments/harness';
-import type { ApiAnswer } from '../support/stack';
-import { type CapturedOutput, captureOutput } from './helpers/output-capture';
+import { callback, DEDUCTION_PAY } from '../support/wechatpay/callbacks';
 import { eventually } from './helpers/wechatpay';
 
 // Set before any handler module loads (the harness is imported below, dynamically).
@@ -67,7 +67,7 @@ describe('privacy of repayments', () => {
       out_record_id: 'RPRIVACY1',
       repayment_amount: '5000',
       min_repayment_amount: '1000',
-      repayment_date: h.clock.day(1),
+      repayment_date: h.day(1),
     };
     assert.equal((await call('POST', path, body)).status, 201);
     assert.equal((await call('POST', path, body)).status, 200);
@@ -93,7 +93,7 @@ describe('privacy of repayments', () => {
       thrown.push(inspect(error, { depth: 10 }), JSON.stringify(error));
     }
 
-    h.clock.advance(86_400_000);
+    await h.advance(86_400_000);
     h.simulator.setWallet(openid, { hold: 'PENDING' });
     const deducted = await call('POST', '/repayments/RPRIVACY1/deduct', {});
     assert.equal(deducted.status, 202);
@@ -107,9 +107,9 @@ describe('privacy of repayments', () => {
       deduct_amount: '1',
       description: NAME,
     };
-    const forged = callback(h.keys, { eventType: DEDUCTION_PAY, resource, aad: '', now: h.clock.now() });
+    const forged = callback(h.keys, { eventType: DEDUCTION_PAY, resource, aad: '', now: h.now() });
     assert.equal((await h.deliver(forged)).status, 204);
-    h.clock.advance(60_000);
+    await h.advance(60_000);
     assert.equal((await h.reconcile()).repayments.examined, 1);
     await h.simulator.settleDeduction(tradeNo);
     await eventually('repaid', async () => (await h.stored('RPRIVACY1'))?.state === 'SUCCEEDED');

@@ -1,7 +1,7 @@
 /**
- * The local stack's demo H5 page (SPEC §9), served by the local gateway next to the API; never deployed.
- * It plays a lending provider's page: form -> POST /contracts/h5-presign -> WeChat Pay's signing page ->
- * back to /demo/result, which polls the contract's state. Also serves the OpenAPI document.
+ * The local stack's demo H5 page (README "Try it locally", step 4), served by the local gateway next to the API;
+ * never deployed. It plays a lending provider's page: form -> POST /contracts/h5-presign -> WeChat Pay's signing
+ * page -> back to /demo/result, which polls the contract's state. Also serves the OpenAPI document.
  */
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';

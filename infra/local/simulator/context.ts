@@ -38,5 +38,8 @@ export interface Reply {
   status: number;
   json?: unknown;
   html?: string;
+  /** A body sent as given (text/plain): an answer that is not JSON. */
+  text?: string;
   location?: string;
+  retryAfter?: number;
 }

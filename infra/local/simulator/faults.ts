@@ -1,9 +1,10 @@
 import type { Fault } from './types';
 
 export type FaultAction =
-  | { kind: 'status'; status: number; body: unknown }
+  | { kind: 'status'; status: number; body: unknown; raw?: string; retryAfter?: number }
   | { kind: 'hang' }
-  | { kind: 'drop' };
+  | { kind: 'drop' }
+  | { kind: 'delay'; ms: number };
 
 const DEFAULT_BODY: Record<number, unknown> = {
   429: { code: 'FREQUENCY_LIMITED', message: '频率超限' },
@@ -23,12 +24,26 @@ export function checkFault(f: unknown): Fault {
   }
   if (o.method !== undefined && o.method !== 'GET' && o.method !== 'POST')
     throw new Error('method must be GET or POST');
-  const modes = [o.status !== undefined, o.hang === true, o.drop === true].filter(Boolean).length;
-  if (modes > 1) throw new Error('give only one of status, hang, drop');
+  const modes = [o.status !== undefined, o.hang === true, o.drop === true, o.delayMs !== undefined];
+  if (modes.filter(Boolean).length > 1) throw new Error('give only one of status, hang, drop, delayMs');
   if (o.status !== undefined && (typeof o.status !== 'number' || o.status < 100 || o.status > 599)) {
     throw new Error('status must be an HTTP status 100..599');
   }
+  if (o.delayMs !== undefined && !nonNegativeInteger(o.delayMs)) {
+    throw new Error('delayMs must be a non-negative integer of milliseconds');
+  }
+  if (o.retryAfter !== undefined && !nonNegativeInteger(o.retryAfter)) {
+    throw new Error('retryAfter must be a non-negative integer of seconds');
+  }
+  if (o.raw !== undefined && typeof o.raw !== 'string') throw new Error('raw must be a string');
+  if ((o.retryAfter !== undefined || o.raw !== undefined) && o.status === undefined) {
+    throw new Error('retryAfter and raw shape a status answer: give status too');
+  }
   return o as unknown as Fault;
+}
+
+function nonNegativeInteger(value: unknown): boolean {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0;
 }
 
 /** Armed faults, consumed first-in first-out by the requests whose path they prefix (and method, if given). */
@@ -47,7 +62,14 @@ export class Faults {
     if (fault.count <= 0) this.armed.splice(index, 1);
     if (fault.hang) return { kind: 'hang' };
     if (fault.drop) return { kind: 'drop' };
+    if (fault.delayMs !== undefined) return { kind: 'delay', ms: fault.delayMs };
     const status = fault.status ?? 500;
-    return { kind: 'status', status, body: fault.body ?? defaultBody(status) };
+    return {
+      kind: 'status',
+      status,
+      body: fault.body ?? defaultBody(status),
+      ...(fault.raw !== undefined ? { raw: fault.raw } : {}),
+      ...(fault.retryAfter !== undefined ? { retryAfter: fault.retryAfter } : {}),
+    };
   }
 }

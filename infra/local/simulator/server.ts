@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { handleV3 } from './api';
 import type { IncomingCall } from './auth';
 import type { Reply, SimContext } from './context';
@@ -48,11 +49,13 @@ function send(ctx: SimContext, res: ServerResponse, reply: Reply, requestId: str
   const body =
     reply.json !== undefined
       ? Buffer.from(JSON.stringify(reply.json), 'utf8')
-      : Buffer.from(reply.html ?? '', 'utf8');
+      : Buffer.from(reply.html ?? reply.text ?? '', 'utf8');
   const headers: Record<string, string | number> = { 'Request-ID': requestId, 'Content-Length': body.length };
   if (reply.json !== undefined) headers['Content-Type'] = 'application/json; charset=utf-8';
   if (reply.html !== undefined) headers['Content-Type'] = 'text/html; charset=utf-8';
+  if (reply.text !== undefined) headers['Content-Type'] = 'text/plain; charset=utf-8';
   if (reply.location !== undefined) headers.Location = reply.location;
+  if (reply.retryAfter !== undefined) headers['Retry-After'] = reply.retryAfter;
   if (signed) {
     const signer = ctx.keys.signer();
     const timestamp = String(Math.floor(ctx.signatureNow() / 1000));
@@ -131,7 +134,12 @@ async function handle(ctx: SimContext, req: IncomingMessage, res: ServerResponse
   let reply: Reply;
   if (fault?.kind === 'status') {
     record.fault = 'status';
-    reply = { status: fault.status, json: fault.body };
+    const { status, body, raw, retryAfter } = fault;
+    reply = {
+      status,
+      ...(raw !== undefined ? { text: raw } : { json: body }),
+      ...(retryAfter !== undefined ? { retryAfter } : {}),
+    };
   } else {
     try {
       reply = await route(ctx, call, path);
@@ -145,6 +153,11 @@ async function handle(ctx: SimContext, req: IncomingMessage, res: ServerResponse
     ctx.log(`fault: processed ${method} ${url} (${reply.status}), dropping the connection`);
     req.socket.destroy();
     return;
+  }
+  if (fault?.kind === 'delay') {
+    record.fault = 'delay';
+    ctx.log(`fault: processed ${method} ${url} (${reply.status}), answering ${fault.ms} ms late`);
+    await sleep(fault.ms);
   }
   record.status = reply.status;
   const code = errorCode(reply);

@@ -88,7 +88,7 @@ export interface RecordedRequest {
   status: number;
   /** WeChat Pay error `code` when the answer was an error. */
   code?: string;
-  fault?: 'status' | 'hang' | 'drop';
+  fault?: 'status' | 'hang' | 'drop' | 'delay';
 }
 
 export interface CallbackAttempt {
@@ -132,6 +132,12 @@ export interface Fault {
   hang?: boolean;
   /** Process the request normally, then destroy the socket without answering. */
   drop?: boolean;
+  /** With `status`: the `Retry-After` header (seconds) of the answer. */
+  retryAfter?: number;
+  /** With `status`: the answer's body text as given (e.g. not JSON), instead of `body`. */
+  raw?: string;
+  /** Process the request normally, then answer this many milliseconds later. */
+  delayMs?: number;
 }
 
 export interface Simulator {

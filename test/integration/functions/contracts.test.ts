@@ -1,16 +1,23 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { makeHandler } from '../../../functions/contracts';
+import { contractDeps } from '../../../lib/config/deps';
+import { createRuntime } from '../../../lib/config/runtime';
+import { UNAVAILABLE_MESSAGES } from '../../../lib/http/errors';
+import { h5Body, PERSON, uniqueCode } from '../../support/contracts/fixtures';
+import { startTestStack, type TestStack } from '../../support/local/stack';
+import { captureOutput } from '../../support/observability/output-capture';
 import {
   callback,
+  lambdaContext,
   NOTIFY_PATH,
   newWechatPayKeys,
   post,
   resend,
   SIGN_CONTRACT,
   type WechatPayKeys,
-} from '../../support/callbacks';
-import { h5Body, PERSON, uniqueCode } from '../../support/fixtures';
-import { startTestStack, type TestStack } from '../../support/stack';
+} from '../../support/wechatpay/callbacks';
 
 // GET /contracts/{code}[?sync=true] and POST /contracts/{code}/terminate through the local gateway, against
 // the simulator, DynamoDB Local and the KMS stand-in. This file holds WeChat Pay's private key, so it can send
@@ -252,5 +259,37 @@ describe('query with sync and terminate', () => {
     const synced = await stack.request('GET', `/contracts/${code}?sync=true`);
     assert.equal(synced.body.state, 'TERMINATED');
     assert.equal(synced.body.contract_terminated_mode, 'TERMINATION_MODE_BY_MERCHANT');
+  });
+
+  test('a DynamoDB failure answers a generic 503; the log line has the AWS error and the table', async () => {
+    const { code } = await presign();
+    const missing = `no-such-table-${code}`;
+    const handler = makeHandler(
+      contractDeps(createRuntime({ env: { ...process.env, ...stack.env, CONTRACTS_TABLE: missing } })),
+    );
+    const event = {
+      version: '2.0',
+      routeKey: 'GET /contracts/{out_contract_code}',
+      rawPath: `/contracts/${code}`,
+      rawQueryString: '',
+      headers: {},
+      pathParameters: { out_contract_code: code },
+      requestContext: { requestId: 'r-503', http: { method: 'GET', path: `/contracts/${code}` } },
+      isBase64Encoded: false,
+    } as unknown as APIGatewayProxyEventV2;
+    const output = captureOutput();
+    let res: APIGatewayProxyStructuredResultV2;
+    try {
+      res = (await handler(event, lambdaContext('contracts'))) as APIGatewayProxyStructuredResultV2;
+    } finally {
+      output.stop();
+    }
+    assert.equal(res.statusCode, 503);
+    assert.deepEqual(JSON.parse(String(res.body)), {
+      code: 'DEPENDENCY_UNAVAILABLE',
+      message: UNAVAILABLE_MESSAGES.DEPENDENCY_UNAVAILABLE,
+    });
+    const failed = output.logs().find((l) => l.message === 'request failed');
+    assert.match(JSON.stringify(failed?.error), /ResourceNotFoundException/);
   });
 });

@@ -21,18 +21,19 @@ export async function recordOf(stack: Tables, code: string): Promise<ContractRec
 const earlier = (iso: unknown, ms: number) =>
   typeof iso === 'string' ? new Date(Date.parse(iso) - ms).toISOString() : undefined;
 
-type TimeField = 'created_at' | 'updated_at' | 'expires_at';
+type TimeField = 'created_at' | 'updated_at' | 'expires_at' | 'next_check_at';
 
 /**
  * Moves a record's times `ms` into the past, as if that much time had gone by since it was written: how a
- * test reaches "the presign token lapsed" or "reconcile's turn" without waiting. The version is kept, so the
- * change is invisible to the optimistic-concurrency checks the code under test makes.
+ * test reaches "the presign token lapsed" or "reconcile's turn" (its place in reconcile's queue moves with
+ * them) without waiting. The version is kept, so the change is invisible to the optimistic-concurrency checks
+ * the code under test makes.
  */
 export async function backdate(
   stack: Tables,
   code: string,
   ms: number,
-  fields: TimeField[] = ['created_at', 'updated_at', 'expires_at'],
+  fields: TimeField[] = ['created_at', 'updated_at', 'expires_at', 'next_check_at'],
 ): Promise<void> {
   const record = await recordOf(stack, code);
   if (!record) throw new Error(`no record ${code} to backdate`);

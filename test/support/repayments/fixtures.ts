@@ -2,8 +2,8 @@ import type { ContractRecord } from '../../../lib/contracts/model';
 import type { WechatPayGateway } from '../../../lib/contracts/ports';
 import type { SettleDeps } from '../../../lib/repayments/settle';
 import type { WechatPayRequest } from '../../../lib/wechatpay/client';
-import { PRESIGNED_BY_US } from '../fixtures';
-import { MemoryContractStore } from '../memory-store';
+import { PRESIGNED_BY_US } from '../contracts/fixtures';
+import { MemoryContractStore } from '../contracts/memory-store';
 import { MemoryRepaymentStore } from './memory-store';
 
 /** Noon in Beijing on 2026-12-01: far from midnight, so "today" is the same all test long. */

@@ -37,10 +37,11 @@ import { callbackErrors } from '../../../lib/http/notification';
 import { json } from '../../../lib/http/response';
 import { logger } from '../../../lib/observability';
 import { validateBooking, validateDeduct } from '../../../lib/repayments/validation';
+import { h5Body, PERSON } from '../../support/contracts/fixtures';
 import { gatewayDouble } from '../../support/contracts/gateway';
-import { h5Body, PERSON } from '../../support/fixtures';
-import { MemoryContractStore } from '../../support/memory-store';
-import { checkRequest, checkResponse, openapi } from '../../support/openapi';
+import { MemoryContractStore } from '../../support/contracts/memory-store';
+import { presignTestDeps } from '../../support/contracts/presign-deps';
+import { checkRequest, checkResponse, openapi } from '../../support/docs/openapi';
 
 logger.setLogLevel('SILENT');
 
@@ -151,7 +152,7 @@ test('every schema compiles (patterns are valid ECMA-262 regular expressions wit
   assert.ok(names.length > 20);
 });
 
-test('the routes are SPEC §3 and serverless.yml, with IAM exactly where serverless.yml puts it', () => {
+test('the routes are those of README "API" and serverless.yml, with IAM exactly where serverless.yml puts it', () => {
   const documented = operations.map((o) => `${o.method.toUpperCase()} ${o.path}`).sort();
   assert.deepEqual(documented, [
     'GET /contracts/{out_contract_code}',
@@ -518,13 +519,7 @@ function presignDeps(answer: unknown) {
   const store = new MemoryContractStore();
   return {
     store,
-    deps: {
-      store,
-      wechatpay,
-      notifyUrl: 'https://api.example/n',
-      hashKey: Buffer.alloc(32, 1),
-      clock: () => T0,
-    },
+    deps: presignTestDeps({ store, wechatpay, clock: () => T0 }),
   };
 }
 

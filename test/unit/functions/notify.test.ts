@@ -5,8 +5,9 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { makeHandler } from '../../../functions/notify';
 import { notifyDeps } from '../../../lib/config/deps';
 import { createRuntime } from '../../../lib/config/runtime';
-import { apiGatewayEvent, lambdaContext } from '../../support/callbacks';
-import { V2 } from '../../support/vectors';
+import { captureOutput } from '../../support/observability/output-capture';
+import { apiGatewayEvent, lambdaContext } from '../../support/wechatpay/callbacks';
+import { V2 } from '../../support/wechatpay/vectors';
 
 /**
  * V2 (wechatpay-go's full signed callback) through the real handler, built on a runtime of its own: the
@@ -30,10 +31,22 @@ const env = {
 };
 const handler = makeHandler(notifyDeps(createRuntime({ env, clock: () => clock.now })));
 
+/** The answer, and why the handler's log line says it refused (the answer itself is generic). */
 async function deliver(body: string | Buffer, isBase64Encoded: boolean) {
   const event = apiGatewayEvent({ headers: V2.headers, body: Buffer.from(body) }, { isBase64Encoded });
-  const result = (await handler(event, lambdaContext())) as APIGatewayProxyStructuredResultV2;
-  return { status: result.statusCode, body: JSON.parse(String(result.body)) as Record<string, unknown> };
+  const output = captureOutput();
+  let result: APIGatewayProxyStructuredResultV2;
+  try {
+    result = (await handler(event, lambdaContext())) as APIGatewayProxyStructuredResultV2;
+  } finally {
+    output.stop();
+  }
+  const why = output.logs().find((l) => l.message === 'callback refused')?.why;
+  return {
+    status: result.statusCode,
+    body: JSON.parse(String(result.body)) as Record<string, unknown>,
+    why: String(why),
+  };
 }
 
 describe('functions/notify handler: the published V2 callback', () => {
@@ -41,21 +54,22 @@ describe('functions/notify handler: the published V2 callback', () => {
     it(`verifies (isBase64Encoded ${isBase64Encoded}) and stops at its AES-128 resource with 400`, async () => {
       const res = await deliver(V2.body, isBase64Encoded);
       assert.equal(res.status, 400, JSON.stringify(res.body));
-      assert.equal(res.body.code, 'FAIL');
-      assert.match(String(res.body.message), /AES-256-GCM authentication/);
+      assert.deepEqual(res.body, { code: 'FAIL', message: 'notification could not be decoded' });
+      assert.match(res.why, /AES-256-GCM authentication/);
     });
   }
 
   it('one changed byte of the body: 401 before any decryption', async () => {
     const res = await deliver(V2.body.replace('"签约成功"', '"签约失败"'), true);
     assert.equal(res.status, 401);
-    assert.match(String(res.body.message), /signature does not match/);
+    assert.deepEqual(res.body, { code: 'FAIL', message: 'signature verification failed' });
+    assert.match(res.why, /signature does not match/);
   });
 
   it('300 s later on the runtime’s clock the same callback is stale: 401', async () => {
     clock.now = (V2.verify_at_unix + 300) * 1000;
     const res = await deliver(V2.body, false);
     assert.equal(res.status, 401);
-    assert.equal(res.body.message, 'timestamp skew 300 s exceeds 300 s');
+    assert.equal(res.why, 'timestamp skew 300 s exceeds 300 s');
   });
 });

@@ -6,8 +6,8 @@ import { makeHandler } from '../../../functions/publish';
 import type { ContractState } from '../../../lib/contracts/lifecycle';
 import type { ContractRecord } from '../../../lib/contracts/model';
 import { metrics } from '../../../lib/observability';
-import { MemoryPublisher } from '../../support/memory-publisher';
-import { wiring } from '../../support/wiring';
+import { wiring } from '../../support/config/wiring';
+import { MemoryPublisher } from '../../support/contracts/memory-publisher';
 
 const CODE = 'C202601010001';
 

@@ -1,41 +1,35 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { PLATFORM_CERTIFICATES_ID } from '../../../lib/aws/dynamo-platform-key-store';
-import { PACKAGE_PARAMS, packageService } from '../../support/package';
+import {
+  actions,
+  ofType as ofTypeIn,
+  PACKAGE_PARAMS,
+  packaged,
+  type Resource,
+  type Statement,
+  iamStatements as statementsOf,
+  type Template,
+} from '../../support/infra/package';
 
 // Packages the real serverless.yml once (offline, dummy credentials) and checks the CloudFormation template
 // that `serverless deploy` would send: the security and data-safety properties a deploy must not lose.
 
-interface Resource {
-  Type: string;
-  Condition?: string;
-  DeletionPolicy?: string;
-  UpdateReplacePolicy?: string;
-  Properties: Record<string, unknown>;
-}
-interface Template {
-  Conditions: Record<string, unknown>;
-  Resources: Record<string, Resource>;
-}
-interface Statement {
-  Sid?: string;
-  Action: string | string[];
-  Resource: unknown;
-}
 interface PolicyDocument {
   Statement: Statement[];
 }
 
 const specEnvironment = [
+  'STAGE',
   'WECHATPAY_BASE_URL',
   'WECHATPAY_MCHID',
   'WECHATPAY_MERCHANT_SERIAL_NO',
   'WECHATPAY_SIGNING_KEY_ID',
   'WECHATPAY_PUBLIC_KEY_ID',
   'WECHATPAY_PUBLIC_KEY',
+  'WECHATPAY_PUBLIC_KEY_SHA256',
   'WECHATPAY_APIV3_KEY',
   'WECHATPAY_NOTIFY_URL',
   'CONTRACTS_TABLE',
@@ -45,41 +39,16 @@ const specEnvironment = [
   'POWERTOOLS_LOG_LEVEL',
   'POWERTOOLS_PARAMETERS_MAX_AGE',
 ];
-const signingKeyArn = { 'Fn::If': ['CreateSigningKey', { 'Fn::GetAtt': ['SigningKey', 'Arn'] }, ''] };
 
 let outDir: string;
 let template: Template;
 
-function ofType(type: string): [string, Resource][] {
-  return Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
-}
+const ofType = (type: string) => ofTypeIn(template, type);
+const iamStatements = () => statementsOf(template);
 
 function resource(id: string): Resource {
   const found = template.Resources[id];
   assert.ok(found, `resource ${id} missing (have: ${Object.keys(template.Resources).join(', ')})`);
-  return found;
-}
-
-function actions(statement: Statement): string[] {
-  return Array.isArray(statement.Action) ? statement.Action : [statement.Action];
-}
-
-/** Every IAM statement in the template, with the logical id of the role or policy holding it. */
-function iamStatements(): { owner: string; statement: Statement }[] {
-  const found: { owner: string; statement: Statement }[] = [];
-  for (const [id, res] of Object.entries(template.Resources)) {
-    const documents =
-      res.Type === 'AWS::IAM::Role'
-        ? ((res.Properties.Policies ?? []) as { PolicyDocument: PolicyDocument }[]).map(
-            (p) => p.PolicyDocument,
-          )
-        : ['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy'].includes(res.Type)
-          ? [res.Properties.PolicyDocument as PolicyDocument]
-          : [];
-    for (const document of documents) {
-      for (const statement of document.Statement) found.push({ owner: id, statement });
-    }
-  }
   return found;
 }
 
@@ -91,25 +60,18 @@ function presignEnvironment(): Record<string, unknown> {
   return (presignFunction().Properties.Environment as { Variables: Record<string, unknown> }).Variables;
 }
 
-/** `serverless package` offline: dummy credentials, an empty HOME, no profile from the caller's machine. */
-
 describe('packaged CloudFormation template', () => {
   before(
     async () => {
-      outDir = await mkdtemp(join(tmpdir(), 'sls-template-'));
-      template = await packageService<Template>(outDir);
+      ({ dir: outDir, template } = await packaged<Template>());
     },
-    { timeout: 120_000 },
+    { timeout: 300_000 },
   );
 
-  after(async () => {
-    if (outDir) await rm(outDir, { recursive: true, force: true });
-  });
-
-  it('runs every function on nodejs22.x', () => {
+  it('runs every function on nodejs24.x', () => {
     const functions = ofType('AWS::Lambda::Function');
     assert.ok(functions.length > 0, 'no AWS::Lambda::Function in the template');
-    for (const [id, fn] of functions) assert.equal(fn.Properties.Runtime, 'nodejs22.x', id);
+    for (const [id, fn] of functions) assert.equal(fn.Properties.Runtime, 'nodejs24.x', id);
   });
 
   it('puts every route behind IAM authorisation except the public, throttled callback route', () => {
@@ -140,9 +102,9 @@ describe('packaged CloudFormation template', () => {
     assert.ok((throttle?.ThrottlingBurstLimit ?? 0) > 0, 'callback route burst-limited');
   });
 
-  it('keeps contracts forever: key, GSI, stream outbox, PITR, deletion protection, Retain', () => {
+  it('keeps contracts forever: key, GSIs (states, reconcile queue), stream outbox, PITR, deletion protection, retained', () => {
     const table = resource('ContractsTable');
-    assert.equal(table.DeletionPolicy, 'Retain');
+    assert.equal(table.DeletionPolicy, 'RetainExceptOnCreate');
     assert.equal(table.UpdateReplacePolicy, 'Retain');
     const p = table.Properties;
     assert.equal(p.TableName, 'wechatpay-credit-repayment-citest-contracts');
@@ -157,6 +119,14 @@ describe('packaged CloudFormation template', () => {
         ],
         Projection: { ProjectionType: 'ALL' },
       },
+      {
+        IndexName: 'by_next_check',
+        KeySchema: [
+          { AttributeName: 'check_shard', KeyType: 'HASH' },
+          { AttributeName: 'next_check_at', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
     ]);
     const types = new Map(
       (p.AttributeDefinitions as { AttributeName: string; AttributeType: string }[]).map((d) => [
@@ -164,16 +134,23 @@ describe('packaged CloudFormation template', () => {
         d.AttributeType,
       ]),
     );
-    assert.deepEqual(Object.fromEntries(types), { out_contract_code: 'S', state: 'S', updated_at: 'S' });
+    assert.deepEqual(Object.fromEntries(types), {
+      out_contract_code: 'S',
+      state: 'S',
+      updated_at: 'S',
+      check_shard: 'S',
+      next_check_at: 'S',
+    });
     assert.deepEqual(p.StreamSpecification, { StreamViewType: 'NEW_AND_OLD_IMAGES' });
     assert.deepEqual(p.PointInTimeRecoverySpecification, { PointInTimeRecoveryEnabled: true });
-    assert.equal(p.DeletionProtectionEnabled, true);
+    assert.deepEqual(p.DeletionProtectionEnabled, { 'Fn::If': ['TableDeletionProtection', true, false] });
+    assert.deepEqual(template.Conditions.TableDeletionProtection, { 'Fn::Equals': ['true', 'true'] });
     assert.deepEqual(p.SSESpecification, { SSEEnabled: true });
   });
 
   it('keeps repayments forever, with the sparse by_poll and by_due indexes and its stream into the outbox', () => {
     const table = resource('RepaymentsTable');
-    assert.equal(table.DeletionPolicy, 'Retain');
+    assert.equal(table.DeletionPolicy, 'RetainExceptOnCreate');
     const p = table.Properties;
     assert.equal(p.TableName, 'wechatpay-credit-repayment-citest-repayments');
     assert.deepEqual(p.KeySchema, [{ AttributeName: 'pk', KeyType: 'HASH' }]);
@@ -186,7 +163,7 @@ describe('packaged CloudFormation template', () => {
     ]);
     assert.equal(p.TimeToLiveSpecification, undefined, 'ids are claimed forever: no TTL');
     assert.deepEqual(p.StreamSpecification, { StreamViewType: 'NEW_AND_OLD_IMAGES' });
-    assert.equal(p.DeletionProtectionEnabled, true);
+    assert.deepEqual(p.DeletionProtectionEnabled, { 'Fn::If': ['TableDeletionProtection', true, false] });
     const mappings = ofType('AWS::Lambda::EventSourceMapping').map(([, m]) => m.Properties);
     const streams = mappings.map((m) => JSON.stringify(m.EventSourceArn));
     assert.ok(
@@ -201,7 +178,7 @@ describe('packaged CloudFormation template', () => {
     const of = (owner: string) =>
       statements.filter((s) => s.owner === owner).flatMap((s) => actions(s.statement));
     const repayments = of('RepaymentsRole');
-    assert.ok(repayments.includes('kms:Sign'));
+    assert.ok(repayments.includes('dynamodb:PutItem'));
     assert.ok(
       !repayments.some(
         (a) => a.startsWith('secretsmanager:') || a === 'dynamodb:Scan' || a === 'dynamodb:Query',
@@ -220,42 +197,36 @@ describe('packaged CloudFormation template', () => {
     const p = resource('NotificationsTable').Properties;
     assert.deepEqual(p.KeySchema, [{ AttributeName: 'id', KeyType: 'HASH' }]);
     assert.deepEqual(p.TimeToLiveSpecification, { AttributeName: 'expires_at_epoch', Enabled: true });
-    assert.equal(p.DeletionProtectionEnabled, true);
+    assert.deepEqual(p.DeletionProtectionEnabled, { 'Fn::If': ['TableDeletionProtection', true, false] });
   });
 
-  it('creates an RSA_2048 SIGN_VERIFY key, with its alias, only when no existing key is given', () => {
-    assert.deepEqual(template.Conditions.CreateSigningKey, { 'Fn::Equals': ['', ''] });
-    const key = resource('SigningKey');
-    assert.equal(key.Condition, 'CreateSigningKey');
-    assert.equal(key.Properties.KeySpec, 'RSA_2048');
-    assert.equal(key.Properties.KeyUsage, 'SIGN_VERIFY');
-    const alias = resource('SigningKeyAlias');
-    assert.equal(alias.Condition, 'CreateSigningKey');
-    assert.equal(alias.Properties.AliasName, 'alias/wechatpay-credit-repayment-citest-merchant');
-    assert.deepEqual(presignEnvironment().WECHATPAY_SIGNING_KEY_ID, signingKeyArn);
-  });
-
-  it('grants kms:Sign on the one key, only to the roles of functions that sign WeChat Pay requests', () => {
-    const grants = iamStatements().filter(({ statement }) =>
-      actions(statement).some((a) => ['kms:Sign', 'kms:*', '*'].includes(a)),
-    );
-    const owners = grants.map((g) => g.owner).sort();
-    assert.deepEqual(owners, [
-      'CertificatesRole',
-      'ContractsRole',
-      'NotifyCertificateRefreshPolicy',
-      'PresignRole',
-      'RepaymentsRole',
-    ]);
-    for (const grant of grants) assert.deepEqual(grant.statement.Resource, signingKeyArn);
+  it('gives each function family its own role, none of which can sign through IAM', () => {
     const roleOf = (fn: string) => template.Resources[fn]?.Properties.Role;
-    assert.deepEqual(presignFunction().Properties.Role, { 'Fn::GetAtt': ['PresignRole', 'Arn'] });
-    assert.deepEqual(roleOf('ContractsLambdaFunction'), { 'Fn::GetAtt': ['ContractsRole', 'Arn'] });
-    assert.deepEqual(roleOf('ReconcileLambdaFunction'), { 'Fn::GetAtt': ['ContractsRole', 'Arn'] });
-    assert.deepEqual(roleOf('RepaymentsLambdaFunction'), { 'Fn::GetAtt': ['RepaymentsRole', 'Arn'] });
-    // The callback path verifies and decrypts only: its role itself cannot sign (certificate mode adds one policy).
-    assert.deepEqual(roleOf('NotifyLambdaFunction'), { 'Fn::GetAtt': ['NotifyRole', 'Arn'] });
-    assert.ok(!grants.some((g) => g.owner === 'NotifyRole'), 'NotifyRole itself grants kms:Sign');
+    for (const [fn, role] of [
+      ['PresignLambdaFunction', 'PresignRole'],
+      ['NotifyLambdaFunction', 'NotifyRole'],
+      ['ContractsLambdaFunction', 'ContractsRole'],
+      ['ReconcileLambdaFunction', 'ReconcileRole'],
+      ['PublishLambdaFunction', 'PublishRole'],
+      ['CertificatesLambdaFunction', 'CertificatesRole'],
+      ['RepaymentsLambdaFunction', 'RepaymentsRole'],
+    ] as const) {
+      assert.deepEqual(roleOf(fn), { 'Fn::GetAtt': [role, 'Arn'] }, fn);
+    }
+    // kms:Sign comes from the signing key's own policy only (signing-key.test.ts), so no IAM policy can add a signer.
+    const kms = iamStatements().filter(({ statement }) =>
+      actions(statement).some((a) => /^kms:|^\*$/.test(a)),
+    );
+    assert.deepEqual(kms, []);
+  });
+
+  it('keeps the state index away from the API: only reconcile may query it', () => {
+    const queries = iamStatements().filter(({ statement }) => actions(statement).includes('dynamodb:Query'));
+    assert.deepEqual(
+      queries.map((q) => q.owner),
+      ['ReconcileRole', 'ReconcileRepaymentsPolicy'],
+    );
+    assert.deepEqual(resource('ReconcileRepaymentsPolicy').Properties.Roles, [{ Ref: 'ReconcileRole' }]);
   });
 
   it('never grants dynamodb, kms, secretsmanager, ssm or events actions on a wildcard resource', () => {
@@ -277,7 +248,7 @@ describe('packaged CloudFormation template', () => {
     assert.equal(template.Resources.IamRoleLambdaExecution, undefined);
   });
 
-  it('gives presign the SPEC §5 environment, with deployed values naming where secrets live', () => {
+  it('gives presign the configuration environment, with deployed values naming where secrets live', () => {
     const env = presignEnvironment();
     for (const name of specEnvironment)
       assert.ok(name in env, `${name} missing from the presign environment`);
@@ -290,15 +261,26 @@ describe('packaged CloudFormation template', () => {
     assert.equal(env.CONTRACTS_TABLE, resource('ContractsTable').Properties.TableName);
     assert.equal(env.EVENT_BUS_NAME, resource('EventBus').Properties.Name);
     assert.equal(env.POWERTOOLS_METRICS_NAMESPACE, 'WechatPayCreditRepayment');
+    assert.equal(env.STAGE, 'citest');
+    assert.equal(env.WECHATPAY_PUBLIC_KEY_SHA256, PACKAGE_PARAMS.wechatpayPublicKeySha256);
+    assert.equal(env.WECHATPAY_PUBLIC_KEY_NEXT_SHA256, '');
+    assert.equal(env.WECHATPAY_SIGNING_KEY_ID, 'alias/wechatpay-credit-repayment-citest-merchant');
+  });
+
+  it('tells presign its own timeout, from which its claims’ lease is derived', () => {
+    assert.equal(presignEnvironment().PRESIGN_TIMEOUT_S, String(presignFunction().Properties.Timeout));
+    // 29 s: inside API Gateway's 30 s integration timeout (docs/deploy.md, time budgets).
+    assert.equal(presignFunction().Properties.Timeout, 29);
   });
 
   it('defaults the notify URL to the API’s own callback route', () => {
     assert.deepEqual(template.Conditions.UseApiNotifyUrl, { 'Fn::Equals': ['', ''] });
     const [condition, own] = (presignEnvironment().WECHATPAY_NOTIFY_URL as { 'Fn::If': unknown[] })['Fn::If'];
     assert.equal(condition, 'UseApiNotifyUrl');
-    const parts = (own as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
-    assert.deepEqual(parts[1], { Ref: 'HttpApi' });
-    assert.equal(parts.at(-1), '/wechatpay/notifications');
+    assert.deepEqual(own, {
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub syntax.
+      'Fn::Sub': 'https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/wechatpay/notifications',
+    });
   });
 
   it('lets presign read exactly the parameter and secret its environment names', () => {
@@ -322,15 +304,23 @@ describe('packaged CloudFormation template', () => {
     const env = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     assert.equal(env.WECHATPAY_PLATFORM_CERTIFICATES, 'disabled');
 
+    // Outside certificate mode the function only logs that it is idle: its role can do no more.
     const own = iamStatements().filter((s) => s.owner === 'CertificatesRole');
+    const bySid = new Map(own.map(({ statement }) => [statement.Sid, statement]));
+    assert.deepEqual([...bySid.keys()].sort(), ['ReportFailedRun', 'Trace', 'WriteOwnLogs']);
+    assert.deepEqual(bySid.get('WriteOwnLogs')?.Resource, { 'Fn::GetAtt': ['CertificatesLogGroup', 'Arn'] });
+  });
+
+  it('certificate mode adds the certificates grants under PlatformCertificatesEnabled only', () => {
+    const policy = resource('CertificateModePolicy');
+    assert.equal(policy.Condition, 'PlatformCertificatesEnabled');
+    assert.deepEqual(policy.Properties.Roles, [{ Ref: 'CertificatesRole' }]);
+    const own = iamStatements().filter((s) => s.owner === 'CertificateModePolicy');
     const bySid = new Map(own.map(({ statement }) => [statement.Sid, statement]));
     assert.deepEqual([...bySid.keys()].sort(), [
       'ReadApiV3Key',
       'ReadWechatPayPublicKey',
-      'SignWithMerchantKey',
       'StorePlatformCertificates',
-      'Trace',
-      'WriteOwnLogs',
     ]);
     const store = bySid.get('StorePlatformCertificates') as Statement & { Condition?: unknown };
     assert.deepEqual(actions(store), ['dynamodb:PutItem']);
@@ -338,19 +328,19 @@ describe('packaged CloudFormation template', () => {
     assert.deepEqual(store.Condition, {
       'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [PLATFORM_CERTIFICATES_ID] },
     });
-    assert.deepEqual(bySid.get('WriteOwnLogs')?.Resource, { 'Fn::GetAtt': ['CertificatesLogGroup', 'Arn'] });
   });
 
   it('certificate-mode grants exist only under PlatformCertificatesEnabled, off unless the parameter says so', () => {
     assert.deepEqual(template.Conditions.PlatformCertificatesEnabled, {
       'Fn::Equals': ['disabled', 'enabled'],
     });
-    const refresh = resource('NotifyCertificateRefreshPolicy');
-    assert.equal(refresh.Condition, 'PlatformCertificatesEnabled');
-    assert.deepEqual(refresh.Properties.Roles, [{ Ref: 'NotifyRole' }]);
     const read = resource('ReadPlatformCertificatesPolicy');
     assert.equal(read.Condition, 'PlatformCertificatesEnabled');
-    assert.deepEqual(read.Properties.Roles, [{ Ref: 'PresignRole' }, { Ref: 'ContractsRole' }]);
+    assert.deepEqual(read.Properties.Roles, [
+      { Ref: 'PresignRole' },
+      { Ref: 'ContractsRole' },
+      { Ref: 'ReconcileRole' },
+    ]);
     const [statement] = (read.Properties.PolicyDocument as PolicyDocument).Statement as (Statement & {
       Condition?: unknown;
     })[];
@@ -372,6 +362,7 @@ describe('packaged CloudFormation template', () => {
       { Ref: 'PresignRole' },
       { Ref: 'NotifyRole' },
       { Ref: 'ContractsRole' },
+      { Ref: 'ReconcileRole' },
       { Ref: 'CertificatesRole' },
     ]);
     const [statement] = (policy.Properties.PolicyDocument as PolicyDocument).Statement;

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as errors from '../../../lib/errors';
-import { packageService } from '../../support/package';
+import { packaged } from '../../support/infra/package';
 
 // The presign state machine (infra/aws/presign-workflow.asl.json, deployed by infra/aws/workflow.yml): its
 // Retry/Catch must name errors the presign function really throws (a misspelt name silently never matches),
@@ -132,7 +131,7 @@ describe('presign state machine definition', () => {
       assert.ok(ours.includes(name), `${name} is neither retried nor caught`);
   });
 
-  it('names each error by the PascalCase of its code, as SPEC §3 promises callers', () => {
+  it('names each error by the PascalCase of its code, as the README promises callers', () => {
     for (const e of instances) {
       const pascal = e.code
         .split('_')
@@ -200,19 +199,14 @@ describe('presign state machine definition', () => {
 });
 
 describe('packaged presign state machine', () => {
-  let outDir: string;
   let resources: Record<string, Resource>;
 
   before(
     async () => {
-      outDir = await mkdtemp(join(tmpdir(), 'sls-workflow-'));
-      resources = (await packageService<{ Resources: Record<string, Resource> }>(outDir)).Resources;
+      resources = (await packaged<{ Resources: Record<string, Resource> }>()).template.Resources;
     },
-    { timeout: 120_000 },
+    { timeout: 300_000 },
   );
-  after(async () => {
-    if (outDir) await rm(outDir, { recursive: true, force: true });
-  });
 
   it('deploys the definition with the presign function ARN substituted in', async () => {
     const machines = Object.entries(resources).filter(
@@ -226,7 +220,24 @@ describe('packaged presign state machine', () => {
     assert.deepEqual(p.Definition, JSON.parse(await readFile(definitionPath, 'utf8')));
     assert.equal(p.StateMachineName, 'wechatpay-credit-repayment-citest-presign');
     assert.equal(p.StateMachineType, 'EXPRESS', 'no execution history holding the plaintext identity');
-    assert.equal(p.LoggingConfiguration, undefined, 'no execution data in logs either');
+    assert.deepEqual(
+      p.LoggingConfiguration,
+      {
+        Level: 'ERROR',
+        IncludeExecutionData: false,
+        Destinations: [
+          {
+            CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': ['PresignStateMachineLogGroup', 'Arn'] } },
+          },
+        ],
+      },
+      'errors only, and no execution data (the input holds the identity) in logs either',
+    );
+    assert.deepEqual(p.TracingConfiguration, { Enabled: true });
+    assert.ok(
+      Number(resources.PresignStateMachineLogGroup?.Properties.RetentionInDays) >= 365,
+      'workflow logs kept a year',
+    );
     const substitutions = p.DefinitionSubstitutions as Record<string, unknown>;
     assert.deepEqual(substitutions, { PresignFunctionArn: presignArn });
     const placeholders = [...JSON.stringify(p.Definition).matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]);
@@ -246,10 +257,15 @@ describe('packaged presign state machine', () => {
     );
     const policies = role.Properties.Policies as { PolicyDocument: { Statement: Statement[] } }[];
     const statements = policies.flatMap((p) => p.PolicyDocument.Statement);
+    const invokes = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('lambda:')));
     assert.deepEqual(
-      statements.map((s) => [s.Effect, s.Action, s.Resource]),
+      invokes.map((s) => [s.Effect, s.Action, s.Resource]),
       [['Allow', 'lambda:InvokeFunction', presignArn]],
     );
+    // The rest is log delivery and tracing, which have no resource-level permissions.
+    for (const s of statements.filter((s) => !invokes.includes(s))) {
+      for (const action of [s.Action].flat()) assert.match(action, /^(logs|xray):/);
+    }
     assert.equal(resources.PresignLambdaFunction?.Type, 'AWS::Lambda::Function');
   });
 });

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { CALLBACK_ANSWERS } from '../../../../lib/http/notification';
+import { captureOutput } from '../../../support/observability/output-capture';
 import {
   type Answer,
   type Callback,
@@ -10,7 +12,7 @@ import {
   randomApiV3Key,
   SIGN_CONTRACT,
   signedContract,
-} from '../../../support/callbacks';
+} from '../../../support/wechatpay/callbacks';
 import { type NotifyHarness, startNotifyHarness } from './harness';
 
 interface BadCase {
@@ -18,7 +20,7 @@ interface BadCase {
   status: 400 | 401 | 413;
   /** The callback as delivered, built for the presigned `code`. */
   build: (code: string) => Delivery;
-  /** The answer's message must match (why it was refused). */
+  /** The log line's `why` must match (why it was refused); the answer itself stays generic. */
   message?: RegExp;
   /** Only through handler(event): what an API Gateway event can carry but an HTTP client cannot send. */
   eventBody?: (cb: Delivery) => { isBase64Encoded: boolean; eventBody: string };
@@ -107,10 +109,11 @@ describe('notify: the bad-callback corpus is refused with 4xx FAIL and changes n
       build: (c) => sign(c, { now: Date.now() - 300_000 }),
     },
     {
-      name: 'future timestamp (+300 s, correctly signed)',
+      // Delivered twice (gateway, then handler), each later than it was signed: a margin keeps it over 300 s.
+      name: 'future timestamp (+305 s, correctly signed)',
       status: 401,
       message: /timestamp skew 30\d s exceeds 300 s/,
-      build: (c) => sign(c, { now: Date.now() + 300_000 }),
+      build: (c) => sign(c, { now: Date.now() + 305_000 }),
     },
     {
       name: 'non-numeric timestamp (correctly signed)',
@@ -299,33 +302,62 @@ describe('notify: the bad-callback corpus is refused with 4xx FAIL and changes n
     assert.ok(cases.length >= 20, `${cases.length} cases`);
   });
 
-  const refused = (answer: Answer, c: BadCase, via: string) => {
+  /** What a stranger must never read in an answer: our key ids, serials, ARNs, the reason in detail. */
+  const secrets = () => [h.keys.serial, 'PUB_KEY_ID_', 'arn:', 'serial', 'AES', 'Wechatpay-'];
+
+  /** The answer is WeChat Pay's FAIL shape within its limits, and generic; the log line holds the reason. */
+  const refused = async (deliver: () => Promise<Answer>, c: BadCase, via: string) => {
+    const output = captureOutput();
+    let answer: Answer;
+    try {
+      answer = await deliver();
+    } finally {
+      output.stop();
+    }
     const what = `${c.name} via ${via}: ${JSON.stringify(answer.body)}`;
     assert.equal(answer.status, c.status, what);
-    assert.equal(answer.body?.code, 'FAIL', what);
-    assert.equal(typeof answer.body?.message, 'string', what);
-    if (c.message) assert.match(String(answer.body?.message), c.message, what);
+    const { code: failCode, message } = answer.body as { code: string; message: string };
+    assert.equal(failCode, 'FAIL', what);
+    assert.ok(failCode.length <= 32 && message.length <= 64, `${what}: over WeChat Pay's limits`);
+    const generic = Object.values(CALLBACK_ANSWERS).find((a) => a.status === c.status);
+    assert.equal(message, generic?.message, what);
+    for (const secret of secrets()) assert.ok(!JSON.stringify(answer.body).includes(secret), what);
+    const why = output
+      .logs()
+      .filter((l) => l.message === 'callback refused')
+      .map((l) => String(l.why));
+    assert.equal(why.length, 1, `${what}: one log line says why`);
+    if (c.message) assert.match(why[0] ?? '', c.message, what);
   };
 
   for (const c of cases) {
     test(`${c.status}: ${c.name}`, async () => {
       const before = await h.snapshot();
       const cb = c.build(code);
-      if (c.eventBody) {
-        refused(await h.invoke(cb, c.eventBody(cb)), c, 'handler');
+      const { eventBody } = c;
+      if (eventBody) {
+        await refused(() => h.invoke(cb, eventBody(cb)), c, 'handler');
       } else {
-        refused(await h.deliver(cb), c, 'gateway (isBase64Encoded false)');
-        refused(await h.invoke(cb, { isBase64Encoded: true }), c, 'handler (isBase64Encoded true)');
+        await refused(() => h.deliver(cb), c, 'gateway (isBase64Encoded false)');
+        await refused(() => h.invoke(cb, { isBase64Encoded: true }), c, 'handler (isBase64Encoded true)');
       }
       assert.deepEqual(await h.snapshot(), before, 'both tables unchanged');
     });
   }
 
-  test('the wrong-serial message names the serial sent and the serial known', async () => {
-    const res = await h.deliver(sign(code, { serial: 'PUB_KEY_ID_0000000000000000000000000001' }));
+  test('the wrong serial: the log names the serial sent and the serials known, the answer neither', async () => {
+    const output = captureOutput();
+    let res: Answer;
+    try {
+      res = await h.deliver(sign(code, { serial: 'PUB_KEY_ID_0000000000000000000000000001' }));
+    } finally {
+      output.stop();
+    }
     assert.equal(res.status, 401);
+    assert.deepEqual(res.body, { code: 'FAIL', message: 'signature verification failed' });
+    const refusal = output.logs().find((l) => l.message === 'callback refused');
     assert.equal(
-      res.body?.message,
+      refusal?.why,
       `unknown serial PUB_KEY_ID_0000000000000000000000000001 (known: ${h.keys.serial})`,
     );
   });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { eventually } from '../../../reliability/helpers/wechatpay';
-import { h5Body } from '../../../support/fixtures';
+import { h5Body } from '../../../support/contracts/fixtures';
 import { checkEvent } from '../../../support/repayments/event-schemas';
 import {
   newRecordId,
@@ -35,7 +35,7 @@ describe('repayments: book, deduct, DEDUCTION_PAY', () => {
       out_record_id: id,
       repayment_amount: '5000',
       min_repayment_amount: '1000',
-      repayment_date: h.clock.day(1),
+      repayment_date: h.day(1),
     };
     const booked = await h.request('POST', `/contracts/${contract.out_contract_code}/repayments`, body);
     assert.equal(booked.status, 201, JSON.stringify(booked.body));
@@ -61,7 +61,7 @@ describe('repayments: book, deduct, DEDUCTION_PAY', () => {
     );
     assert.equal(sent(DEDUCT, id).length, 0, 'nothing sent before the date');
 
-    h.clock.advance(86_400_000);
+    await h.advance(86_400_000);
     const deducted = await h.request('POST', `/repayments/${id}/deduct`, { description: '12月还款' });
     // WeChat Pay answers PENDING and collects right after; its DEDUCTION_PAY may land before our answer is read.
     assert.ok([200, 202].includes(deducted.status), JSON.stringify(deducted.body));
@@ -106,7 +106,7 @@ describe('repayments: book, deduct, DEDUCTION_PAY', () => {
     const body = {
       out_record_id: id,
       repayment_amount: '3000',
-      repayment_date: h.clock.day(2),
+      repayment_date: h.day(2),
       auto_deduct: false,
     };
     assert.equal((await h.request('POST', path, body)).status, 201);
@@ -126,7 +126,7 @@ describe('repayments: book, deduct, DEDUCTION_PAY', () => {
       'auto_deduct false: not in the repayment-day index',
     );
 
-    h.clock.advance(2 * 86_400_000);
+    await h.advance(2 * 86_400_000);
     const tradeNo = `T${id}`.slice(0, 32);
     const first = await h.request('POST', `/repayments/${id}/deduct`, { out_trade_no: tradeNo });
     assert.ok([200, 202].includes(first.status));
@@ -153,12 +153,12 @@ describe('repayments: book, deduct, DEDUCTION_PAY', () => {
         await h.request('POST', path, {
           out_record_id: second,
           repayment_amount: '3000',
-          repayment_date: h.clock.day(1),
+          repayment_date: h.day(1),
         })
       ).status,
       201,
     );
-    h.clock.advance(86_400_000);
+    await h.advance(86_400_000);
     const reused = await h.request('POST', `/repayments/${second}/deduct`, { out_trade_no: tradeNo });
     assert.deepEqual([reused.status, reused.body.code], [409, 'TRADE_NO_USED']);
     assert.equal((await h.stored(second))?.state, 'SCHEDULED', 'the refusal wrote nothing');
@@ -171,7 +171,7 @@ describe('repayments: book, deduct, DEDUCTION_PAY', () => {
     assert.equal(presigned.status, 201);
     const code = String(presigned.body.out_contract_code);
     const id = newRecordId();
-    const body = { out_record_id: id, repayment_amount: '3000', repayment_date: h.clock.day(1) };
+    const body = { out_record_id: id, repayment_amount: '3000', repayment_date: h.day(1) };
     const refused = await h.request('POST', `/contracts/${code}/repayments`, body);
     assert.deepEqual(
       [refused.status, refused.body.code, refused.body.state],
@@ -193,7 +193,7 @@ describe('repayments: book, deduct, DEDUCTION_PAY', () => {
       out_contract_code: contract.out_contract_code,
       out_record_id: id,
       repayment_amount: '4000',
-      repayment_date: h.clock.day(3),
+      repayment_date: h.day(3),
     };
     const result = (await h.invoke(event)) as Record<string, unknown>;
     assert.deepEqual(result, {

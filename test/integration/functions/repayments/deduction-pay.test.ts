@@ -4,9 +4,9 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { SimulatedContract } from '../../../../infra/local/simulator';
 import type { BookingRecord } from '../../../../lib/repayments/model';
 import { eventually } from '../../../reliability/helpers/wechatpay';
-import { callback, DEDUCTION_PAY, resend } from '../../../support/callbacks';
 import { checkEvent } from '../../../support/repayments/event-schemas';
 import { type RepaymentHarness, startRepaymentHarness } from '../../../support/repayments/harness';
+import { callback, DEDUCTION_PAY, resend } from '../../../support/wechatpay/callbacks';
 
 // DEDUCTION_PAY through the real notify handler: applied once per notification id and only when it matches
 // our order; anything else kept unapplied, acknowledged and announced. This file holds WeChat Pay's keys, so it
@@ -53,7 +53,7 @@ describe('repayments: DEDUCTION_PAY', () => {
   }
 
   const paid = (resource: Record<string, unknown>) =>
-    callback(h.keys, { eventType: DEDUCTION_PAY, resource, aad: '', now: h.clock.now() });
+    callback(h.keys, { eventType: DEDUCTION_PAY, resource, aad: '', now: h.now() });
 
   const item = async (table: string | undefined, key: Record<string, string>) =>
     (await h.stack.db.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true }))).Item;
@@ -106,7 +106,7 @@ describe('repayments: DEDUCTION_PAY', () => {
     const { id, resource } = await pendingOrder();
     const cb = paid(resource);
     const answers = await Promise.all(
-      Array.from({ length: 20 }, () => h.deliver(resend(h.keys, cb, h.clock.now()))),
+      Array.from({ length: 20 }, () => h.deliver(resend(h.keys, cb, h.now()))),
     );
     assert.deepEqual(
       answers.map((a) => a.status),
@@ -134,7 +134,7 @@ describe('repayments: DEDUCTION_PAY', () => {
     // One after the other: each moves the clock a day, which a request signed meanwhile would not survive.
     const orders: Awaited<ReturnType<typeof pendingOrder>>[] = [];
     for (let i = 0; i < 4; i++) orders.push(await pendingOrder());
-    h.clock.advance(MINUTE);
+    await h.advance(MINUTE);
     await Promise.all([
       ...orders.map((o) => h.simulator.settleDeduction(o.tradeNo)),
       h.reconcile(),

@@ -51,12 +51,12 @@ describe('repayments: polling to a final state', () => {
     );
 
     assert.equal((await h.reconcile()).repayments.examined, 0, 'not before its first backoff');
-    h.clock.advance(MINUTE);
+    await h.advance(MINUTE);
     const run = await h.reconcile();
     assert.equal(run.repayments.settled.FAILED, 1);
     const failed = await h.request('GET', `/repayments/${id}`);
     assert.equal(failed.body.state, 'FAILED');
-    h.clock.advance(3 * 86_400_000);
+    await h.advance(3 * 86_400_000);
     assert.equal((await h.reconcile()).repayments.examined, 0, 'a failed booking is polled no more');
     assert.equal(ordersAt(id).length, 1, 'after PAY_FAIL nothing orders again by itself');
 
@@ -124,7 +124,7 @@ describe('repayments: polling to a final state', () => {
     await h.simulator.settleDeduction(tradeNo);
     assert.equal(h.simulator.callbacks().find((c) => c.out_trade_no === tradeNo)?.state, 'dropped');
     assert.equal((await h.stored(id))?.state, 'DEDUCTING', 'the success was never notified');
-    h.clock.advance(MINUTE);
+    await h.advance(MINUTE);
     const run = await h.reconcile();
     assert.equal(run.repayments.settled.SUCCEEDED, 1);
     const paid = await h.request('GET', `/repayments/${id}`);
@@ -150,12 +150,12 @@ describe('repayments: polling to a final state', () => {
       out_record_id: id,
       repayment_amount: '5000',
       min_repayment_amount: '500',
-      repayment_date: h.clock.day(1),
+      repayment_date: h.day(1),
     };
     const lost = await h.request('POST', path, body);
     assert.deepEqual([lost.status, lost.body.code], [503, 'WECHATPAY_UNAVAILABLE']);
     assert.equal((await h.stored(id))?.state, 'SCHEDULE_UNKNOWN');
-    h.clock.advance(MINUTE);
+    await h.advance(MINUTE);
     const run = await h.reconcile();
     assert.equal(run.repayments.settled.SCHEDULED, 1);
     const replay = await h.request('POST', path, body);

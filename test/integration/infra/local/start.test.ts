@@ -15,7 +15,7 @@ const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const READY_TIMEOUT_MS = 30_000;
 const EXIT_TIMEOUT_MS = 15_000;
 
-type Ports = Record<'PORT' | 'SIMULATOR_PORT' | 'KMS_PORT' | 'DYNAMODB_PORT', number>;
+type Ports = Record<'PORT' | 'LAMBDA_PORT' | 'SIMULATOR_PORT' | 'KMS_PORT' | 'DYNAMODB_PORT', number>;
 
 async function distinctFreePorts(): Promise<Ports> {
   const taken = new Set<number>();
@@ -31,6 +31,7 @@ async function distinctFreePorts(): Promise<Ports> {
   // DynamoDB Local binds every interface, so its port must be free on all of them.
   return {
     PORT: await next('127.0.0.1'),
+    LAMBDA_PORT: await next('127.0.0.1'),
     SIMULATOR_PORT: await next('127.0.0.1'),
     KMS_PORT: await next('127.0.0.1'),
     DYNAMODB_PORT: await next('0.0.0.0'),
@@ -39,14 +40,15 @@ async function distinctFreePorts(): Promise<Ports> {
 
 /**
  * The test runner points this process at its shared stand-ins; start.ts must start all four parts itself,
- * so every configuration variable it would honour is left out.
+ * so every configuration variable it would honour is left out (the schedules' speed-up too: its default is
+ * under test).
  */
 function childEnv(ports: Ports, dataDir: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) {
     if (/^(WECHATPAY_|AWS_ENDPOINT_URL_)/.test(name)) continue;
-    if (['CONTRACTS_TABLE', 'NOTIFICATIONS_TABLE', 'EVENT_BUS_NAME', 'NODE_TEST_CONTEXT'].includes(name))
-      continue;
+    const own = ['CONTRACTS_TABLE', 'NOTIFICATIONS_TABLE', 'EVENT_BUS_NAME', 'NODE_TEST_CONTEXT'];
+    if ([...own, 'LOCAL_SCHEDULE_SPEEDUP'].includes(name)) continue;
     env[name] = value;
   }
   for (const [name, port] of Object.entries(ports)) env[name] = String(port);
@@ -167,6 +169,9 @@ describe('npm start (infra/local/start.ts)', () => {
       `API ${api}`,
       `demo ${api}/demo`,
       `OpenAPI ${api}/openapi.json`,
+      `clock ${api}/local/clock`,
+      `schedules ${api}/local/schedules`,
+      `Lambda http://127.0.0.1:${ports.LAMBDA_PORT}`,
       `WeChat Pay http://127.0.0.1:${ports.SIMULATOR_PORT}`,
       `KMS http://127.0.0.1:${ports.KMS_PORT}`,
       `DynamoDB http://127.0.0.1:${ports.DYNAMODB_PORT}`,
@@ -190,6 +195,20 @@ describe('npm start (infra/local/start.ts)', () => {
       String(answer.redirect_url),
     );
 
+    // The Lambda Invoke API, the test clock and the schedules (at the documented default speed-up) are live.
+    const invoked = await fetch(
+      `http://127.0.0.1:${ports.LAMBDA_PORT}/2015-03-31/functions/certificates/invocations`,
+      { method: 'POST', body: '{}' },
+    );
+    assert.equal(invoked.status, 200);
+    assert.deepEqual(await invoked.json(), { enabled: false, certificates: [] });
+    const clock = (await (await fetch(`${api}/local/clock`)).json()) as { offset_s: number };
+    assert.equal(clock.offset_s, 0);
+    assert.ok(
+      s.stdout.some((l) => l.includes('reconcile on rate(5 minutes), 10× faster than the test clock')),
+      transcript(s),
+    );
+
     // Only start.ts gets the signal: stopping the JVM and the servers is its job, not the terminal's.
     s.child.kill('SIGINT');
     const { code, signal } = await exitOf(s);
@@ -205,22 +224,39 @@ describe('npm start (infra/local/start.ts)', () => {
     );
   });
 
-  it('refuses a busy PORT, naming the variable, and starts nothing', async () => {
+  for (const variable of ['PORT', 'LAMBDA_PORT'] as const) {
+    it(`refuses a busy ${variable}, naming the variable, and starts nothing`, async () => {
+      const ports = await distinctFreePorts();
+      const squatter = await listen(ports[variable], '127.0.0.1');
+      try {
+        const s = startNpmStart(childEnv(ports, dataDir));
+        children.push(s);
+        const { code } = await exitOf(s);
+        assert.notEqual(code, 0, transcript(s));
+        assert.ok(
+          s.stderr.some((l) => l.includes(`port ${ports[variable]} is busy; set ${variable} to move it`)),
+          transcript(s),
+        );
+        assert.ok(!s.stdout.some((l) => l.startsWith('READY')), transcript(s));
+      } finally {
+        squatter.close();
+      }
+      await assertAllFree(ports);
+    });
+  }
+
+  it('refuses a LOCAL_SCHEDULE_SPEEDUP that is not a factor, naming it, and starts nothing', async () => {
     const ports = await distinctFreePorts();
-    const squatter = await listen(ports.PORT, '127.0.0.1');
-    try {
-      const s = startNpmStart(childEnv(ports, dataDir));
-      children.push(s);
-      const { code } = await exitOf(s);
-      assert.notEqual(code, 0, transcript(s));
-      assert.ok(
-        s.stderr.some((l) => l.includes(`port ${ports.PORT} is busy; set PORT to move it`)),
-        transcript(s),
-      );
-      assert.ok(!s.stdout.some((l) => l.startsWith('READY')), transcript(s));
-    } finally {
-      squatter.close();
-    }
+    const s = startNpmStart({ ...childEnv(ports, dataDir), LOCAL_SCHEDULE_SPEEDUP: '0.5' });
+    children.push(s);
+    const { code } = await exitOf(s);
+    assert.notEqual(code, 0, transcript(s));
+    assert.ok(
+      s.stderr.some((l) =>
+        l.includes('LOCAL_SCHEDULE_SPEEDUP=0.5 is not a factor: use 0 (off), 1 (real time) or more'),
+      ),
+      transcript(s),
+    );
     await assertAllFree(ports);
   });
 });

@@ -15,9 +15,9 @@ import {
 import { createTables, readCloudFormationResources } from '../../../../infra/local/tables';
 import { DynamoContractStore } from '../../../../lib/aws/dynamo-contract-store';
 import type { ContractRecord } from '../../../../lib/contracts/model';
-import { uniqueCode } from '../../../support/fixtures';
-import { MemoryPublisher } from '../../../support/memory-publisher';
-import { wiring } from '../../../support/wiring';
+import { wiring } from '../../../support/config/wiring';
+import { uniqueCode } from '../../../support/contracts/fixtures';
+import { MemoryPublisher } from '../../../support/contracts/memory-publisher';
 
 const TABLES_YML = join(import.meta.dirname, '../../../../infra/aws/tables.yml');
 

@@ -12,7 +12,7 @@ import {
   publishDeps,
 } from '../../../../lib/config/deps';
 import { createRuntime } from '../../../../lib/config/runtime';
-import { BASE_ENV, publicKeyPem } from '../../../support/config';
+import { BASE_ENV, publicKeyPem } from '../../../support/config/settings';
 
 process.env.AWS_REGION ??= 'ap-southeast-1';
 

@@ -13,7 +13,7 @@ import {
   PUBLIC_KEY_PARAMETER as PARAMETER,
   publicKeyPem,
   APIV3_SECRET_ARN as SECRET_ARN,
-} from '../../../support/config';
+} from '../../../support/config/settings';
 
 process.env.AWS_REGION ??= 'ap-southeast-1';
 

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { readEventSettings, readSettings, readStage } from '../../../../lib/config/settings';
-import { BASE_ENV, NEXT_PUBLIC_KEY_PARAMETER as NEXT_PARAMETER } from '../../../support/config';
+import {
+  readEventSettings,
+  readPresignSettings,
+  readSettings,
+  readStage,
+} from '../../../../lib/config/settings';
+import { BASE_ENV, NEXT_PUBLIC_KEY_PARAMETER as NEXT_PARAMETER } from '../../../support/config/settings';
 
 const NEXT_PEM = '-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----';
 const NEXT_ID = 'PUB_KEY_ID_0114232134912410000000000001';
@@ -39,6 +44,18 @@ describe('readSettings: key-mode configuration', () => {
     assert.throws(
       () => readSettings({ ...BASE_ENV, WECHATPAY_TIMEOUT_MS: '5s', POWERTOOLS_PARAMETERS_MAX_AGE: '-1' }),
       /WECHATPAY_TIMEOUT_MS=5s is not a positive integer; POWERTOOLS_PARAMETERS_MAX_AGE=-1 is not a positive integer/,
+    );
+  });
+
+  it("reconcile's SIGNED cycle: RECONCILE_SIGNED_INTERVAL_S in seconds, a day by default", () => {
+    assert.equal(readSettings(BASE_ENV).signedRecheckMs, 86_400_000);
+    assert.equal(
+      readSettings({ ...BASE_ENV, RECONCILE_SIGNED_INTERVAL_S: '3600' }).signedRecheckMs,
+      3_600_000,
+    );
+    assert.throws(
+      () => readSettings({ ...BASE_ENV, RECONCILE_SIGNED_INTERVAL_S: '1d' }),
+      /RECONCILE_SIGNED_INTERVAL_S=1d is not a positive integer/,
     );
   });
 
@@ -122,7 +139,19 @@ describe('settings per concern', () => {
       'contractsTable',
       'notificationsTable',
       'parametersMaxAge',
+      'signedRecheckMs',
       'wechatpay',
     ]);
+  });
+});
+
+describe('readPresignSettings', () => {
+  it('PRESIGN_TIMEOUT_S: the function’s own timeout, 25 s by default, a positive integer', () => {
+    assert.equal(readPresignSettings({}).timeoutS, 25);
+    assert.equal(readPresignSettings({ PRESIGN_TIMEOUT_S: '10' }).timeoutS, 10);
+    assert.throws(
+      () => readPresignSettings({ PRESIGN_TIMEOUT_S: '2.5' }),
+      /PRESIGN_TIMEOUT_S=2.5 is not a positive integer/,
+    );
   });
 });

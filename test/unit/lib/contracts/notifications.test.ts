@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { ContractRecord } from '../../../../lib/contracts/model';
 import { applyNotification } from '../../../../lib/contracts/notifications';
 import type { NotificationRecord, NotificationStore } from '../../../../lib/contracts/ports';
-import { MemoryContractStore } from '../../../support/memory-store';
+import { MemoryContractStore } from '../../../support/contracts/memory-store';
 
 /** Notification ids with the same all-or-nothing semantics as the DynamoDB transaction. */
 class MemoryNotifications implements NotificationStore {

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { PRESIGN_TTL_MS } from '../../../../lib/contracts/lifecycle';
 import type { ContractRecord } from '../../../../lib/contracts/model';
 import { type PresignDeps, presign } from '../../../../lib/contracts/presign';
+import { ANSWER_MS, MIN_ATTEMPT_MS, RECORD_MS } from '../../../../lib/contracts/presign-budget';
 import {
   ContractCodeUsed,
   DependencyUnavailable,
@@ -11,9 +12,10 @@ import {
   WechatPayUnavailable,
 } from '../../../../lib/errors';
 import type { SignedRequest, WechatPayRequest, WechatPayResponse } from '../../../../lib/wechatpay/client';
+import { h5Body, PERSON } from '../../../support/contracts/fixtures';
 import { gatewayDouble, jsonResponse } from '../../../support/contracts/gateway';
-import { h5Body, PERSON } from '../../../support/fixtures';
-import { MemoryContractStore } from '../../../support/memory-store';
+import { MemoryContractStore } from '../../../support/contracts/memory-store';
+import { presignTestDeps } from '../../../support/contracts/presign-deps';
 
 const T0 = Date.parse('2026-11-27T04:00:00Z');
 
@@ -48,13 +50,7 @@ function gateway(
 function setup(answer?: () => Promise<unknown>) {
   const store = new MemoryContractStore();
   const wechatpay = gateway(answer);
-  const deps: PresignDeps = {
-    store,
-    wechatpay,
-    notifyUrl: 'https://api.example/wechatpay/notifications',
-    hashKey: Buffer.alloc(32, 7),
-    clock: () => T0,
-  };
+  const deps: PresignDeps = presignTestDeps({ store, wechatpay, clock: () => T0 });
   return { store, wechatpay, deps };
 }
 
@@ -244,4 +240,106 @@ test('APP presign returns the presign token', async () => {
   const { result } = await presign(deps, 'APP', body);
   assert.equal(result.presign_token, 'tok-1');
   assert.equal(result.redirect_url, undefined);
+});
+
+test('an update whose answer was lost after it landed (the SDK retry met it) counts as recorded', async () => {
+  const { store, deps } = setup();
+  const transition = store.transition.bind(store);
+  store.transition = async (current, changes) => {
+    await transition(current, changes);
+    return undefined;
+  };
+  const body = h5Body();
+  const outcome = await presign(deps, 'H5', body);
+  assert.equal(outcome.stored, true);
+  assert.equal(store.items.get(String(body.out_contract_code))?.state, 'PRESIGNED');
+});
+
+test('a claim left by an attempt that died: in progress within the lease, taken over after it', async () => {
+  const { store, wechatpay, deps } = setup();
+  const body = h5Body();
+  const code = String(body.out_contract_code);
+  store.transition = async () => {
+    throw new DependencyUnavailable('DynamoDB', 'UpdateItem failed');
+  };
+  wechatpay.failSigning(new DependencyUnavailable('KMS', 'Sign failed'));
+  await assert.rejects(presign(deps, 'H5', body), DependencyUnavailable);
+  const dead = store.items.get(code);
+  assert.equal(dead?.state, 'PRESIGNING');
+  assert.equal(dead?.local_failure, undefined, 'the owner could record nothing');
+
+  store.transition = MemoryContractStore.prototype.transition.bind(store);
+  wechatpay.failSigning(undefined);
+  const within = { ...deps, clock: () => T0 + deps.claimLeaseMs - 1 };
+  await assert.rejects(presign(within, 'H5', body), PresignInProgress);
+  const after = { ...deps, clock: () => T0 + deps.claimLeaseMs };
+  const taken = await presign(after, 'H5', body);
+  assert.equal(taken.result.state, 'PRESIGNED');
+  assert.notEqual(store.items.get(code)?.claim_token, dead?.claim_token, 'the claim is the new attempt’s');
+});
+
+test('a taken-over claim whose WeChat Pay refusal may be the dead owner’s doing: PRESIGN_UNKNOWN, not FAILED', async () => {
+  const used = new WechatPayRejected({ status: 400, code: 'INVALID_REQUEST', message: '协议号已存在' });
+  const { store, deps } = setup(async () => {
+    throw used;
+  });
+  const body = h5Body();
+  const code = String(body.out_contract_code);
+  await store.claim({
+    ...(await claimOf(deps, body)),
+    claim_token: 'the dead owner',
+  });
+  const after = { ...deps, clock: () => T0 + deps.claimLeaseMs };
+  await assert.rejects(presign(after, 'H5', body), WechatPayUnavailable);
+  assert.equal(store.items.get(code)?.state, 'PRESIGN_UNKNOWN');
+  assert.equal(store.items.get(code)?.claim_inherited, true);
+});
+
+/** The record presign's own claim of `body` writes (read back from a scratch store). */
+async function claimOf(deps: PresignDeps, body: Record<string, unknown>): Promise<ContractRecord> {
+  const scratch = new MemoryContractStore();
+  const failing = gateway(async () => {
+    throw new WechatPayUnavailable('not sent');
+  });
+  await presign({ ...deps, store: scratch, wechatpay: failing }, 'H5', body).catch(() => undefined);
+  const claimed = scratch.items.get(String(body.out_contract_code));
+  if (!claimed) throw new Error('nothing claimed');
+  return { ...claimed, state: 'PRESIGNING', version: 1 };
+}
+
+test('a claim that gets no answer in the time left: DependencyUnavailable in time, WeChat Pay never called', async () => {
+  const { store, wechatpay, deps } = setup();
+  store.claim = () => new Promise(() => {});
+  const budget = { remainingMs: () => RECORD_MS + ANSWER_MS + MIN_ATTEMPT_MS + 50 };
+  const started = Date.now();
+  await assert.rejects(presign(deps, 'H5', h5Body(), budget), /DynamoDB unavailable: PutItem got no answer/);
+  assert.ok(Date.now() - started < MIN_ATTEMPT_MS + 500);
+  assert.equal(wechatpay.sent.length, 0);
+});
+
+test('a record write that gets no answer before the deadline: the link is still answered, marked unstored', async () => {
+  let left = 10_000;
+  const { store, deps } = setup(async () => {
+    // WeChat Pay answered late: only the answer's own time is left.
+    left = ANSWER_MS + 100;
+    return { redirect_url: 'https://wx.example/sign?t=1' };
+  });
+  store.transition = () => new Promise(() => {});
+  const started = Date.now();
+  const outcome = await presign(deps, 'H5', h5Body(), { remainingMs: () => left });
+  assert.ok(Date.now() - started < 1000, 'gave up the write in time');
+  assert.equal(outcome.result.redirect_url, 'https://wx.example/sign?t=1');
+  assert.match(
+    outcome.stored === false ? outcome.storeFailure.reason : '',
+    /PRESIGNED not recorded: no answer before the function's deadline/,
+  );
+});
+
+test('too little time left to claim safely: refused before anything is written', async () => {
+  const { store, deps } = setup();
+  await assert.rejects(
+    presign(deps, 'H5', h5Body(), { remainingMs: () => RECORD_MS }),
+    DependencyUnavailable,
+  );
+  assert.equal(store.items.size, 0);
 });

@@ -3,19 +3,22 @@ import { describe, it } from 'node:test';
 import { type ContractState, EXPIRY_GRACE_MS, PRESIGN_TTL_MS } from '../../../../lib/contracts/lifecycle';
 import type { ContractRecord } from '../../../../lib/contracts/model';
 import type { ContractStore } from '../../../../lib/contracts/ports';
+import { EXPIRED_RECHECK_MS } from '../../../../lib/contracts/recheck';
 import { type ReconcileOptions, reconcile } from '../../../../lib/contracts/reconcile';
 import type { SyncDeps } from '../../../../lib/contracts/sync';
 import { WechatPayRejected, WechatPayUnavailable } from '../../../../lib/errors';
 import type { WechatPayRequest, WechatPayResponse } from '../../../../lib/wechatpay/client';
+import { PRESIGNED_BY_US } from '../../../support/contracts/fixtures';
 import { gatewayDouble, jsonResponse } from '../../../support/contracts/gateway';
-import { PRESIGNED_BY_US } from '../../../support/fixtures';
-import { MemoryContractStore } from '../../../support/memory-store';
+import { MemoryContractStore } from '../../../support/contracts/memory-store';
 
 const NOW = Date.parse('2026-11-27T06:00:00.000Z');
 const iso = (ms: number) => new Date(ms).toISOString();
 const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
 /** Before this, a presign token may still be open (or WeChat Pay may lag): nothing is final yet. */
 const SETTLED_BEFORE = NOW - PRESIGN_TTL_MS - EXPIRY_GRACE_MS;
+const RECHECK = { signedIntervalMs: DAY };
 
 type WechatState = 'NONE' | 'EFFECTIVE' | 'TERMINATED' | 'DOWN';
 
@@ -27,7 +30,7 @@ function record(code: string, state: ContractState, updatedAt: number): Contract
     ...(state === 'PRESIGNED' ? { expires_at: iso(updatedAt + PRESIGN_TTL_MS) } : {}),
     created_at: iso(updatedAt - 1000),
     updated_at: iso(updatedAt),
-    version: 2,
+    version: 1,
   };
 }
 
@@ -71,29 +74,32 @@ function spied(store: MemoryContractStore) {
         return value.apply(target, args);
       };
     },
-  }) as ContractStore;
+  }) as unknown as ContractStore;
   return { proxy, calls };
 }
 
-function world(seed: [ContractRecord, WechatState][]) {
-  const store = new MemoryContractStore();
+/** Records written as the store writes them (each placed in reconcile's queue), WeChat Pay's view, a clock. */
+async function world(seed: [ContractRecord, WechatState][]) {
+  const store = new MemoryContractStore(RECHECK);
   const states = new Map<string, WechatState>();
   for (const [r, s] of seed) {
-    store.items.set(r.out_contract_code, r);
+    assert.ok(await store.save(r));
     states.set(r.out_contract_code, s);
   }
   const { proxy, calls } = spied(store);
   const gateway = wechatpay(states);
-  const deps: SyncDeps = { store: proxy, wechatpay: gateway, clock: () => NOW };
+  const clock = { now: NOW };
+  const deps: SyncDeps = { store: proxy, wechatpay: gateway, clock: () => clock.now };
   const run = (options: Partial<ReconcileOptions> = {}) =>
-    reconcile(deps, { limit: 100, concurrency: 4, ...options });
-  return { store, states, calls, gateway, run, state: (code: string) => store.items.get(code)?.state };
+    reconcile(deps, { limit: 100, concurrency: 4, recheck: RECHECK, ...options });
+  const state = (code: string) => store.items.get(code)?.state;
+  return { store, states, calls, gateway, clock, run, state };
 }
 
 describe('reconcile', () => {
-  it('finds work only through listStale on the three unsettled states, oldest first, never a scan', async () => {
+  it('finds work only in its queue, by key after that, never a scan; final records are not in it', async () => {
     const old = SETTLED_BEFORE - 5 * MINUTE;
-    const w = world([
+    const w = await world([
       [record('A1', 'PRESIGNED', old), 'NONE'],
       [record('A2', 'PRESIGN_UNKNOWN', old - 1), 'EFFECTIVE'],
       [record('A3', 'PRESIGNING', old - 2), 'TERMINATED'],
@@ -102,22 +108,10 @@ describe('reconcile', () => {
       [record('F3', 'PRESIGN_FAILED', old), 'EFFECTIVE'],
       [record('F4', 'TERMINATED', old), 'EFFECTIVE'],
     ]);
+    w.calls.length = 0;
     const report = await w.run();
-    const used = new Set(w.calls.map((c) => c.method));
-    assert.deepEqual(
-      [...used].sort(),
-      ['get', 'listStale', 'save'],
-      'finds through listStale, reads and writes by key',
-    );
-    const listed = w.calls.filter((c) => c.method === 'listStale').map((c) => c.args[0]);
-    assert.deepEqual(listed.sort(), ['PRESIGNED', 'PRESIGNING', 'PRESIGN_UNKNOWN']);
-    const touched = new Set(
-      w.calls.filter((c) => c.method !== 'listStale').map((c) => c.args[0] as ContractRecord | string),
-    );
-    for (const key of touched) {
-      const code = typeof key === 'string' ? key : key.out_contract_code;
-      assert.ok(['A1', 'A2', 'A3'].includes(code), `read or wrote ${code}, which listStale never returned`);
-    }
+    assert.deepEqual([...new Set(w.calls.map((c) => c.method))].sort(), ['get', 'listDue', 'save']);
+    assert.deepEqual(w.calls.filter((c) => c.method === 'listDue')[0]?.args, [iso(NOW), 100]);
     assert.deepEqual([w.state('A1'), w.state('A2'), w.state('A3')], ['EXPIRED', 'SIGNED', 'TERMINATED']);
     assert.deepEqual(
       [w.state('F1'), w.state('F2'), w.state('F3'), w.state('F4')],
@@ -130,32 +124,27 @@ describe('reconcile', () => {
       failed: 0,
     });
     assert.deepEqual(w.gateway.seen.queries.sort(), ['A1', 'A2', 'A3']);
+    for (const code of ['F3', 'F4']) assert.equal(w.store.items.get(code)?.next_check_at, undefined, code);
   });
 
   it('leaves a contract alone while its presign token may still be open, then settles it', async () => {
-    const w = world([
+    const w = await world([
       [record('P', 'PRESIGNED', SETTLED_BEFORE + MINUTE), 'NONE'],
       [record('U', 'PRESIGN_UNKNOWN', SETTLED_BEFORE + MINUTE), 'NONE'],
       [record('S', 'PRESIGNING', SETTLED_BEFORE + MINUTE), 'NONE'],
     ]);
-    const report = await w.run();
-    assert.equal(report.examined, 0);
+    assert.equal((await w.run()).examined, 0);
     assert.deepEqual(w.gateway.seen.queries, [], 'WeChat Pay is not asked what it cannot answer yet');
-    for (const code of ['P', 'U', 'S']) {
-      const r = w.store.items.get(code);
-      assert.ok(r);
-      r.updated_at = iso(SETTLED_BEFORE - 1);
-      if (r.expires_at) r.expires_at = iso(SETTLED_BEFORE - 1 + PRESIGN_TTL_MS);
-    }
+    w.clock.now += MINUTE;
     assert.equal((await w.run()).settled.EXPIRED, 3);
   });
 
-  it('bounds the work by limit and concurrency, and resumes where the last run stopped', async () => {
+  it('bounds the work by limit and concurrency, the longest due first, and resumes where the last run stopped', async () => {
     const seed: [ContractRecord, WechatState][] = Array.from({ length: 23 }, (_, i) => [
       record(`R${String(i).padStart(2, '0')}`, 'PRESIGNED', SETTLED_BEFORE - (i + 1) * 1000),
       i % 2 ? 'NONE' : 'EFFECTIVE',
     ]);
-    const w = world(seed);
+    const w = await world(seed);
     const runs = [];
     for (let n = 0; n < 10; n++) {
       const report = await w.run({ limit: 5, concurrency: 3 });
@@ -166,7 +155,7 @@ describe('reconcile', () => {
     assert.ok(w.gateway.seen.maxInFlight <= 3, `${w.gateway.seen.maxInFlight} queries at once`);
     assert.equal(new Set(w.gateway.seen.queries).size, 23, 'each contract asked about once');
     assert.equal(w.gateway.seen.queries.length, 23);
-    assert.equal(w.gateway.seen.queries[0], 'R22', 'oldest first');
+    assert.equal(w.gateway.seen.queries[0], 'R22', 'the longest due first');
   });
 
   it('stops starting work when told to, and the next run finishes the rest', async () => {
@@ -174,7 +163,7 @@ describe('reconcile', () => {
       record(`S${i}`, 'PRESIGN_UNKNOWN', SETTLED_BEFORE - (i + 1) * 1000),
       'NONE',
     ]);
-    const w = world(seed);
+    const w = await world(seed);
     let checks = 0;
     const first = await w.run({ concurrency: 1, shouldStop: () => ++checks > 4 });
     assert.equal(first.examined, 4);
@@ -184,8 +173,8 @@ describe('reconcile', () => {
     assert.equal([...w.store.items.values()].filter((r) => r.state === 'EXPIRED').length, 10);
   });
 
-  it('keeps going past a contract WeChat Pay cannot answer for, reporting it for the next run', async () => {
-    const w = world([
+  it('moves a contract WeChat Pay cannot answer for to the back, retrying it with a doubling backoff', async () => {
+    const w = await world([
       [record('D', 'PRESIGNED', SETTLED_BEFORE - 3000), 'DOWN'],
       [record('E', 'PRESIGNED', SETTLED_BEFORE - 2000), 'EFFECTIVE'],
     ]);
@@ -195,20 +184,79 @@ describe('reconcile', () => {
     });
     assert.deepEqual(report, { examined: 2, settled: { SIGNED: 1 }, unchanged: 0, failed: 1 });
     assert.deepEqual(errors, ['D: WechatPayUnavailable']);
-    assert.equal(w.state('D'), 'PRESIGNED');
+    const backoffs: number[] = [];
+    for (let n = 0; n < 8; n++) {
+      const due = w.store.items.get('D');
+      assert.equal(due?.state, 'PRESIGNED');
+      backoffs.push((Date.parse(String(due?.next_check_at)) - w.clock.now) / MINUTE);
+      assert.equal((await w.run()).examined, 0, 'not retried before its time');
+      w.clock.now = Date.parse(String(due?.next_check_at));
+      assert.equal((await w.run()).failed, 1);
+    }
+    assert.deepEqual(backoffs, [5, 10, 20, 40, 80, 160, 320, 360], 'minutes, doubling up to 6 hours');
     w.states.set('D', 'NONE');
+    w.clock.now += 6 * 60 * MINUTE;
     assert.deepEqual((await w.run()).settled, { EXPIRED: 1 });
+    assert.equal(w.store.items.get('D')?.check_attempts, undefined, 'the write started afresh');
   });
 
-  it('is not starved by many young unknown outcomes: lapsed contracts behind them still settle', async () => {
-    // A WeChat Pay outage leaves far more PRESIGN_UNKNOWN records than one run's limit.
-    const young: [ContractRecord, WechatState][] = Array.from({ length: 12 }, (_, i) => [
-      record(`Y${i}`, 'PRESIGN_UNKNOWN', NOW - i * 1000),
-      'NONE',
+  it('200 records it cannot settle do not stop a settleable one: each run makes progress', async () => {
+    const stuck: [ContractRecord, WechatState][] = Array.from({ length: 200 }, (_, i) => [
+      record(`STUCK${i}`, 'PRESIGN_UNKNOWN', SETTLED_BEFORE - (300 - i) * 1000),
+      'DOWN',
     ]);
-    const w = world([...young, [record('LAPSED', 'PRESIGNED', SETTLED_BEFORE - 60_000), 'NONE']]);
-    for (let n = 0; n < 5 && w.state('LAPSED') === 'PRESIGNED'; n++) await w.run({ limit: 5 });
-    assert.equal(w.state('LAPSED'), 'EXPIRED');
-    assert.ok(young.every(([r]) => w.state(r.out_contract_code) === 'PRESIGN_UNKNOWN'));
+    const w = await world([...stuck, [record('LATE', 'PRESIGNED', SETTLED_BEFORE - 1000), 'EFFECTIVE']]);
+    const first = await w.run({ limit: 200 });
+    assert.deepEqual([first.examined, first.failed], [200, 200], 'the 200 were due first');
+    assert.equal(w.state('LATE'), 'PRESIGNED');
+    const second = await w.run({ limit: 200 });
+    assert.deepEqual([second.examined, second.settled], [1, { SIGNED: 1 }]);
+    assert.equal(w.state('LATE'), 'SIGNED');
+  });
+
+  it('asks again about a SIGNED contract once a cycle, so a lost TERMINATE_CONTRACT is learned', async () => {
+    const signedAt = NOW - DAY + MINUTE;
+    const w = await world([
+      [record('KEPT', 'SIGNED', signedAt), 'EFFECTIVE'],
+      [record('ENDED', 'SIGNED', signedAt), 'TERMINATED'],
+    ]);
+    assert.equal((await w.run()).examined, 0, 'not within the cycle');
+    w.clock.now += MINUTE;
+    const report = await w.run();
+    assert.deepEqual([report.examined, report.unchanged, report.settled], [2, 1, { TERMINATED: 1 }]);
+    assert.equal(w.state('ENDED'), 'TERMINATED');
+    assert.equal(
+      w.store.items.get('ENDED')?.next_check_at,
+      undefined,
+      'TERMINATED is final: out of the queue',
+    );
+    assert.equal(w.store.items.get('KEPT')?.next_check_at, iso(w.clock.now + DAY), 'next cycle');
+  });
+
+  it('gives an EXPIRED contract one late look: a signing shown late is learned, then never asked again', async () => {
+    const expiredAt = NOW - EXPIRED_RECHECK_MS;
+    const w = await world([
+      [record('LATE', 'EXPIRED', expiredAt), 'EFFECTIVE'],
+      [record('NEVER', 'EXPIRED', expiredAt), 'NONE'],
+    ]);
+    const report = await w.run();
+    assert.deepEqual([report.examined, report.unchanged, report.settled], [2, 1, { SIGNED: 1 }]);
+    assert.equal(w.state('LATE'), 'SIGNED');
+    assert.equal(w.state('NEVER'), 'EXPIRED');
+    assert.equal(w.store.items.get('NEVER')?.next_check_at, undefined, 'its one late look is done');
+    w.clock.now += 30 * DAY;
+    w.gateway.seen.queries.length = 0;
+    await w.run();
+    assert.ok(!w.gateway.seen.queries.includes('NEVER'));
+  });
+
+  it('records written before the queue existed are found once the migration placed them', async () => {
+    const w = await world([]);
+    const legacy = record('OLD', 'PRESIGNED', SETTLED_BEFORE - MINUTE);
+    w.store.items.set('OLD', legacy);
+    w.store.items.set('DONE', record('DONE', 'TERMINATED', SETTLED_BEFORE));
+    assert.equal((await w.run()).examined, 0, 'not in the queue yet');
+    assert.deepEqual(await w.store.enqueueUnqueued(10), { queued: 1 });
+    assert.deepEqual((await w.run()).settled, { EXPIRED: 1 });
   });
 });

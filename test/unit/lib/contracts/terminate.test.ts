@@ -12,9 +12,9 @@ import {
 } from '../../../../lib/errors';
 import type { WechatPayRequest, WechatPayResponse } from '../../../../lib/wechatpay/client';
 import { contractPath, TERMINATE_PATH } from '../../../../lib/wechatpay/credit-repayment';
+import { PERSON, PRESIGNED_BY_US } from '../../../support/contracts/fixtures';
 import { gatewayDouble } from '../../../support/contracts/gateway';
-import { PERSON, PRESIGNED_BY_US } from '../../../support/fixtures';
-import { MemoryContractStore } from '../../../support/memory-store';
+import { MemoryContractStore } from '../../../support/contracts/memory-store';
 
 const T0 = Date.parse('2026-11-27T04:00:00.000Z');
 const CODE = 'C2026112700003';
@@ -175,14 +175,39 @@ describe('terminate', () => {
     assert.equal(next.repayment_amount_limit, '10000');
   });
 
-  it('treats an empty answer (204, {} or contract_info: null) as terminated by us, now', async () => {
+  it('an empty answer (204, {} or contract_info: null) is confirmed by the query, whose facts are recorded', async () => {
     for (const answer of [undefined, {}, { contract_info: null }]) {
-      const { deps } = setup('SIGNED', () => answer);
+      const mode = 'TERMINATION_MODE_BY_MERCHANT';
+      const { deps, wechatpay } = setup(
+        'SIGNED',
+        () => answer,
+        () => info({ contract_terminated_mode: mode }),
+      );
       const next = await terminate(deps, CODE, { contract_termination_remark: REMARK });
       assert.equal(next.state, 'TERMINATED', JSON.stringify(answer));
-      assert.equal(next.contract_terminated_mode, 'TERMINATION_MODE_BY_MERCHANT');
-      assert.equal(next.contract_termination_remark, REMARK);
-      assert.equal(next.contract_terminated_time, new Date(T0 + 3_600_000).toISOString());
+      assert.equal(next.contract_terminated_mode, mode);
+      assert.equal(next.contract_terminated_time, '2026-11-27T12:40:00+08:00', "WeChat Pay's time, not ours");
+      assert.deepEqual(
+        wechatpay.calls.map((c) => c.method),
+        ['POST', 'GET'],
+      );
+    }
+  });
+
+  it('an empty answer the query cannot confirm records what is known and invents neither mode nor time', async () => {
+    const effective = () =>
+      info({ contract_state: 'CONTRACT_STATE_EFFECTIVE', contract_terminated_time: undefined });
+    for (const query of [
+      () => new WechatPayUnavailable('HTTP 503 SYSTEM_ERROR after 3 attempts'),
+      effective,
+    ]) {
+      const { deps, store } = setup('SIGNED', () => undefined, query);
+      const next = await terminate(deps, CODE, { contract_termination_remark: REMARK });
+      assert.equal(next.state, 'TERMINATED', 'WeChat Pay accepted the termination');
+      assert.equal(next.contract_termination_remark, REMARK, 'what we sent');
+      assert.equal(next.contract_terminated_mode, undefined);
+      assert.equal(next.contract_terminated_time, undefined);
+      assert.deepEqual(await store.get(CODE), next);
     }
   });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { validatePresign } from '../../../../lib/contracts/validation';
 import { ValidationFailed } from '../../../../lib/errors';
-import { h5Body, PERSON, withIdentity } from '../../../support/fixtures';
+import { h5Body, PERSON, withIdentity } from '../../../support/contracts/fixtures';
 
 function fieldsOf(kind: 'H5' | 'APP', body: unknown): Record<string, string> {
   try {

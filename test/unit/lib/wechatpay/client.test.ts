@@ -279,6 +279,34 @@ describe('WechatPayClient', () => {
     assert.equal(seen.length, 1);
   });
 
+  it('tells a 429 from a timeout: the status, and WeChat Pay’s Retry-After in seconds', async () => {
+    replies.push((res) => {
+      res.writeHead(429, { 'Content-Type': 'application/json', 'Retry-After': '3' });
+      res.end('{"code":"RATELIMIT_EXCEEDED","message":"slow down"}');
+    });
+    const limited = await caught(client().call({ method: 'POST', path: '/v3/x', body: {} }));
+    assert.ok(limited instanceof WechatPayUnavailable);
+    assert.equal(limited.status, 429);
+    assert.equal(limited.retryAfterS, 3);
+    replies.push(hang);
+    const timedOut = await caught(client({ timeoutMs: 100 }).call({ method: 'GET', path: '/v3/x' }));
+    assert.ok(timedOut instanceof WechatPayUnavailable);
+    assert.equal(timedOut.status, undefined);
+    assert.equal(timedOut.retryAfterS, undefined);
+  });
+
+  it('waits no longer than a call’s own timeoutMs, and never longer than the configured one', async () => {
+    replies.push(hang, hang);
+    const short = await caught(
+      client({ timeoutMs: 5000 }).call({ method: 'GET', path: '/v3/x' }, { timeoutMs: 100 }),
+    );
+    assert.equal((short as Error).message, 'timed out after 100 ms');
+    const capped = await caught(
+      client({ timeoutMs: 100 }).call({ method: 'GET', path: '/v3/x' }, { timeoutMs: 5000 }),
+    );
+    assert.equal((capped as Error).message, 'timed out after 100 ms');
+  });
+
   it('times out a hanging server after timeoutMs', async () => {
     replies.push(hang);
     const started = Date.now();

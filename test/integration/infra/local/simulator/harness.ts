@@ -15,6 +15,7 @@ import {
 } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { after, before } from 'node:test';
 import { type Simulator, type SimulatorOptions, startSimulator } from '../../../../../infra/local/simulator';
 
 export interface Merchant {
@@ -53,6 +54,34 @@ export function startFor(merchant: Merchant, extra: Partial<SimulatorOptions> = 
     callbackSchedule: [50, 50, 50],
     ...extra,
   });
+}
+
+/** What a describe block of simulator tests shares: its merchant, a running simulator and a callback receiver. */
+export interface SimulatorFixture {
+  m: Merchant;
+  sim: Simulator;
+  receiver: Receiver;
+}
+
+/**
+ * Starts a simulator for a fresh merchant and a callback receiver before the block's tests, closes both after.
+ * `options` may depend on the merchant (a shared clock); `setup` runs once both are up.
+ */
+export function useSimulator(
+  options: (m: Merchant) => Partial<SimulatorOptions> = () => ({}),
+  setup: (f: SimulatorFixture) => Promise<void> | void = () => {},
+): SimulatorFixture {
+  const f = { m: newMerchant() } as SimulatorFixture;
+  before(async () => {
+    f.sim = await startFor(f.m, options(f.m));
+    f.receiver = await startReceiver();
+    await setup(f);
+  });
+  after(async () => {
+    await f.sim?.close();
+    await f.receiver?.close();
+  });
+  return f;
 }
 
 const alnum = (n: number) =>

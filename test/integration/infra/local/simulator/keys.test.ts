@@ -1,46 +1,32 @@
 import assert from 'node:assert/strict';
 import { createDecipheriv, createPublicKey, X509Certificate } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
-import type { Simulator } from '../../../../../infra/local/simulator';
+import { describe, it } from 'node:test';
 import {
   call,
   H5,
-  type Merchant,
   newCode,
-  newMerchant,
   presign,
   presignBody,
-  type Receiver,
   raw,
   startFor,
-  startReceiver,
+  useSimulator,
   verifySigned,
   waitFor,
 } from './harness';
 
 describe('simulator: key rotation and certificate mode', () => {
-  const m: Merchant = newMerchant();
-  let sim: Simulator;
-  let receiver: Receiver;
-
-  before(async () => {
-    sim = await startFor(m);
-    receiver = await startReceiver();
-  });
-  after(async () => {
-    await sim.close();
-    await receiver.close();
-  });
+  const s = useSimulator();
+  const { m } = s;
 
   it('signs with the new key after a rotation and accepts only the current key id', async () => {
-    const old = sim.wechatpayPublicKey();
-    const { token } = await presign(sim, m, receiver.url);
-    const rotated = sim.rotatePublicKey();
+    const old = s.sim.wechatpayPublicKey();
+    const { token } = await presign(s.sim, m, s.receiver.url);
+    const rotated = s.sim.rotatePublicKey();
     assert.notEqual(rotated.id, old.id);
     assert.match(rotated.id, /^PUB_KEY_ID_\d+$/);
-    assert.deepEqual(sim.wechatpayPublicKey(), rotated);
+    assert.deepEqual(s.sim.wechatpayPublicKey(), rotated);
 
-    const stale = await call(sim, m, 'POST', H5, presignBody(old.pem, receiver.url, newCode()), {
+    const stale = await call(s.sim, m, 'POST', H5, presignBody(old.pem, s.receiver.url, newCode()), {
       serial: old.id,
     });
     assert.equal(stale.status, 400);
@@ -48,23 +34,23 @@ describe('simulator: key rotation and certificate mode', () => {
     assert.ok(verifySigned(rotated.pem, stale.headers, stale.text));
     assert.equal(verifySigned(old.pem, stale.headers, stale.text), false);
 
-    await sim.agree(token);
-    const delivery = sim.callbacks().at(-1);
-    const got = await waitFor('callback', () => receiver.received.find((r) => r.body === delivery?.body));
+    await s.sim.agree(token);
+    const delivery = s.sim.callbacks().at(-1);
+    const got = await waitFor('callback', () => s.receiver.received.find((r) => r.body === delivery?.body));
     assert.equal(got.headers['wechatpay-serial'], rotated.id);
     assert.ok(verifySigned(rotated.pem, got.headers, got.body));
 
-    const viaHttp = await raw(sim.url, 'POST', '/sandbox/rotate', {});
+    const viaHttp = await raw(s.sim.url, 'POST', '/sandbox/rotate', {});
     assert.notEqual(viaHttp.json.id, rotated.id);
   });
 
   it('in certificate mode signs with a self-signed platform certificate and serves /v3/certificates', async () => {
-    const none = await call(sim, m, 'GET', '/v3/certificates?algorithm_type=RSA');
+    const none = await call(s.sim, m, 'GET', '/v3/certificates?algorithm_type=RSA');
     assert.equal(none.status, 404, 'public-key mode merchants have no platform certificate');
 
-    sim.setMode('certificate');
+    s.sim.setMode('certificate');
     try {
-      const [cert] = sim.platformCertificates();
+      const [cert] = s.sim.platformCertificates();
       assert.ok(cert);
       assert.match(cert.serial, /^[0-9A-F]{40}$/);
       const x509 = new X509Certificate(cert.pem);
@@ -72,7 +58,7 @@ describe('simulator: key rotation and certificate mode', () => {
       assert.ok(x509.verify(x509.publicKey), 'self-signed');
       assert.ok(new Date(x509.validTo).getTime() - Date.now() > 4 * 365 * 24 * 3600_000);
 
-      const res = await call(sim, m, 'GET', '/v3/certificates?algorithm_type=RSA');
+      const res = await call(s.sim, m, 'GET', '/v3/certificates?algorithm_type=RSA');
       assert.equal(res.status, 200, res.text);
       assert.equal(res.headers['wechatpay-serial'], cert.serial);
       assert.ok(verifySigned(cert.pem, res.headers, res.text));
@@ -92,27 +78,27 @@ describe('simulator: key rotation and certificate mode', () => {
 
       const certPem = createPublicKey(cert.pem).export({ type: 'spki', format: 'pem' }).toString();
       const code = newCode();
-      const viaCert = await call(sim, m, 'POST', H5, presignBody(certPem, receiver.url, code), {
+      const viaCert = await call(s.sim, m, 'POST', H5, presignBody(certPem, s.receiver.url, code), {
         serial: cert.serial,
       });
       assert.equal(viaCert.status, 200, viaCert.text);
       assert.ok(verifySigned(cert.pem, viaCert.headers, viaCert.text));
       const token = new URL(String(viaCert.json.redirect_url)).searchParams.get('token') ?? '';
-      await sim.agree(token);
-      const delivery = sim.callbacks().find((d) => d.out_contract_code === code);
-      const got = await waitFor('callback', () => receiver.received.find((r) => r.body === delivery?.body));
+      await s.sim.agree(token);
+      const delivery = s.sim.callbacks().find((d) => d.out_contract_code === code);
+      const got = await waitFor('callback', () => s.receiver.received.find((r) => r.body === delivery?.body));
       assert.equal(got.headers['wechatpay-serial'], cert.serial);
       assert.ok(verifySigned(cert.pem, got.headers, got.body));
     } finally {
-      sim.setMode('public-key');
+      s.sim.setMode('public-key');
     }
-    const cert = sim.platformCertificates()[0];
+    const cert = s.sim.platformCertificates()[0];
     const afterwards = await call(
-      sim,
+      s.sim,
       m,
       'POST',
       H5,
-      presignBody(sim.wechatpayPublicKey().pem, receiver.url, newCode()),
+      presignBody(s.sim.wechatpayPublicKey().pem, s.receiver.url, newCode()),
       {
         serial: cert?.serial,
       },

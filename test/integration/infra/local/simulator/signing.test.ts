@@ -1,42 +1,30 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Simulator } from '../../../../../infra/local/simulator';
+import { describe, it } from 'node:test';
 import {
   call,
   contractPath,
   decryptResource,
-  type Merchant,
-  newMerchant,
   presign,
-  type Receiver,
   type Resource,
   raw,
-  startFor,
   startReceiver,
+  useSimulator,
   verifySigned,
   waitFor,
 } from './harness';
 
 describe('simulator: signing page and SIGN_CONTRACT', () => {
-  const m: Merchant = newMerchant();
   let now = Date.now();
-  let sim: Simulator;
-  let receiver: Receiver;
-
-  before(async () => {
+  const s = useSimulator((m) => {
     m.clock = () => now;
-    sim = await startFor(m, { clock: () => now });
-    receiver = await startReceiver();
+    return { clock: () => now };
   });
-  after(async () => {
-    await sim.close();
-    await receiver.close();
-  });
+  const { m } = s;
 
-  const page = (url: string) => raw(sim.url, 'GET', url, {});
+  const page = (url: string) => raw(s.sim.url, 'GET', url, {});
   const post = (action: string, form: Record<string, string>) =>
     raw(
-      sim.url,
+      s.sim.url,
       'POST',
       action,
       { 'Content-Type': 'application/x-www-form-urlencoded' },
@@ -44,7 +32,7 @@ describe('simulator: signing page and SIGN_CONTRACT', () => {
     );
 
   it('shows what the user agrees to, on a mobile page with Agree and Decline buttons', async () => {
-    const { code, token } = await presign(sim, m, receiver.url);
+    const { code, token } = await presign(s.sim, m, s.receiver.url);
     const res = await page(`/sign?token=${token}`);
     assert.equal(res.status, 200);
     assert.match(String(res.headers['content-type']), /text\/html; charset=utf-8/);
@@ -61,7 +49,7 @@ describe('simulator: signing page and SIGN_CONTRACT', () => {
 
   it('answers 404 for an unknown token and 410 once ten minutes have passed', async () => {
     assert.equal((await page('/sign?token=nope')).status, 404);
-    const { token } = await presign(sim, m, receiver.url);
+    const { token } = await presign(s.sim, m, s.receiver.url);
     now += 10 * 60_000 - 1000;
     assert.equal((await page(`/sign?token=${token}`)).status, 200);
     now += 1000;
@@ -69,29 +57,29 @@ describe('simulator: signing page and SIGN_CONTRACT', () => {
     assert.equal(expired.status, 410);
     assert.match(expired.text, /已过期/);
     assert.equal((await post('/sign/agree', { token })).status, 410);
-    await assert.rejects(sim.agree(token), /expired/);
+    await assert.rejects(s.sim.agree(token), /expired/);
   });
 
   it('on agree makes the contract effective and delivers a verifiable, decryptable SIGN_CONTRACT', async () => {
-    const { code, token } = await presign(sim, m, receiver.url);
-    const before = await call(sim, m, 'GET', contractPath(code));
+    const { code, token } = await presign(s.sim, m, s.receiver.url);
+    const before = await call(s.sim, m, 'GET', contractPath(code));
     assert.equal(before.status, 404, 'presigned but unsigned contracts do not exist yet');
     assert.equal(before.json.code, 'RESOURCE_NOT_EXISTS');
 
     const res = await post('/sign/agree', { token });
     assert.equal(res.status, 200);
     assert.match(res.text, /data-result="agreed"/);
-    const [delivery] = sim.callbacks().filter((d) => d.out_contract_code === code);
+    const [delivery] = s.sim.callbacks().filter((d) => d.out_contract_code === code);
     assert.equal(delivery?.state, 'delivered', 'agree resolves after the first send');
     const got = await waitFor('SIGN_CONTRACT', () =>
-      receiver.received.find((r) => r.body === delivery?.body),
+      s.receiver.received.find((r) => r.body === delivery?.body),
     );
     assert.equal(got.headers['request-id'], delivery?.attempts[0]?.request_id);
     const { headers, body } = got;
     assert.equal(headers['wechatpay-signature-type'], 'WECHATPAY2-SHA256-RSA2048');
-    assert.equal(headers['wechatpay-serial'], sim.wechatpayPublicKey().id);
+    assert.equal(headers['wechatpay-serial'], s.sim.wechatpayPublicKey().id);
     assert.match(String(headers['content-type']), /application\/json/);
-    assert.ok(verifySigned(sim.wechatpayPublicKey().pem, headers, body));
+    assert.ok(verifySigned(s.sim.wechatpayPublicKey().pem, headers, body));
     const envelope = JSON.parse(body) as Record<string, unknown> & { resource: Resource };
     assert.equal(envelope.event_type, 'CREDIT_REPAYMENT.SIGN_CONTRACT');
     assert.equal(envelope.resource_type, 'encrypt-resource');
@@ -108,9 +96,9 @@ describe('simulator: signing page and SIGN_CONTRACT', () => {
     assert.equal(payload.display_name, '*三');
     assert.match(String(payload.openid), /^o\w{27}$/);
 
-    const after = await call(sim, m, 'GET', contractPath(code));
+    const after = await call(s.sim, m, 'GET', contractPath(code));
     assert.equal(after.status, 200);
-    assert.ok(verifySigned(sim.wechatpayPublicKey().pem, after.headers, after.text));
+    assert.ok(verifySigned(s.sim.wechatpayPublicKey().pem, after.headers, after.text));
     assert.equal(after.json.contract_id, payload.contract_id);
     assert.equal(after.json.openid, payload.openid);
     assert.equal(after.json.repayment_amount_limit, 10000, 'an integer in the query answer');
@@ -123,17 +111,17 @@ describe('simulator: signing page and SIGN_CONTRACT', () => {
   it('retries a failed callback with the same id and body, a fresh nonce and signature, until 2xx', async () => {
     const failing = await startReceiver([500, 503]);
     try {
-      const { token } = await presign(sim, m, failing.url);
-      await sim.agree(token);
+      const { token } = await presign(s.sim, m, failing.url);
+      await s.sim.agree(token);
       await waitFor('three sends', () => failing.received.length >= 3 || undefined);
       const [first, second, third] = failing.received.map((r) => r);
       assert.ok(first && second && third);
       assert.equal(first.body, third.body, 'same envelope, same notification id');
       assert.notEqual(first.headers['wechatpay-nonce'], second.headers['wechatpay-nonce']);
       for (const r of [first, second, third])
-        assert.ok(verifySigned(sim.wechatpayPublicKey().pem, r.headers, r.body));
+        assert.ok(verifySigned(s.sim.wechatpayPublicKey().pem, r.headers, r.body));
       const delivery = await waitFor('delivered', () =>
-        sim.callbacks().find((d) => d.url === failing.url && d.state === 'delivered'),
+        s.sim.callbacks().find((d) => d.url === failing.url && d.state === 'delivered'),
       );
       assert.deepEqual(
         delivery.attempts.map((a) => a.status),
@@ -146,30 +134,30 @@ describe('simulator: signing page and SIGN_CONTRACT', () => {
   });
 
   it('gives up after the schedule is exhausted, recording each failure', async () => {
-    const { token } = await presign(sim, m, 'http://127.0.0.1:9/closed');
-    await sim.agree(token);
+    const { token } = await presign(s.sim, m, 'http://127.0.0.1:9/closed');
+    await s.sim.agree(token);
     const delivery = await waitFor('failed', () =>
-      sim.callbacks().find((d) => d.url === 'http://127.0.0.1:9/closed' && d.state === 'failed'),
+      s.sim.callbacks().find((d) => d.url === 'http://127.0.0.1:9/closed' && d.state === 'failed'),
     );
     assert.equal(delivery.attempts.length, 4, 'schedule of 3 delays = 4 sends');
     for (const a of delivery.attempts) assert.ok(a.error && a.status === undefined);
   });
 
   it('on decline sends nothing and the contract never exists', async () => {
-    const { code, token } = await presign(sim, m, receiver.url);
-    const before = receiver.received.length;
+    const { code, token } = await presign(s.sim, m, s.receiver.url);
+    const before = s.receiver.received.length;
     const res = await post('/sign/decline', { token });
     assert.equal(res.status, 200);
     assert.match(res.text, /data-result="declined"/);
     await new Promise((r) => setTimeout(r, 200));
-    assert.equal(receiver.received.length, before);
-    assert.ok(!sim.callbacks().some((d) => d.out_contract_code === code));
-    assert.equal((await call(sim, m, 'GET', contractPath(code))).status, 404);
-    assert.equal(sim.contracts().find((c) => c.out_contract_code === code)?.state, 'DECLINED');
+    assert.equal(s.receiver.received.length, before);
+    assert.ok(!s.sim.callbacks().some((d) => d.out_contract_code === code));
+    assert.equal((await call(s.sim, m, 'GET', contractPath(code))).status, 404);
+    assert.equal(s.sim.contracts().find((c) => c.out_contract_code === code)?.state, 'DECLINED');
   });
 
   it('redirects to an http(s) return_url with the outcome, and refuses other schemes', async () => {
-    const { code, token } = await presign(sim, m, receiver.url);
+    const { code, token } = await presign(s.sim, m, s.receiver.url);
     const back = 'http://127.0.0.1:3000/demo/result?x=1';
     const shown = await page(`/sign?token=${token}&return_url=${encodeURIComponent(back)}`);
     assert.match(shown.text, /name="return_url" value="http:\/\/127\.0\.0\.1:3000\/demo\/result\?x=1"/);
@@ -181,7 +169,7 @@ describe('simulator: signing page and SIGN_CONTRACT', () => {
     assert.equal(location.searchParams.get('out_contract_code'), code);
     assert.equal(location.searchParams.get('result'), 'agreed');
 
-    const other = await presign(sim, m, receiver.url);
+    const other = await presign(s.sim, m, s.receiver.url);
     const bad = await page(
       `/sign?token=${other.token}&return_url=${encodeURIComponent('javascript:alert(1)')}`,
     );

@@ -14,33 +14,24 @@ import {
   startFor,
   startReceiver,
   TERMINATE,
+  useSimulator,
   verifySigned,
   waitFor,
 } from './harness';
 
 describe('simulator: terminate and TERMINATE_CONTRACT', () => {
-  const m: Merchant = newMerchant();
-  let sim: Simulator;
-  let receiver: Receiver;
-
-  before(async () => {
-    sim = await startFor(m);
-    receiver = await startReceiver();
-  });
-  after(async () => {
-    await sim.close();
-    await receiver.close();
-  });
+  const s = useSimulator();
+  const { m } = s;
 
   const terminate = (code: string, remark = '用户申请解约') =>
-    call(sim, m, 'POST', TERMINATE, { out_contract_code: code, contract_termination_remark: remark });
+    call(s.sim, m, 'POST', TERMINATE, { out_contract_code: code, contract_termination_remark: remark });
 
   it('terminates an effective contract, answers contract_info and notifies TERMINATE_CONTRACT', async () => {
-    const { code, token } = await presign(sim, m, receiver.url);
-    await sim.agree(token);
+    const { code, token } = await presign(s.sim, m, s.receiver.url);
+    await s.sim.agree(token);
     const res = await terminate(code);
     assert.equal(res.status, 200, res.text);
-    assert.ok(verifySigned(sim.wechatpayPublicKey().pem, res.headers, res.text));
+    assert.ok(verifySigned(s.sim.wechatpayPublicKey().pem, res.headers, res.text));
     const info = res.json.contract_info as Record<string, unknown>;
     assert.equal(info.contract_state, 'CONTRACT_STATE_TERMINATED');
     assert.equal(info.contract_terminated_mode, 'TERMINATION_MODE_BY_MERCHANT');
@@ -48,7 +39,7 @@ describe('simulator: terminate and TERMINATE_CONTRACT', () => {
     assert.match(String(info.contract_terminated_time), /\+08:00$/);
 
     const delivery = await waitFor('TERMINATE_CONTRACT delivered', () =>
-      sim
+      s.sim
         .callbacks()
         .find(
           (d) =>
@@ -57,16 +48,16 @@ describe('simulator: terminate and TERMINATE_CONTRACT', () => {
             d.state === 'delivered',
         ),
     );
-    const got = receiver.received.find((r) => r.body === delivery.body);
+    const got = s.receiver.received.find((r) => r.body === delivery.body);
     assert.ok(got);
-    assert.ok(verifySigned(sim.wechatpayPublicKey().pem, got.headers, got.body));
+    assert.ok(verifySigned(s.sim.wechatpayPublicKey().pem, got.headers, got.body));
     const envelope = JSON.parse(got.body) as { resource: Resource };
     const payload = decryptResource(m.apiV3Key, envelope.resource);
     assert.equal(payload.contract_state, 'CONTRACT_STATE_TERMINATED');
     assert.equal(payload.contract_terminated_mode, 'TERMINATION_MODE_BY_MERCHANT');
     assert.equal(payload.contract_id, info.contract_id);
 
-    const query = await call(sim, m, 'GET', contractPath(code));
+    const query = await call(s.sim, m, 'GET', contractPath(code));
     assert.equal(query.json.contract_state, 'CONTRACT_STATE_TERMINATED');
 
     const again = await terminate(code);
@@ -79,25 +70,25 @@ describe('simulator: terminate and TERMINATE_CONTRACT', () => {
     const never = await terminate(newCode());
     assert.equal(never.status, 404);
     assert.equal(never.json.code, 'RESOURCE_NOT_EXISTS');
-    const { code } = await presign(sim, m, receiver.url);
+    const { code } = await presign(s.sim, m, s.receiver.url);
     assert.equal((await terminate(code)).status, 404);
   });
 
   it('validates the body', async () => {
-    const { code, token } = await presign(sim, m, receiver.url);
-    await sim.agree(token);
+    const { code, token } = await presign(s.sim, m, s.receiver.url);
+    await s.sim.agree(token);
     const long = await terminate(code, 'x'.repeat(129));
     assert.equal(long.status, 400);
     assert.equal((long.json.detail as Record<string, unknown>).field, '/contract_termination_remark');
     const empty = await terminate(code, '');
     assert.equal((empty.json.detail as Record<string, unknown>).field, '/contract_termination_remark');
-    const extra = await call(sim, m, 'POST', TERMINATE, {
+    const extra = await call(s.sim, m, 'POST', TERMINATE, {
       out_contract_code: code,
       contract_termination_remark: 'r',
       reason: 'x',
     });
     assert.equal((extra.json.detail as Record<string, unknown>).field, '/reason');
-    const badCode = await call(sim, m, 'GET', contractPath('a-b'));
+    const badCode = await call(s.sim, m, 'GET', contractPath('a-b'));
     assert.equal(badCode.status, 400);
     assert.equal((badCode.json.detail as Record<string, unknown>).location, 'path');
   });

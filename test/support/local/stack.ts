@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { startDynamoDbLocal } from '../../infra/local/dynamodb';
-import { startKmsStandIn } from '../../infra/local/kms/server';
-import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../infra/local/stack';
-import { checkResponse } from './openapi';
+import { startDynamoDbLocal } from '../../../infra/local/dynamodb';
+import { startKmsStandIn } from '../../../infra/local/kms/server';
+import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../../infra/local/stack';
+import { checkResponse } from '../docs/openapi';
 
 export interface TestStack extends LocalStack {
   db: DynamoDBDocumentClient;
@@ -45,7 +45,7 @@ export async function startTestStack(
   const stack = await startLocalStack({
     tableSuffix: suffix,
     ...options,
-    ports: { api: 0, simulator: 0, kms: 0, dynamodb: 0, ...options.ports },
+    ports: { api: 0, simulator: 0, kms: 0, dynamodb: 0, lambda: 0, ...options.ports },
     endpoints: { dynamodb, kms },
     env: {
       WECHATPAY_SIGNING_KEY_ID: `alias/test-merchant-${suffix}`,

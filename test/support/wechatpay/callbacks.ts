@@ -1,7 +1,8 @@
 /**
- * WeChat Pay's side of a callback, written from wechatpay-v3.md §3, §6 and §9 with node:crypto only (it does
- * not import lib/wechatpay, so the two check each other): builds the exact `{headers, body}` WeChat Pay would
- * send, with switches to get each part wrong on purpose.
+ * WeChat Pay's side of a callback, written from docs/protocol.md (#verifying-responses-and-callbacks,
+ * #decrypting-callback-resources, #callbacks) with node:crypto only (it does not import lib/wechatpay, so the two
+ * check each other): builds the exact `{headers, body}` WeChat Pay would send, with switches to get each part wrong
+ * on purpose.
  */
 import {
   createCipheriv,
@@ -13,7 +14,7 @@ import {
 } from 'node:crypto';
 import { request } from 'node:http';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { lambdaContext as localContext } from '../../infra/local/lambda-context';
+import { lambdaContext as localContext } from '../../../infra/local/lambda-context';
 
 export const SIGN_CONTRACT = 'CREDIT_REPAYMENT.SIGN_CONTRACT';
 export const TERMINATE_CONTRACT = 'CREDIT_REPAYMENT.TERMINATE_CONTRACT';
@@ -168,7 +169,7 @@ const SUMMARY: Record<string, string> = {
   [DEDUCTION_PAY]: '信贷还款还款成功',
 };
 
-/** A `CREDIT_REPAYMENT.SIGN_CONTRACT` resource as §9 lists it (`plan_id` a number, as WeChat Pay sends it). */
+/** A `CREDIT_REPAYMENT.SIGN_CONTRACT` resource as docs/protocol.md#callbacks lists it (`plan_id` a number, as WeChat Pay sends it). */
 export function signedContract(
   code: string,
   overrides: Record<string, unknown> = {},

@@ -284,13 +284,19 @@ describe('packaged CloudFormation template', () => {
   });
 
   it('lets presign read exactly the parameter and secret its environment names', () => {
-    const bySid = new Map(iamStatements().map(({ statement }) => [statement.Sid, statement]));
+    const own = iamStatements().filter((s) => s.owner === 'PresignRole');
+    const bySid = new Map(own.map(({ statement }) => [statement.Sid, statement]));
     const ssm = bySid.get('ReadWechatPayPublicKey')?.Resource as { 'Fn::Sub': string };
     assert.ok(
       ssm['Fn::Sub'].endsWith(`:parameter${presignEnvironment().WECHATPAY_PUBLIC_KEY}`),
       ssm['Fn::Sub'],
     );
-    assert.deepEqual(bySid.get('ReadApiV3Key')?.Resource, presignEnvironment().WECHATPAY_APIV3_KEY);
+    assert.deepEqual(presignEnvironment().REQUEST_HASH_KEY, { Ref: 'RequestHashKeySecret' });
+    assert.deepEqual(bySid.get('ReadRequestHashKey')?.Resource, presignEnvironment().REQUEST_HASH_KEY);
+    assert.equal(bySid.get('ReadApiV3Key'), undefined, 'the request hash has its own key');
+    assert.equal(presignEnvironment().REQUEST_HASH_KEY_PREVIOUS, '', 'no rotation under way by default');
+    const secret = resource('RequestHashKeySecret').Properties;
+    assert.deepEqual(secret.GenerateSecretString, { PasswordLength: 64, ExcludePunctuation: true });
   });
 
   it('certificates: scheduled every 6 hours on its own role, which writes only the reserved item', () => {

@@ -82,3 +82,10 @@ test('APP presign has no jump_info; a non-object body is refused at the root', (
   assert.match(fieldsOf('H5', [1, 2])[''] ?? '', /object/);
   assert.match(fieldsOf('H5', 'x')[''] ?? '', /object/);
 });
+
+test('a one-character real name is masked as itself, as WeChat Pay documents; anything else is refused', () => {
+  const one = withIdentity({ real_name: '伟' });
+  assert.doesNotThrow(() => validatePresign('H5', { ...one, display_name: '伟' }));
+  assert.deepEqual(Object.keys(fieldsOf('H5', { ...one, display_name: '*伟' })), ['/display_name']);
+  assert.deepEqual(Object.keys(fieldsOf('H5', { ...one, display_name: '伟伟' })), ['/display_name']);
+});

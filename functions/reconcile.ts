@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import { type ReconcileDeps, reconcileDeps } from '../lib/config/deps';
+import { type ReconcileDeps, reconcileDeps } from '../lib/config/repayment-deps';
 import { processRuntime, type Runtime } from '../lib/config/runtime';
 import { type ReconcileReport, reconcile } from '../lib/contracts/reconcile';
 import { lambda, type Wiring } from '../lib/http/lambda';

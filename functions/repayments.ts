@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { repaymentDeps } from '../lib/config/deps';
+import { repaymentDeps } from '../lib/config/repayment-deps';
 import { processRuntime, type Runtime } from '../lib/config/runtime';
 import type { StoreFailure } from '../lib/contracts/presign';
 import {

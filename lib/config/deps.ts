@@ -13,25 +13,22 @@ import type { SyncDeps } from '../contracts/sync';
 import type { TerminateDeps } from '../contracts/terminate';
 import type { Wiring } from '../http/lambda';
 import { logger } from '../observability';
-import type { BookDeps } from '../repayments/book';
 import type { ServiceEvent } from '../repayments/events';
 import type { ApplyDeductionPayDeps } from '../repayments/notifications';
-import type { SettleDeps } from '../repayments/settle';
 import type { PlatformCertificate } from '../wechatpay/certificates';
 import type { WechatPayClient } from '../wechatpay/client';
 import type { Clock } from '../wechatpay/clock';
 import { RefreshingVerifier } from '../wechatpay/refreshing-verifier';
 import { Verifier } from '../wechatpay/verifier';
 import { Cached } from './cache';
+import { readWithRepayments, type WithRepayments } from './repayment-settings';
 import { loadRequestHashKeys, type RequestHashKeys } from './request-hash-keys';
 import { processRuntime, type Runtime, wire } from './runtime';
 import { type Keys, loadKeys } from './secrets';
 import {
   type PresignSettings,
-  type RepaymentSettings,
   readEventSettings,
   readPresignSettings,
-  readRepaymentSettings,
   readSettings,
   type Settings,
 } from './settings';
@@ -44,14 +41,14 @@ import { refreshCertificates, storedCertificates, verificationKeys, wechatpayCli
  * becomes every dependency's clock.
  */
 
-interface Inputs<S extends Settings = Settings> {
+export interface Inputs<S extends Settings = Settings> {
   settings: S;
   keys: Keys;
   platform: PlatformCertificate[];
 }
 
 /** The `build` of one function family, rebuilt only when its inputs change. */
-function builder<D, S extends Settings = Settings>(
+export function builder<D, S extends Settings = Settings>(
   runtime: Runtime,
   needs: { apiV3Key: boolean; platform: boolean },
   build: (inputs: Inputs<S>) => D,
@@ -74,7 +71,7 @@ function recheckOf(settings: Settings): { recheck: RecheckPolicy; schedule: Sche
 }
 
 /** What every function that calls WeChat Pay's contract API holds: the store, a verifying client, the clock. */
-function contractParts(runtime: Runtime, { settings, keys, platform }: Inputs): ContractDeps {
+export function contractParts(runtime: Runtime, { settings, keys, platform }: Inputs): ContractDeps {
   const verifier = new Verifier(verificationKeys(keys, platform), { clock: runtime.clock });
   const { recheck, schedule } = recheckOf(settings);
   return {
@@ -132,14 +129,6 @@ export interface NotifyDeps extends ApplyNotificationDeps {
   repayments: ApplyDeductionPayDeps;
 }
 
-/** The settings of the functions that touch repayments: the service's, and the repayments table's. */
-type WithRepayments = Settings & { repayments: RepaymentSettings };
-
-const withRepayments = (env: NodeJS.ProcessEnv): WithRepayments => ({
-  ...readSettings(env),
-  repayments: readRepaymentSettings(env),
-});
-
 /**
  * The callback path verifies and decrypts. Only in certificate mode may it sign, and at most once a minute: the
  * download of the platform certificates when a callback names a serial it does not know.
@@ -181,45 +170,7 @@ export function notifyDeps(runtime: Runtime = processRuntime): Wiring<NotifyDeps
     },
     clock: runtime.clock,
   }));
-  return wire(runtime, async () => build(withRepayments(runtime.env)));
-}
-
-/** The contract parts, and the repayment use cases' view of them plus the repayment store and notify URL. */
-function repaymentParts(
-  runtime: Runtime,
-  inputs: Inputs<WithRepayments>,
-): { contract: ContractDeps; repayments: SettleDeps } {
-  const contract = contractParts(runtime, inputs);
-  const repayments: SettleDeps = {
-    store: new DynamoRepaymentStore(dynamoDocumentClient(), inputs.settings.repayments.table),
-    contracts: contract.store,
-    wechatpay: contract.wechatpay,
-    clock: contract.clock,
-    notifyUrl: inputs.settings.wechatpay.notifyUrl,
-  };
-  return { contract, repayments };
-}
-
-/** Booking, deduct and query with sync sign WeChat Pay calls but never touch the APIv3 key. */
-export function repaymentDeps(runtime: Runtime = processRuntime): Wiring<BookDeps> {
-  const needs = { apiV3Key: false, platform: true };
-  const build = builder<BookDeps, WithRepayments>(runtime, needs, (inputs) => ({
-    ...repaymentParts(runtime, inputs).repayments,
-    loanTypes: new Map(Object.entries(inputs.settings.repayments.planLoanTypes)),
-  }));
-  return wire(runtime, async () => build(withRepayments(runtime.env)));
-}
-
-export type ReconcileDeps = ContractDeps & { repayments: SettleDeps };
-
-/** Reconcile settles contracts, then polls the repayments awaiting WeChat Pay's word, with one client. */
-export function reconcileDeps(runtime: Runtime = processRuntime): Wiring<ReconcileDeps> {
-  const needs = { apiV3Key: false, platform: true };
-  const build = builder<ReconcileDeps, WithRepayments>(runtime, needs, (inputs) => {
-    const { contract, repayments } = repaymentParts(runtime, inputs);
-    return { ...contract, repayments };
-  });
-  return wire(runtime, async () => build(withRepayments(runtime.env)));
+  return wire(runtime, async () => build(readWithRepayments(runtime.env)));
 }
 
 export interface CertificateDeps {

@@ -5,8 +5,6 @@ import type { SubMerchantField } from '../contracts/presign-request';
  * "Configuration"). Pure: every reader takes the environment as an argument. Settings are read per concern, so
  * a function asks only for what it uses (the outbox publisher needs the bus, not the WeChat Pay merchant).
  */
-import type { LoanType } from '../repayments/validation';
-
 export interface WechatPaySettings {
   baseUrl: string;
   mchid: string;
@@ -76,14 +74,6 @@ function appSubMerchantField(r: Reader): SubMerchantField {
   return 'sub_mchid';
 }
 
-/** What the functions that book, deduct, poll or apply repayments need besides Settings. */
-export interface RepaymentSettings {
-  /** REPAYMENTS_TABLE: bookings, their orders, out_trade_no claims, unhandled DEDUCTION_PAY notifications. */
-  table: string;
-  /** WECHATPAY_PLAN_LOAN_TYPES: plan_id -> loan type, for the plans whose type is configured. */
-  planLoanTypes: Record<string, LoanType>;
-}
-
 /** What the outbox publisher needs. */
 export interface EventSettings {
   /** Unset: events are logged, not published. */
@@ -91,7 +81,7 @@ export interface EventSettings {
 }
 
 /** Collects every problem of one reading, so that a single error names them all. */
-class Reader {
+export class Reader {
   readonly #env: NodeJS.ProcessEnv;
   readonly #missing: string[] = [];
   readonly #invalid: string[] = [];
@@ -164,38 +154,6 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
   }
   r.checkInvalid();
   return settings;
-}
-
-export function readRepaymentSettings(env: NodeJS.ProcessEnv): RepaymentSettings {
-  const r = new Reader(env);
-  const table = r.required('REPAYMENTS_TABLE');
-  r.checkMissing();
-  const planLoanTypes = loanTypes(r);
-  r.checkInvalid();
-  return { table, planLoanTypes };
-}
-
-const LOAN_TYPES: readonly string[] = ['CONSUMER_LOAN', 'CASH_LOAN'];
-
-/**
- * WECHATPAY_PLAN_LOAN_TYPES: `<plan_id>=<CONSUMER_LOAN|CASH_LOAN>`, comma-separated, for the plan templates
- * WeChat Pay approved with a loan type (a consumer-loan booking needs a minimum of at least 5 %, a cash-loan
- * minimum at least 10 %). A plan not listed gets no minimum check here; WeChat Pay still applies its own.
- */
-function loanTypes(r: Reader): Record<string, LoanType> {
-  const raw = r.optional('WECHATPAY_PLAN_LOAN_TYPES');
-  const types: Record<string, LoanType> = {};
-  for (const entry of raw ? raw.split(',') : []) {
-    const [plan = '', type = ''] = entry.split('=').map((part) => part.trim());
-    if (!/^[0-9A-Za-z_-]{1,64}$/.test(plan) || !LOAN_TYPES.includes(type)) {
-      r.invalid(
-        `WECHATPAY_PLAN_LOAN_TYPES entry ${JSON.stringify(entry)} is not <plan_id>=CONSUMER_LOAN or <plan_id>=CASH_LOAN`,
-      );
-    } else {
-      types[plan] = type as LoanType;
-    }
-  }
-  return types;
 }
 
 export function readPresignSettings(env: NodeJS.ProcessEnv): PresignSettings {

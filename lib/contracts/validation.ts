@@ -28,7 +28,7 @@ export const text = (max: number) =>
       z.regex(NO_CONTROL, 'must not contain control characters'),
     );
 
-const token = (max: number, pattern: RegExp, rule: string) =>
+export const token = (max: number, pattern: RegExp, rule: string) =>
   z
     .string()
     .check(

@@ -12,7 +12,13 @@ import {
 } from '../errors';
 import { failureOf, orderAnswered } from './answers';
 import { beijingDate } from './dates';
-import { DEDUCTIBLE, withNewOrder, withOrderFacts, withRejectedOrder } from './lifecycle';
+import {
+  DEDUCTIBLE,
+  withNewOrder,
+  withOrderFacts,
+  withRejectedOrder,
+  withUnprocessedOrder,
+} from './lifecycle';
 import { type BookingRecord, latestOrder, type RepaymentOrder, tradeKey } from './model';
 import { type OrderFields, orderRequest } from './requests';
 import { sendWrite } from './send';
@@ -81,6 +87,14 @@ export async function deduct(deps: SettleDeps, outRecordId: string, body: unknow
   if (outcome.kind === 'unknown') throw outcome.error;
   const recorded = (decide: (current: BookingRecord) => BookingRecord | undefined) =>
     noteBooking(deps.store, started, decide, `WeChat Pay's answer to order ${order.out_trade_no} came`);
+  if (outcome.kind === 'throttled') {
+    // Not processed: the identical request (or the poll) sends this same order again at once.
+    const { storeFailure } = await recorded((current) => {
+      const nowMs = deps.clock();
+      return withUnprocessedOrder(current, order.out_trade_no, iso(nowMs), nowMs);
+    });
+    throw storeFailure ? Object.assign(outcome.error, { storeFailure }) : outcome.error;
+  }
   if (outcome.kind === 'refused') {
     const wechatpay_error = failureOf(outcome.error);
     const { storeFailure } = await recorded((current) => {
@@ -200,6 +214,6 @@ async function replay(
 }
 
 /** 31 letters and digits: time first, so numbers sort roughly by creation; then 88 random bits. */
-function newTradeNo(): string {
+export function newTradeNo(): string {
   return `D${Date.now().toString(36).toUpperCase()}${randomBytes(11).toString('hex').toUpperCase()}`;
 }

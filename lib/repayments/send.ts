@@ -53,7 +53,8 @@ export async function sendWrite(wechatpay: WechatPayGateway, first: SignedReques
       signed = await wechatpay.sign(signed.request);
     } catch (cause) {
       const why = cause instanceof Error ? cause.message : String(cause);
-      if (!landed) return throttled(`WeChat Pay answered 429 and the retry could not be signed: ${why}`, cause);
+      if (!landed)
+        return throttled(`WeChat Pay answered 429 and the retry could not be signed: ${why}`, cause);
       return unknown(
         `attempt ${attempt} may have reached WeChat Pay and the retry could not be signed: ${why}`,
         cause,

@@ -220,13 +220,15 @@ describe('packaged CloudFormation template', () => {
     assert.deepEqual(kms, []);
   });
 
-  it('keeps the state index away from the API: only reconcile may query it', () => {
+  it('keeps the indexes away from the API: only reconcile and the repayment-day worker may query, each its own', () => {
     const queries = iamStatements().filter(({ statement }) => actions(statement).includes('dynamodb:Query'));
     assert.deepEqual(
       queries.map((q) => q.owner),
-      ['ReconcileRole', 'ReconcileRepaymentsPolicy'],
+      ['ReconcileRole', 'ReconcileRepaymentsPolicy', 'RepaymentDayWorkerRole'],
     );
     assert.deepEqual(resource('ReconcileRepaymentsPolicy').Properties.Roles, [{ Ref: 'ReconcileRole' }]);
+    const day = queries.find((q) => q.owner === 'RepaymentDayWorkerRole')?.statement;
+    assert.deepEqual(day?.Resource, { 'Fn::Sub': '${RepaymentsTable.Arn}/index/by_due' });
   });
 
   it('never grants dynamodb, kms, secretsmanager, ssm or events actions on a wildcard resource', () => {

@@ -91,7 +91,10 @@ export function loadStateMachines(
   );
   const fnArn = (key: string) =>
     `arn:aws:lambda:${region}:${ACCOUNT}:function:${functions.service}-local-${key}`;
-  return files.flatMap((file) =>
+  const holding = files.filter((f) =>
+    readFileSync(join(root, f), 'utf8').includes('AWS::StepFunctions::StateMachine'),
+  );
+  return holding.flatMap((file) =>
     Object.entries(readCloudFormationResources(join(root, file)))
       .filter(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine')
       .map(([logicalId, r]) => {

@@ -1,0 +1,81 @@
+/**
+ * Repayment-day tests on the repayment harness: many due bookings booked through our own API on a few signed
+ * contracts (the simulator needs a signed contract and its booking to accept a deduct; a contract takes any
+ * number of bookings), the run started as the schedule would and awaited in the local Step Functions, and what
+ * WeChat Pay ended up holding, per booking.
+ */
+import type { ExecutionDescription } from '../../../infra/local/step-functions';
+import type { DayRunRecord } from '../../../lib/repayments/day-model';
+import { newRecordId, type RepaymentHarness } from './harness';
+
+const DAY_MS = 86_400_000;
+
+/**
+ * `count` bookings due tomorrow, `perContract` on each signed contract, booked `concurrency` at a time through
+ * POST /contracts/{code}/repayments (201 checked); then the clock moves to their date. Their out_record_ids.
+ */
+export async function seedDueBookings(
+  h: RepaymentHarness,
+  count: number,
+  options: { perContract?: number; concurrency?: number; body?: Record<string, unknown> } = {},
+): Promise<string[]> {
+  const perContract = options.perContract ?? 100;
+  const codes: string[] = [];
+  for (let i = 0; i < Math.ceil(count / perContract); i++) {
+    codes.push((await h.signedContract()).out_contract_code);
+  }
+  const ids = Array.from({ length: count }, () => newRecordId('D'));
+  const date = h.day(1);
+  let next = 0;
+  const book = async () => {
+    while (next < ids.length) {
+      const index = next++;
+      const code = codes[Math.floor(index / perContract)] as string;
+      const res = await h.request('POST', `/contracts/${code}/repayments`, {
+        out_record_id: ids[index],
+        repayment_amount: '5000',
+        min_repayment_amount: '1000',
+        repayment_date: date,
+        ...options.body,
+      });
+      if (res.status !== 201)
+        throw new Error(`booking ${ids[index]}: ${res.status} ${JSON.stringify(res.body)}`);
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency ?? 8 }, book));
+  await h.advance(DAY_MS);
+  return ids;
+}
+
+/** What the schedule does, by hand: invokes repaymentDay with `{"date"}`; the started execution's ARN. */
+export async function startRun(h: RepaymentHarness, date: string): Promise<string> {
+  const res = await fetch(`${h.stack.lambda.url}/2015-03-31/functions/repaymentDay/invocations`, {
+    method: 'POST',
+    body: JSON.stringify({ date }),
+  });
+  const body = (await res.json()) as { date?: string; execution_arn?: string; errorMessage?: string };
+  if (!body.execution_arn) throw new Error(`repaymentDay: ${JSON.stringify(body)}`);
+  return body.execution_arn;
+}
+
+/** The execution once it ended, and its output (the run record, when it succeeded). */
+export async function finishedRun(
+  h: RepaymentHarness,
+  executionArn: string,
+): Promise<{ execution: ExecutionDescription; run: Omit<DayRunRecord, 'pk'> }> {
+  const execution = await h.stack.stepFunctions.finished(executionArn);
+  if (execution.status !== 'SUCCEEDED') {
+    throw new Error(`execution ${execution.name} ${execution.status}: ${execution.error} ${execution.cause}`);
+  }
+  return { execution, run: JSON.parse(execution.output ?? '{}') };
+}
+
+/** How many deduct orders WeChat Pay holds for each of `ids` (0 for none). */
+export function ordersPerBooking(h: RepaymentHarness, ids: string[]): Map<string, number> {
+  const counts = new Map(ids.map((id) => [id, 0]));
+  for (const order of h.simulator.deductOrders()) {
+    if (counts.has(order.out_record_id))
+      counts.set(order.out_record_id, (counts.get(order.out_record_id) ?? 0) + 1);
+  }
+  return counts;
+}

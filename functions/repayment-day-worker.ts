@@ -43,7 +43,7 @@ export function makeHandler(wiring: Wiring<DayWorkerDeps>) {
       concurrency: inFlight(deps.settings.signingBudgetRps / deps.settings.workers),
       shouldStop: () => context.getRemainingTimeInMillis() < SAFETY_MS,
       onError: (id, error) =>
-        logger.warn('a due booking could not be deducted', { out_record_id: id, error }),
+        logger.warn('a due booking was not deducted, or its answer was lost', { out_record_id: id, error }),
     });
     recordMetric('RepaymentDayOrdered', page.counts.ordered - (before?.ordered ?? 0));
     recordMetric('RepaymentDayThrottled', page.counts.throttled - (before?.throttled ?? 0));

@@ -117,6 +117,8 @@ async function deductDue(
         continue;
       }
       const outcome = outcomeOf(error);
+      // A lost answer is worth a log line: the poll settles it, but many at once say WeChat Pay is struggling.
+      if (outcome === 'unknown') options.onError?.(id, error);
       if (outcome) return outcome;
       options.onError?.(id, error);
       if (!(error instanceof DependencyUnavailable) || ++failures >= DEPENDENCY_ATTEMPTS) return 'failed';

@@ -31,15 +31,22 @@ export async function seedDueBookings(
     while (next < ids.length) {
       const index = next++;
       const code = codes[Math.floor(index / perContract)] as string;
-      const res = await h.request('POST', `/contracts/${code}/repayments`, {
+      const body = {
         out_record_id: ids[index],
         repayment_amount: '5000',
         min_repayment_amount: '1000',
         repayment_date: date,
         ...options.body,
-      });
-      if (res.status !== 201)
+      };
+      // A busy machine may lose an answer (503): the identical request asks WeChat Pay's query, as a client would.
+      let res = await h.request('POST', `/contracts/${code}/repayments`, body);
+      for (let retry = 0; res.status === 503 && retry < 5; retry++) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        res = await h.request('POST', `/contracts/${code}/repayments`, body);
+      }
+      if (res.status !== 201 && res.status !== 200) {
         throw new Error(`booking ${ids[index]}: ${res.status} ${JSON.stringify(res.body)}`);
+      }
     }
   };
   await Promise.all(Array.from({ length: options.concurrency ?? 8 }, book));
@@ -78,4 +85,29 @@ export function ordersPerBooking(h: RepaymentHarness, ids: string[]): Map<string
       counts.set(order.out_record_id, (counts.get(order.out_record_id) ?? 0) + 1);
   }
   return counts;
+}
+
+/**
+ * Reconcile's poll after the resend grace, until no booking of `ids` waits for WeChat Pay's word about its order
+ * (an answer lost or an order sent by a worker that died): each is asked about, and resent with the same id only
+ * when WeChat Pay has none. Then every booking is SUCCEEDED once WeChat Pay's DEDUCTION_PAY arrived.
+ */
+export async function settleAll(h: RepaymentHarness, ids: string[]): Promise<void> {
+  const unknown = async () => {
+    let n = 0;
+    for (const id of ids) if ((await h.stored(id))?.orders.at(-1)?.order_state === 'UNKNOWN') n++;
+    return n;
+  };
+  for (let round = 0; round < 6 && (await unknown()) > 0; round++) {
+    await h.advance(3 * 60_000);
+    await h.reconcile(1000);
+  }
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    let open = 0;
+    for (const id of ids) if ((await h.stored(id))?.state !== 'SUCCEEDED') open++;
+    if (open === 0) return;
+    if (Date.now() > deadline) throw new Error(`${open} of ${ids.length} bookings are not SUCCEEDED`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }

@@ -11,6 +11,7 @@ const phases = {
   keepalive: () => import('./keepalive'),
   bundles: () => import('./bundles'),
   local: () => import('./local'),
+  repaymentDay: () => import('./repayment-day'),
 };
 
 export type Phase = keyof typeof phases;

@@ -17,6 +17,7 @@ const PHASES = [
   'keepalive',
   'bundles',
   'local',
+  'repaymentDay',
 ] as const satisfies readonly Phase[];
 const here = import.meta.dirname;
 

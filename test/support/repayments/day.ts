@@ -90,9 +90,14 @@ export function ordersPerBooking(h: RepaymentHarness, ids: string[]): Map<string
 /**
  * Reconcile's poll after the resend grace, until no booking of `ids` waits for WeChat Pay's word about its order
  * (an answer lost or an order sent by a worker that died): each is asked about, and resent with the same id only
- * when WeChat Pay has none. Then every booking is SUCCEEDED once WeChat Pay's DEDUCTION_PAY arrived.
+ * when WeChat Pay has none. Then (unless `untilSucceeded` is false) every booking is SUCCEEDED once WeChat Pay's
+ * DEDUCTION_PAY arrived.
  */
-export async function settleAll(h: RepaymentHarness, ids: string[]): Promise<void> {
+export async function settleAll(
+  h: RepaymentHarness,
+  ids: string[],
+  options: { untilSucceeded?: boolean } = {},
+): Promise<void> {
   const unknown = async () => {
     let n = 0;
     for (const id of ids) if ((await h.stored(id))?.orders.at(-1)?.order_state === 'UNKNOWN') n++;
@@ -102,6 +107,7 @@ export async function settleAll(h: RepaymentHarness, ids: string[]): Promise<voi
     await h.advance(3 * 60_000);
     await h.reconcile(1000);
   }
+  if (options.untilSucceeded === false) return;
   const deadline = Date.now() + 60_000;
   for (;;) {
     let open = 0;

@@ -15,7 +15,10 @@ const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const READY_TIMEOUT_MS = 30_000;
 const EXIT_TIMEOUT_MS = 15_000;
 
-type Ports = Record<'PORT' | 'LAMBDA_PORT' | 'SIMULATOR_PORT' | 'KMS_PORT' | 'DYNAMODB_PORT', number>;
+type Ports = Record<
+  'PORT' | 'LAMBDA_PORT' | 'STATES_PORT' | 'SIMULATOR_PORT' | 'KMS_PORT' | 'DYNAMODB_PORT',
+  number
+>;
 
 async function distinctFreePorts(): Promise<Ports> {
   const taken = new Set<number>();
@@ -32,6 +35,7 @@ async function distinctFreePorts(): Promise<Ports> {
   return {
     PORT: await next('127.0.0.1'),
     LAMBDA_PORT: await next('127.0.0.1'),
+    STATES_PORT: await next('127.0.0.1'),
     SIMULATOR_PORT: await next('127.0.0.1'),
     KMS_PORT: await next('127.0.0.1'),
     DYNAMODB_PORT: await next('0.0.0.0'),
@@ -172,6 +176,7 @@ describe('npm start (infra/local/start.ts)', () => {
       `clock ${api}/local/clock`,
       `schedules ${api}/local/schedules`,
       `Lambda http://127.0.0.1:${ports.LAMBDA_PORT}`,
+      `Step Functions http://127.0.0.1:${ports.STATES_PORT}`,
       `WeChat Pay http://127.0.0.1:${ports.SIMULATOR_PORT}`,
       `KMS http://127.0.0.1:${ports.KMS_PORT}`,
       `DynamoDB http://127.0.0.1:${ports.DYNAMODB_PORT}`,

@@ -228,6 +228,7 @@ describe('packaged CloudFormation template', () => {
     );
     assert.deepEqual(resource('ReconcileRepaymentsPolicy').Properties.Roles, [{ Ref: 'ReconcileRole' }]);
     const day = queries.find((q) => q.owner === 'RepaymentDayWorkerRole')?.statement;
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub syntax.
     assert.deepEqual(day?.Resource, { 'Fn::Sub': '${RepaymentsTable.Arn}/index/by_due' });
   });
 

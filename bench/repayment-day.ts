@@ -2,7 +2,8 @@
  * Phase "repaymentDay": a repayment day in the local stack. 2,000 bookings due on one Beijing date (booked
  * through our API on a few signed contracts), then one run started as the schedule would (`repaymentDay`
  * with `{"date"}`), executed by the local Step Functions on the deployed definition, 8 workers pacing at
- * SIGNING_BUDGET_RPS / 8, against a KMS stand-in whose Sign quota equals the budget (past it: ThrottlingException).
+ * SIGNING_BUDGET_RPS / 8 (24 / 8 = 3 a second each), against a KMS stand-in whose Sign quota equals the budget
+ * (past it: ThrottlingException).
  *
  * Measured: every booking ordered exactly once at the simulator and none open; Signs KMS accepted per second
  * of the execution over the budget (the goal is at least 0.85; the booking and the presigns before the run are
@@ -50,7 +51,12 @@ export interface RepaymentDayResult {
 }
 
 const BOOKINGS = 2000;
-const BUDGET = 100;
+/**
+ * Under what this 2-core machine sustains with everything on it (about 30 deductions per second measured:
+ * the simulator, the KMS stand-in, the callbacks and DynamoDB Local share the cores with the job), so the
+ * figure measures the job's use of its budget rather than the machine's ceiling.
+ */
+const BUDGET = 24;
 const WORKERS = 8;
 
 export async function run(): Promise<RepaymentDayResult> {

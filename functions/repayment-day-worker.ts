@@ -30,30 +30,36 @@ export function makeHandler(wiring: Wiring<DayWorkerDeps>) {
     const deps = await wiring.load();
     logger.appendKeys({ date: input.date, run_id: input.run_id });
     if (input.action === 'complete') {
-      const { pk: _key, ...run } = await completeDay(deps, input);
+      const { worker, release } = deps.lease();
+      const { pk: _key, ...run } = await completeDay(worker, input).finally(release);
       recordMetric('RepaymentDayOpenBookings', run.open);
       if (run.open > 0) logger.warn('repayment day left bookings open; a rerun takes them up', { ...run });
       else logger.info('repayment day completed', { ...run });
       return run;
     }
     logger.appendKeys({ shard: input.shard });
-    const before = input.counts;
-    const page = await runPage(deps, input, {
-      pageSize: PAGE_SIZE,
-      concurrency: inFlight(deps.settings.signingBudgetRps / deps.settings.workers),
-      shouldStop: () => context.getRemainingTimeInMillis() < SAFETY_MS,
-      onError: (id, error) =>
-        logger.warn('a due booking was not deducted, or its answer was lost', { out_record_id: id, error }),
-    });
-    recordMetric('RepaymentDayOrdered', page.counts.ordered - (before?.ordered ?? 0));
-    recordMetric('RepaymentDayThrottled', page.counts.throttled - (before?.throttled ?? 0));
-    logger.info('repayment day page', {
-      cursor: page.cursor,
-      done: page.done,
-      counts: page.counts,
-      rate: deps.pacer.rate,
-    });
-    return page;
+    const { worker, release } = deps.lease();
+    try {
+      const before = input.counts;
+      const page = await runPage(worker, input, {
+        pageSize: PAGE_SIZE,
+        concurrency: inFlight(deps.settings.signingBudgetRps / deps.settings.workers),
+        shouldStop: () => context.getRemainingTimeInMillis() < SAFETY_MS,
+        onError: (id, error) =>
+          logger.warn('a due booking was not deducted, or its answer was lost', { out_record_id: id, error }),
+      });
+      recordMetric('RepaymentDayOrdered', page.counts.ordered - (before?.ordered ?? 0));
+      recordMetric('RepaymentDayThrottled', page.counts.throttled - (before?.throttled ?? 0));
+      logger.info('repayment day page', {
+        cursor: page.cursor,
+        done: page.done,
+        counts: page.counts,
+        rate: worker.pacer.rate,
+      });
+      return page;
+    } finally {
+      release();
+    }
   }
 
   return lambda(main, wiring);

@@ -28,39 +28,60 @@ import { verificationKeys, wechatpayClient } from './wechatpay';
 /** No SDK retries of a throttled Sign: each would be one more call the pacer neither sees nor spaces. */
 const PACED_KMS_CONFIG = { ...AWS_CLIENT_CONFIG, maxAttempts: 1 };
 
-export interface DayWorkerDeps extends DayDeps {
+/** One worker's paced dependencies, and the settings they were built from. */
+export interface PacedWorker extends DayDeps {
   pacer: Pacer;
   settings: RepaymentDaySettings;
+}
+
+export interface DayWorkerDeps {
+  settings: RepaymentDaySettings;
+  /**
+   * The paced dependencies of one invocation, returned with `release` when it ends. Lambda runs one invocation
+   * per container at a time, so there this is always the container's one worker, its Pacer's state kept from
+   * page to page; where several run in one process (the local stack), each concurrent invocation gets its own,
+   * as each would have its own container.
+   */
+  lease(): { worker: PacedWorker; release(): void };
 }
 
 type WithDay = WithRepayments & { day: RepaymentDaySettings };
 
 /**
- * One Pacer per container, kept while the settings stay, at the budget's share of one worker: at most
- * `REPAYMENT_DAY_WORKERS` workers run at once (the Map's MaxConcurrency and the function's reserved
- * concurrency), so the job as a whole never exceeds SIGNING_BUDGET_RPS.
+ * Each worker paces at the budget's share: at most `REPAYMENT_DAY_WORKERS` workers run at once (the Map's
+ * MaxConcurrency and the function's reserved concurrency), so the job as a whole never exceeds
+ * SIGNING_BUDGET_RPS. Kept while the settings stay.
  */
 export function repaymentDayWorkerDeps(runtime: Runtime = processRuntime): Wiring<DayWorkerDeps> {
   const needs = { apiV3Key: false, platform: true };
   const build = builder<DayWorkerDeps, WithDay>(runtime, needs, (inputs) => {
     const { settings, keys, platform } = inputs;
-    // Real time, not the service's clock: the pace is of actual calls, whatever a test clock says.
-    const pacer = new Pacer({ ceilingRps: settings.day.signingBudgetRps / settings.day.workers });
-    const kms = kmsSigner(settings.wechatpay.signingKeyId, PACED_KMS_CONFIG, 'paced');
-    const signer = new PacedSigner(kms, pacer, isKmsThrottle);
-    const verifier = new Verifier(verificationKeys(keys, platform), { clock: runtime.clock });
-    const client = wechatpayClient(runtime, settings, keys, verifier, undefined, signer);
     const table = settings.repayments.table;
-    return {
+    const shared = {
       store: new DynamoRepaymentStore(dynamoDocumentClient(), table),
       contracts: contractParts(runtime, inputs).store,
-      wechatpay: pacedGateway(client, pacer),
       clock: runtime.clock,
       notifyUrl: settings.wechatpay.notifyUrl,
       day: new DynamoRepaymentDayStore(dynamoDocumentClient(), table),
-      isThrottle: (error) => error instanceof WechatPayThrottled || isKmsThrottle(error),
-      pacer,
+      isThrottle: (error: unknown) => error instanceof WechatPayThrottled || isKmsThrottle(error),
       settings: settings.day,
+    };
+    const worker = (): PacedWorker => {
+      // Real time, not the service's clock: the pace is of actual calls, whatever a test clock says.
+      const pacer = new Pacer({ ceilingRps: settings.day.signingBudgetRps / settings.day.workers });
+      const kms = kmsSigner(settings.wechatpay.signingKeyId, PACED_KMS_CONFIG, 'paced');
+      const signer = new PacedSigner(kms, pacer, isKmsThrottle);
+      const verifier = new Verifier(verificationKeys(keys, platform), { clock: runtime.clock });
+      const client = wechatpayClient(runtime, settings, keys, verifier, undefined, signer);
+      return { ...shared, wechatpay: pacedGateway(client, pacer), pacer };
+    };
+    const idle: PacedWorker[] = [];
+    return {
+      settings: settings.day,
+      lease() {
+        const leased = idle.pop() ?? worker();
+        return { worker: leased, release: () => void idle.push(leased) };
+      },
     };
   });
   return wire(runtime, async () =>

@@ -56,7 +56,9 @@ describe('repayment day: the schedule, a killed worker and its rerun, bookings d
     )[0] as number;
     // The worker's own dependencies, frozen the moment its 4th claim commits: every call after that never
     // returns, as in a Lambda killed there (the claim is written; its order may or may not have been sent).
-    const deps = await repaymentDayWorkerDeps(createRuntime({ clock: h.stack.clock.now })).load();
+    const { worker: deps } = (
+      await repaymentDayWorkerDeps(createRuntime({ clock: h.stack.clock.now })).load()
+    ).lease();
     let claims = 0;
     let killed = false;
     const frozen = <T extends object>(target: T): T =>

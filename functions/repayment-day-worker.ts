@@ -14,8 +14,11 @@ import { type DayRunRecord, type PageOutput, readWorkerEvent } from '../lib/repa
  */
 const SAFETY_MS = 45_000;
 const PAGE_SIZE = 100;
-/** Calls in flight per worker: enough to keep its share of the budget busy at ~250 ms a deduction. */
-const inFlight = (rps: number) => Math.min(32, Math.max(2, Math.ceil(rps / 4)));
+/**
+ * Calls in flight per worker: its share of the budget times one second, so it stays busy while a deduction
+ * takes up to a second (the pacer, not this, keeps it under its share); at most 32 in one Lambda.
+ */
+const inFlight = (rps: number) => Math.min(32, Math.max(2, Math.ceil(rps)));
 
 /**
  * The repayment-day state machine's tasks (infra/aws/repayment-day.asl.json): `{"action":"page", date, shard,

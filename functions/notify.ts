@@ -29,6 +29,8 @@ export function makeHandler(wiring: Wiring<NotifyDeps>) {
     if (result.out_contract_code) logger.appendKeys({ out_contract_code: result.out_contract_code });
     recordMetric(result.outcome === 'DUPLICATE' ? 'CallbackDuplicate' : 'CallbackApplied');
     if (result.created) recordMetric('CallbackForUnknownContract');
+    // Acknowledged but not acted on: kept, announced, and alarmed on, for an operator to apply.
+    if (result.outcome === 'UNHANDLED') recordMetric('NotificationUnhandled');
     logger.info('callback stored', { outcome: result.outcome, created: result.created });
     return { statusCode: 204 };
   }

@@ -1,10 +1,12 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent, StreamRecord } from 'aws-lambda';
+import { isOutboxKey, outboxEntryOf } from '../lib/aws/outbox';
 import { type PublishDeps, publishDeps } from '../lib/config/deps';
 import { processRuntime, type Runtime } from '../lib/config/runtime';
-import { eventsFor } from '../lib/contracts/events';
+import { eventsFor, type ServiceEvent } from '../lib/contracts/events';
 import type { ContractRecord } from '../lib/contracts/model';
+import { deliver, keepUndelivered } from '../lib/contracts/outbox';
 import { lambda, type Wiring } from '../lib/http/lambda';
 import { recordMetric } from '../lib/metrics';
 import { logger } from '../lib/observability';
@@ -12,45 +14,100 @@ import { logger } from '../lib/observability';
 type Image = StreamRecord['NewImage'];
 
 // Lambda's stream JSON differs from the SDK's AttributeValue only for binary (base64 text instead of bytes),
-// which contract records do not hold.
-const record = (image: Image): ContractRecord | undefined =>
-  image ? (unmarshall(image as Record<string, AttributeValue>) as ContractRecord) : undefined;
+// which contract records and outbox entries do not hold.
+const item = (image: Image): Record<string, unknown> | undefined =>
+  image ? unmarshall(image as Record<string, AttributeValue>) : undefined;
 
 /**
  * The contracts table's stream (NEW_AND_OLD_IMAGES) -> EventBridge: the outbox that makes events
  * at-least-once even when a writer dies after its commit. Records are published one by one, in order; the
- * first failure is reported as a batch item failure (`functionResponseType: ReportBatchItemFailures`), so
- * Lambda retries from that record and never skips or reorders a change.
+ * first failure keeps its events and those of every record behind it in the outbox (so they outlive the stream's
+ * 24 hours) and is reported as a batch item failure (`functionResponseType: ReportBatchItemFailures`), so Lambda retries from that record and
+ * never skips or reorders a change. An outbox entry a writer stored is published as it arrives; if that fails,
+ * the outbox sweep publishes it later (functions/outbox.ts), and the stream need not wait for it.
  */
 export function makeHandler(wiring: Wiring<PublishDeps>) {
   async function main(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
-    const { publisher } = await wiring.load();
+    const deps = await wiring.load();
     let published = 0;
-    let response: DynamoDBBatchResponse = { batchItemFailures: [] };
-    for (const change of event.Records) {
+    for (const [index, change] of event.Records.entries()) {
+      if (isOutboxKey(change.dynamodb?.Keys?.out_contract_code?.S)) {
+        const stored = change.eventName === 'INSERT' ? item(change.dynamodb?.NewImage) : undefined;
+        if (stored && (await deliverStored(deps, stored))) published++;
+        continue;
+      }
       try {
-        const events = eventsFor(record(change.dynamodb?.OldImage), record(change.dynamodb?.NewImage));
+        // An image that cannot be read is a failure too, never a change skipped.
+        const events = eventsOf(change);
         if (events.length === 0) continue;
-        await publisher.publish(events);
+        await deps.publisher.publish(events);
         published += events.length;
         logger.debug('contract events published', { event_ids: events.map((e) => e.detail.event_id) });
       } catch (error) {
-        response = failedFrom(change, error);
-        break;
+        // This change and every one behind it in the batch: while the bus refuses, Lambda retries this record
+        // and advances past it only after its last retry, so the stream could drop the later ones unkept.
+        const waiting = event.Records.slice(index).flatMap(readableEventsOf);
+        await keepUndelivered(deps, waiting, error).catch((keepError: unknown) =>
+          logger.error('the unpublished events could not be kept in the outbox; only the stream holds them', {
+            event_ids: waiting.map((e) => e.detail.event_id),
+            error: keepError,
+          }),
+        );
+        // One data point per invocation, zero included: most changes (PRESIGNING claims) announce nothing.
+        recordMetric('EventsPublished', published);
+        return failedFrom(change, error);
       }
     }
-    // One data point per invocation, zero included: most changes (PRESIGNING claims) announce nothing.
     recordMetric('EventsPublished', published);
-    return response;
+    return { batchItemFailures: [] };
   }
 
   return lambda(main, wiring);
 }
 
+/** The events a contract change announces (none for outbox entries, which are events already). */
+function eventsOf(change: DynamoDBRecord): ServiceEvent[] {
+  if (isOutboxKey(change.dynamodb?.Keys?.out_contract_code?.S)) return [];
+  return eventsFor(
+    item(change.dynamodb?.OldImage) as ContractRecord | undefined,
+    item(change.dynamodb?.NewImage) as ContractRecord | undefined,
+  );
+}
+
+/** The same, for keeping: a record whose image cannot be read stays the stream's (its retries and DLQ). */
+function readableEventsOf(change: DynamoDBRecord): ServiceEvent[] {
+  try {
+    return eventsOf(change);
+  } catch {
+    return [];
+  }
+}
+
+/** A stored entry, published at once; a failure leaves it, pushed back, for the sweep. */
+async function deliverStored(deps: PublishDeps, stored: Record<string, unknown>): Promise<boolean> {
+  const entry = outboxEntryOf(stored);
+  try {
+    if (await deliver(deps, entry)) {
+      recordMetric('EventsRepublished');
+      return true;
+    }
+    recordMetric('EventPublishFailed');
+    logger.warn('a stored event could not be published; the outbox sweep retries it', {
+      event_id: entry.event.detail.event_id,
+    });
+  } catch (error) {
+    logger.warn('a stored event may not be settled; the outbox sweep takes it', {
+      event_id: entry.event.detail.event_id,
+      error,
+    });
+  }
+  return false;
+}
+
 function failedFrom(change: DynamoDBRecord, error: unknown): DynamoDBBatchResponse {
   const sequenceNumber = change.dynamodb?.SequenceNumber ?? '';
   recordMetric('EventPublishFailed');
-  logger.error('publishing contract events failed; Lambda retries from this record', {
+  logger.error('publishing contract events failed; kept in the outbox, and Lambda retries from this record', {
     out_contract_code: change.dynamodb?.Keys?.out_contract_code?.S,
     sequence_number: sequenceNumber,
     event_name: change.eventName,

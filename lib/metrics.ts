@@ -23,13 +23,22 @@ export const METRICS = {
   CallbackRejected: count(
     'a callback answered with an error; dimension reason: signature, decode, size or store',
   ),
+  NotificationUnhandled: count(
+    'a verified notification kept unapplied (unknown event type or state) until an operator applies it (alarm)',
+  ),
   SyncRepaired: count('a ?sync=true query whose WeChat Pay answer changed our record'),
   ReconcileSettledSIGNED: count('contracts a reconcile run settled as SIGNED'),
   ReconcileSettledTERMINATED: count('contracts a reconcile run settled as TERMINATED'),
   ReconcileSettledEXPIRED: count('contracts a reconcile run settled as EXPIRED'),
   ReconcileFailed: count('contracts a reconcile run could not settle (the next run retries them)'),
   EventsPublished: count('contract events one publisher invocation published (zero included)'),
-  EventPublishFailed: count('a stream record whose events could not be published (Lambda retries from it)'),
+  EventPublishFailed: count(
+    'a stream record or outbox entry whose events could not be published (kept in the outbox; alarm)',
+  ),
+  EventsRepublished: count(
+    'outbox entries published (a stored NotificationUnhandled, or one kept after a failure)',
+  ),
+  OutboxPending: count('outbox entries still unpublished after a sweep (zero included; alarm)'),
   PlatformCertificateDaysLeft: count('days until the latest platform certificate expires (alarm under ~30)'),
   DynamoDBLatency: milliseconds('one DynamoDB call, SDK retries included'),
   KmsLatency: milliseconds('one KMS call (Sign), SDK retries included'),

@@ -12,9 +12,9 @@ import { createPublicKey } from 'node:crypto';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetPublicKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { makeHandler as makePublishHandler } from '../../functions/publish';
-import { createRuntime, processRuntime, wire } from '../../lib/config/runtime';
-import type { ContractEvent } from '../../lib/contracts/events';
+import { handlerFor as publishHandlerFor } from '../../functions/publish';
+import { createRuntime } from '../../lib/config/runtime';
+import type { ServiceEvent } from '../../lib/contracts/events';
 import type { EventPublisher } from '../../lib/contracts/ports';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb';
 import { loadFunctions } from './functions';
@@ -75,7 +75,7 @@ export interface LocalStack {
   /** The configuration the handlers run with (also applied to process.env). */
   env: Record<string, string>;
   /** Contract events the outbox published (unless a publisher was given). */
-  events: ContractEvent[];
+  events: ServiceEvent[];
   /** Resolves once every committed change so far went through the outbox publisher. */
   drainEvents(): Promise<void>;
   close(): Promise<void>;
@@ -96,7 +96,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const log = options.log ?? (() => {});
   const secrets = new LocalSecrets(options.dataDir);
   const clock = new TestClock();
-  const functions = loadFunctions(root, createRuntime({ clock: clock.now }));
+  // Where every event goes (the publish function's and the outbox sweep's): there is no EventBridge locally.
+  const events: ServiceEvent[] = [];
+  const publisher: EventPublisher = options.publisher ?? {
+    async publish(batch) {
+      events.push(...batch);
+      for (const e of batch)
+        log('events', `${e.type} ${e.detail.out_contract_code ?? '-'} (${e.detail.event_id})`);
+    },
+  };
+  const runtime = createRuntime({ clock: clock.now, publisher });
+  const functions = loadFunctions(root, runtime);
   const closers: (() => Promise<void>)[] = [];
   const close = async () => {
     for (const c of closers.reverse()) await c().catch(() => undefined);
@@ -145,18 +155,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ddb.destroy();
 
     // The stand-in for the stream event source mapping: the real publish handler runs on every change.
-    const events: ContractEvent[] = [];
-    const publisher: EventPublisher = options.publisher ?? {
-      async publish(batch) {
-        events.push(...batch);
-        for (const e of batch)
-          log('events', `${e.type} ${e.detail.out_contract_code} (${e.detail.event_id})`);
-      },
-    };
     const poller = await startStreamPoller({
       endpoint: env.AWS_ENDPOINT_URL_DYNAMODB,
       tableName: env.CONTRACTS_TABLE,
-      handler: makePublishHandler(wire(processRuntime, async () => ({ publisher }))),
+      handler: publishHandlerFor(runtime),
       log: (l) => log('events', l),
     });
     closers.push(() => poller.stop());

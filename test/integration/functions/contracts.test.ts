@@ -15,6 +15,7 @@ import {
   SIGN_CONTRACT,
   type WechatPayKeys,
 } from '../../support/callbacks';
+import { contractEvents } from '../../support/events';
 import { h5Body, PERSON, uniqueCode } from '../../support/fixtures';
 import { captureOutput } from '../../support/output-capture';
 import { startTestStack, type TestStack } from '../../support/stack';
@@ -62,7 +63,7 @@ describe('query with sync and terminate', () => {
 
   async function eventsOf(code: string, type: string) {
     await stack.drainEvents();
-    return stack.events.filter((e) => e.detail.out_contract_code === code && e.type === type);
+    return contractEvents(stack.events).filter((e) => e.detail.out_contract_code === code && e.type === type);
   }
 
   before(async () => {

@@ -11,7 +11,7 @@ import {
   randomUUID,
   sign,
 } from 'node:crypto';
-import { h5Body } from '../test/support/fixtures';
+import { h5Body } from '../test/support/contracts/fixtures';
 
 export interface RsaPair {
   privateKey: KeyObject;

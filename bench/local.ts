@@ -19,7 +19,7 @@ import { DynamoContractStore } from '../lib/aws/dynamo-contract-store';
 import { DynamoNotificationStore } from '../lib/aws/dynamo-notification-store';
 import type { ContractRecord } from '../lib/contracts/model';
 import { applyNotification } from '../lib/contracts/notifications';
-import { startTestStack } from '../test/support/stack';
+import { startTestStack } from '../test/support/local/stack';
 import {
   PUBLIC_KEY_ID,
   rsaPair,

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { NotificationStore } from '../lib/contracts/ports';
-import { MemoryContractStore } from '../test/support/memory-store';
+import { MemoryContractStore } from '../test/support/contracts/memory-store';
 import { apiV3Key, PUBLIC_KEY_ID, rsaPair, sealCallback, signedContract } from './fixtures';
 import { apiEvent, lambdaContext, serviceEnv } from './lambda';
 import { compare, round } from './measure';

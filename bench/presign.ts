@@ -20,8 +20,8 @@ import { type PresignDeps, presign } from '../lib/contracts/presign';
 import { WechatPayClient } from '../lib/wechatpay/client';
 import { Verifier } from '../lib/wechatpay/verifier';
 import { gatewayDouble } from '../test/support/contracts/gateway';
-import { MemoryContractStore } from '../test/support/memory-store';
-import { presignTestDeps } from '../test/support/presign-deps';
+import { MemoryContractStore } from '../test/support/contracts/memory-store';
+import { presignTestDeps } from '../test/support/contracts/presign-deps';
 import {
   alnum,
   apiV3Key,

@@ -38,6 +38,11 @@ export function randomApiV3Key(): string {
   return Array.from(randomBytes(32), (b) => ALNUM[b % ALNUM.length]).join('');
 }
 
+/** A request-hash key: 32 random bytes, as the 43 characters of their base64url. */
+export function randomRequestHashKey(): string {
+  return randomBytes(32).toString('base64url');
+}
+
 /** A merchant API certificate serial: 40 upper-case hex digits. */
 export function randomSerial(): string {
   return randomBytes(20).toString('hex').toUpperCase();

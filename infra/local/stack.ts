@@ -14,12 +14,13 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetPublicKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { handlerFor as publishHandlerFor } from '../../functions/publish';
 import { createRuntime } from '../../lib/config/runtime';
+import { readAppSubMerchantField } from '../../lib/config/settings';
 import type { ServiceEvent } from '../../lib/contracts/events';
 import type { EventPublisher } from '../../lib/contracts/ports';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb';
 import { loadFunctions } from './functions';
 import { type Extra, type LocalGateway, startGateway } from './gateway';
-import { LocalSecrets, randomApiV3Key, randomPublicKeyId, randomSerial } from './keys';
+import { LocalSecrets, randomApiV3Key, randomPublicKeyId, randomRequestHashKey, randomSerial } from './keys';
 import { type KmsStandIn, startKmsStandIn } from './kms/server';
 import { type LocalLambdaApi, startLambdaApi } from './lambda-api';
 import { ClockNotMovable, localRoutes } from './local-routes';
@@ -168,6 +169,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       given.WECHATPAY_MERCHANT_SERIAL_NO || secrets.text('merchant-serial', randomSerial);
     env.WECHATPAY_SIGNING_KEY_ID = given.WECHATPAY_SIGNING_KEY_ID || 'alias/wechatpay-merchant';
     env.WECHATPAY_APIV3_KEY = given.WECHATPAY_APIV3_KEY || secrets.text('apiv3-key', randomApiV3Key);
+    env.REQUEST_HASH_KEY = given.REQUEST_HASH_KEY || secrets.text('request-hash-key', randomRequestHashKey);
 
     let simulator: Simulator | undefined;
     let schedules: LocalSchedules | undefined;
@@ -231,6 +233,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         // WeChat Pay sends TERMINATE_CONTRACT to the plan template's URL, which the operator sets to our route.
         terminateNotifyUrl: given.SIMULATOR_TERMINATE_NOTIFY_URL || env.WECHATPAY_NOTIFY_URL,
         clock: functions.clock,
+        // The simulator accepts only the APP sub-merchant field name the service is configured to send.
+        appSubMerchantField: readAppSubMerchantField(given),
         log: (l) => log('wechatpay', l),
         ...options.simulator,
       });
@@ -243,9 +247,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       env.WECHATPAY_PUBLIC_KEY_ID = platform.id;
       env.WECHATPAY_PUBLIC_KEY = platform.pem;
     }
-    for (const name of ['EVENT_BUS_NAME', 'WECHATPAY_TIMEOUT_MS'] as const) {
+    for (const name of [
+      'EVENT_BUS_NAME',
+      'WECHATPAY_TIMEOUT_MS',
+      'REQUEST_HASH_KEY_PREVIOUS',
+      'WECHATPAY_APP_SUB_MCHID_FIELD',
+    ] as const) {
       if (given[name]) env[name] = given[name] as string;
     }
+    // As serverless.yml deploys it: presign's own timeout, the one its local Lambda context counts down from.
+    const presignTimeoutMs = functions.find('presign')?.timeoutMs;
+    const presignTimeout = presignTimeoutMs === undefined ? undefined : String(presignTimeoutMs / 1000);
+    const timeoutS = given.PRESIGN_TIMEOUT_S || presignTimeout;
+    if (timeoutS) env.PRESIGN_TIMEOUT_S = timeoutS;
     Object.assign(process.env, env);
     // Last: a schedule may fire at once, and its function needs the whole configuration.
     schedules = startSchedules({

@@ -1,4 +1,3 @@
-import { hkdfSync } from 'node:crypto';
 import { dynamoDocumentClient, eventBridgeClient } from '../aws/clients';
 import type { Schedule } from '../aws/contract-queue';
 import { DynamoContractStore } from '../aws/dynamo-contract-store';
@@ -21,6 +20,7 @@ import type { Clock } from '../wechatpay/clock';
 import { RefreshingVerifier } from '../wechatpay/refreshing-verifier';
 import { Verifier } from '../wechatpay/verifier';
 import { Cached } from './cache';
+import { loadRequestHashKeys, type RequestHashKeys } from './request-hash-keys';
 import { processRuntime, type Runtime, wire } from './runtime';
 import { type Keys, loadKeys } from './secrets';
 import {
@@ -62,11 +62,6 @@ function builder<D, S extends Settings = Settings>(
   };
 }
 
-/** A key derived for the request HMAC, so the APIv3 key itself is never used for two purposes. */
-function hashKey(apiV3Key: string): Buffer {
-  return Buffer.from(hkdfSync('sha256', apiV3Key, '', 'out_contract_code request hash', 32));
-}
-
 /** Reconcile's policy, and where every contract write places the record in its queue. */
 function recheckOf(settings: Settings): { recheck: RecheckPolicy; schedule: Schedule } {
   const recheck = { signedIntervalMs: settings.signedRecheckMs };
@@ -92,20 +87,28 @@ function contractParts(runtime: Runtime, { settings, keys, platform }: Inputs): 
 const CLOCK_DIFFERENCE_MS = 10_000;
 
 export function presignDeps(runtime: Runtime = processRuntime): Wiring<PresignDeps> {
-  const build = builder<PresignDeps, Settings & { presign: PresignSettings }>(
+  // The request hash has its own key: presign never reads the APIv3 key.
+  const build = builder<PresignDeps, PresignInputs>(
     runtime,
-    { apiV3Key: true, platform: true },
+    { apiV3Key: false, platform: true },
     (inputs) => ({
       ...contractParts(runtime, inputs),
       notifyUrl: inputs.settings.wechatpay.notifyUrl,
-      hashKey: hashKey(inputs.keys.apiV3Key),
+      hashKeys: inputs.settings.hashKeys,
+      appSubMerchantField: inputs.settings.presign.appSubMerchantField,
       claimLeaseMs: inputs.settings.presign.timeoutS * 1000 + CLOCK_DIFFERENCE_MS,
     }),
   );
-  return wire(runtime, async () =>
-    build({ ...readSettings(runtime.env), presign: readPresignSettings(runtime.env) }),
-  );
+  return wire(runtime, async () => {
+    const settings = readSettings(runtime.env);
+    const presign = readPresignSettings(runtime.env);
+    const hashKeys = await loadRequestHashKeys(presign, settings.parametersMaxAge * 1000, runtime.keys);
+    return build({ ...settings, presign, hashKeys });
+  });
 }
+
+/** Presign's own settings and its request-hash keys, on top of what every WeChat Pay function reads. */
+type PresignInputs = Settings & { presign: PresignSettings; hashKeys: RequestHashKeys };
 
 export type ContractDeps = SyncDeps & TerminateDeps & { wechatpay: WechatPayClient; recheck: RecheckPolicy };
 

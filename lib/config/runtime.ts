@@ -34,7 +34,13 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   return {
     env: options.env ?? process.env,
     clock,
-    keys: { publicKey: new Cached(clock), nextPublicKey: new Cached(clock), apiV3Key: new Cached(clock) },
+    keys: {
+      publicKey: new Cached(clock),
+      nextPublicKey: new Cached(clock),
+      apiV3Key: new Cached(clock),
+      requestHashKey: new Cached(clock),
+      requestHashKeyPrevious: new Cached(clock),
+    },
     certificates: new PlatformCertificates(clock),
     ...(options.publisher ? { publisher: options.publisher } : {}),
   };

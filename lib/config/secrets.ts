@@ -16,6 +16,8 @@ export interface KeyCache {
   publicKey: Cached<string>;
   nextPublicKey: Cached<string>;
   apiV3Key: Cached<string>;
+  requestHashKey: Cached<string>;
+  requestHashKeyPrevious: Cached<string | undefined>;
 }
 
 /**

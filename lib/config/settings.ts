@@ -1,3 +1,5 @@
+import type { SubMerchantField } from '../contracts/presign-request';
+
 /**
  * The environment, parsed and validated: the only code that reads configuration variables (README
  * "Configuration"). Pure: every reader takes the environment as an argument. Settings are read per concern, so
@@ -38,6 +40,38 @@ export interface Settings {
 export interface PresignSettings {
   /** PRESIGN_TIMEOUT_S: the presign function's own Lambda timeout (seconds), which its claims' lease outlasts. */
   timeoutS: number;
+  /**
+   * REQUEST_HASH_KEY: the key of the request hash (at least 32 bytes), or the ARN of the Secrets Manager secret
+   * holding it (deployed). Its own key, never the APIv3 key: resetting that one must not break replays, and
+   * whoever holds it must not be able to test ID numbers against stored hashes.
+   */
+  requestHashKey: string;
+  /**
+   * REQUEST_HASH_KEY_PREVIOUS, during a rotation: the previous key (or its secret's ARN), or `AWSPREVIOUS`, the
+   * REQUEST_HASH_KEY secret's previous version. Hashes under it still count as the same request.
+   */
+  requestHashKeyPrevious?: string;
+  /** WECHATPAY_APP_SUB_MCHID_FIELD: the APP presign's wire name of the sub-merchant id (see SubMerchantField). */
+  appSubMerchantField: SubMerchantField;
+}
+
+const SUB_MERCHANT_FIELDS: readonly SubMerchantField[] = ['sub_mchid', 'sub_merchant_code'];
+
+/** WECHATPAY_APP_SUB_MCHID_FIELD alone: what the local stack also tells its simulator to accept. */
+export function readAppSubMerchantField(env: NodeJS.ProcessEnv): SubMerchantField {
+  const r = new Reader(env);
+  const field = appSubMerchantField(r);
+  r.checkInvalid();
+  return field;
+}
+
+function appSubMerchantField(r: Reader): SubMerchantField {
+  const value = r.optional('WECHATPAY_APP_SUB_MCHID_FIELD') ?? 'sub_mchid';
+  if ((SUB_MERCHANT_FIELDS as readonly string[]).includes(value)) return value as SubMerchantField;
+  r.invalid(
+    `WECHATPAY_APP_SUB_MCHID_FIELD is ${JSON.stringify(value)}, not ${SUB_MERCHANT_FIELDS.join(' or ')}`,
+  );
+  return 'sub_mchid';
 }
 
 /** What the outbox publisher and its sweep need. */
@@ -126,7 +160,16 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
 
 export function readPresignSettings(env: NodeJS.ProcessEnv): PresignSettings {
   const r = new Reader(env);
-  const settings: PresignSettings = { timeoutS: r.positive('PRESIGN_TIMEOUT_S', 25) };
+  const settings: PresignSettings = {
+    timeoutS: r.positive('PRESIGN_TIMEOUT_S', 29),
+    requestHashKey: r.required('REQUEST_HASH_KEY'),
+    ...ifSet('requestHashKeyPrevious', r.optional('REQUEST_HASH_KEY_PREVIOUS')),
+    appSubMerchantField: appSubMerchantField(r),
+  };
+  r.checkMissing();
+  if (settings.requestHashKeyPrevious === settings.requestHashKey) {
+    r.invalid('REQUEST_HASH_KEY_PREVIOUS repeats REQUEST_HASH_KEY (a rotation needs a new key)');
+  }
   r.checkInvalid();
   return settings;
 }

@@ -51,7 +51,10 @@ export function late(dependency: string, operation: string): DependencyUnavailab
   );
 }
 
-/** Too little time left for a step that must not be started unless it can finish (the code stays resumable). */
-export function outOfTime(why: string): DependencyUnavailable {
-  return new DependencyUnavailable('DynamoDB or KMS', `${why}; the identical request may retry`);
+/**
+ * Too little time left for a step that must not be started unless it can finish; `slow` is what took the time.
+ * Nothing was sent, so the identical request may retry.
+ */
+export function outOfTime(slow: string, why: string): DependencyUnavailable {
+  return new DependencyUnavailable(slow, `${why}; the identical request may retry`);
 }

@@ -62,7 +62,10 @@ export async function sendPresign(
     const waitMs = beforeRecording(ctx.budget);
     if (waitMs < MIN_ATTEMPT_MS) {
       if (last) return exhausted(attempt - 1, last, processed);
-      return { outcome: 'unprocessed', error: outOfTime('no time was left to call WeChat Pay') };
+      return {
+        outcome: 'unprocessed',
+        error: outOfTime('DynamoDB or KMS', 'they answered too slowly to leave time to call WeChat Pay'),
+      };
     }
     sentAt ??= ctx.clock();
     const failure = await once(ctx.wechatpay, kind, signed, waitMs);

@@ -15,7 +15,7 @@ import {
 } from './presign-budget';
 import { decideClaim, lostRace } from './presign-claim';
 import { AttemptWrites, type StoreFailure, withStoreFailure } from './presign-record';
-import { presignRequest } from './presign-request';
+import { presignRequest, type SubMerchantField } from './presign-request';
 import { sendPresign } from './presign-send';
 import { requestHash } from './request-hash';
 import { type PresignInput, validatePresign } from './validation';
@@ -25,10 +25,15 @@ export type { StoreFailure } from './presign-record';
 export interface PresignDeps {
   store: ContractStore;
   wechatpay: WechatPayGateway;
-  /** Sent as `contract_notify_url`: the public URL of our callback route. */
+  /** The public URL of our callback route: `contract_notify_url`, and `trade_info.notify_url` unless given. */
   notifyUrl: string;
-  /** Key of the request HMAC (derived from a secret; see request-hash.ts). */
-  hashKey: Buffer;
+  /** The APP presign's wire name of the sub-merchant id (WECHATPAY_APP_SUB_MCHID_FIELD). */
+  appSubMerchantField: SubMerchantField;
+  /**
+   * Keys of the request HMAC (see request-hash.ts), a secret of its own: the current one, and during a rotation
+   * the previous one, whose hashes still count as the same request.
+   */
+  hashKeys: { current: Buffer; previous?: Buffer };
   /**
    * How long a PRESIGNING claim stays its attempt's own (ms): longer than the presign function may run, so that
    * once it passed, the attempt has died, and an identical request may take the claim over.
@@ -69,23 +74,26 @@ export async function presign(
   budget: Budget = UNBOUNDED,
 ): Promise<PresignOutcome> {
   const input = validatePresign(kind, body);
-  const hash = requestHash(deps.hashKey, { kind, ...input });
+  const canonical = { kind, ...input };
+  const hash = requestHash(deps.hashKeys.current, canonical);
+  const previous = deps.hashKeys.previous && requestHash(deps.hashKeys.previous, canonical);
   const now = deps.clock();
   const writes = new AttemptWrites(deps.store, randomBytes(16).toString('base64url'), budget);
   const record = newRecord(kind, input, hash, writes.token, now);
-  const request = presignRequest(kind, input, deps.notifyUrl, deps.wechatpay);
+  const request = presignRequest(kind, input, deps, deps.wechatpay);
 
   // The claim and the (KMS) signature do not depend on each other: run them together so the critical
   // path is max(claim, sign) + WeChat Pay + store. Nothing is sent unless both succeeded.
   const forClaim = beforeRecording(budget);
   if (forClaim < MIN_ATTEMPT_MS)
-    throw outOfTime("too little of the function's time was left to claim the code");
+    throw outOfTime('Lambda', "too little of the function's time was left to claim the code");
   const [claim, signed] = await Promise.allSettled([
     beforeDeadline(deps.store.claim(record), forClaim, () => late('DynamoDB', 'PutItem')),
     beforeDeadline(deps.wechatpay.sign(request), forClaim, () => late('KMS', 'Sign')),
   ]);
   if (claim.status === 'rejected') throw claim.reason;
-  const attempt = { token: writes.token, hashes: [hash], now, leaseMs: deps.claimLeaseMs };
+  const hashes = previous ? [hash, previous] : [hash];
+  const attempt = { token: writes.token, hashes, now, leaseMs: deps.claimLeaseMs };
   const decision = decideClaim(claim.value, record, attempt);
   if (decision.kind === 'replay')
     return { result: replayOf(decision.existing), replayed: true, stored: true };
@@ -97,6 +105,8 @@ export async function presign(
       state: 'PRESIGNING',
       updated_at: iso(now),
       claim_token: writes.token,
+      // Under the current key, so the claim outlives the end of a key rotation.
+      request_hash: hash,
       local_failure: false,
       ...(decision.kind === 'takeover' ? { claim_inherited: true } : {}),
     });

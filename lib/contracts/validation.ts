@@ -94,10 +94,11 @@ const common = {
   appid: token(32, /^[0-9A-Za-z_]+$/, 'may contain only letters, digits and _'),
   plan_id: token(64, /^[0-9A-Za-z_-]+$/, 'may contain only letters, digits, _ and -'),
   out_contract_code: token(64, /^[0-9A-Za-z]+$/, 'may contain only letters and digits (WeChat Pay rule)'),
+  // A one-character name has nothing to hide but its only character: its mask is the name itself.
   display_name: text(64).check(
     z.regex(
-      /^\*{1,3}[^*\s]$/u,
-      'must be masked as WeChat Pay documents: every character but the last replaced by *, or *** and the last character for names over 4 characters',
+      /^\*{0,3}[^*\s]$/u,
+      'must be masked as WeChat Pay documents: every character but the last replaced by * (a one-character name stays as it is), or *** and the last character for names over 4 characters',
     ),
   ),
   repayment_day: z.optional(

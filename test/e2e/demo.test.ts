@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { PERSON } from '../support/fixtures';
-import type { TestStack } from '../support/stack';
+import { PERSON } from '../support/contracts/fixtures';
+import type { TestStack } from '../support/local/stack';
 import { launchChromium, openPhone } from './browser';
 import { startE2eStack, waitForState } from './stack';
 

@@ -3,8 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser } from 'playwright-core';
 import type { Simulator } from '../../infra/local/simulator';
-import { h5Body, PERSON, uniqueCode } from '../support/fixtures';
-import type { TestStack } from '../support/stack';
+import { h5Body, PERSON, uniqueCode } from '../support/contracts/fixtures';
+import type { TestStack } from '../support/local/stack';
 import { launchChromium, openPhone } from './browser';
 import { startE2eStack, waitForState } from './stack';
 

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { demoRoutes } from '../../infra/local/demo';
-import { startTestStack, type TestStack } from '../support/stack';
+import { startTestStack, type TestStack } from '../support/local/stack';
 
 /** The stack `npm start` runs, demo page included (composed the way infra/local/start.ts does it). */
 export async function startE2eStack(): Promise<TestStack> {

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { handler as presignHandler } from '../../functions/presign';
 import type { FieldIssue } from '../../lib/errors';
-import { checkResponse } from '../support/openapi';
-import { startTestStack, type TestStack } from '../support/stack';
+import { checkResponse } from '../support/docs/openapi';
+import { startTestStack, type TestStack } from '../support/local/stack';
 import { BAD_BODIES, type BadBody } from './helpers/bad-bodies';
 import { lambdaContext } from './helpers/lambda';
 

@@ -5,17 +5,18 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type DynamoDbProxy, startDynamoDbProxy } from '../support/dynamodb-proxy';
-import { h5Body } from '../support/fixtures';
-import { startTestStack, type TestStack } from '../support/stack';
+import { randomApiV3Key } from '../../infra/local/keys';
+import { type DynamoDbProxy, startDynamoDbProxy } from '../support/aws/dynamodb-proxy';
+import { h5Body } from '../support/contracts/fixtures';
+import { startTestStack, type TestStack } from '../support/local/stack';
 import { backdate, recordOf } from './helpers/records';
 import { H5_PRESIGN, presignCalls } from './helpers/wechatpay';
 
 const H5 = '/contracts/h5-presign';
 /** Past the DynamoDB client's 2 s request timeout, so the SDK gives up on the answer and retries. */
 const PAST_REQUEST_TIMEOUT_MS = 2500;
-/** Past the lease of a claim: the presign function's 25 s timeout, 10 s for clocks, and a margin. */
-const LEASE_MS = 36_000;
+/** Past the lease of a claim: the presign function's 29 s timeout, 10 s for clocks, and a margin. */
+const LEASE_MS = 40_000;
 
 describe('claims recognised as our own', () => {
   let proxy: DynamoDbProxy;
@@ -121,5 +122,47 @@ describe('claims recognised as our own', () => {
     assert.equal(retry.body.code, 'WECHATPAY_UNAVAILABLE');
     assert.equal(presignCalls(simulator(), code).at(-1)?.code, 'INVALID_REQUEST');
     assert.equal((await recordOf(tables(), code))?.state, 'PRESIGN_UNKNOWN', 'not PRESIGN_FAILED');
+  });
+
+  /** Runs `work` with the service's environment changed by `change` (unset: undefined), then restores it. */
+  async function withEnv<T>(change: Record<string, string | undefined>, work: () => Promise<T>): Promise<T> {
+    const saved = Object.fromEntries(Object.keys(change).map((k) => [k, process.env[k]]));
+    const apply = (values: Record<string, string | undefined>) => {
+      for (const [k, v] of Object.entries(values)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    };
+    apply(change);
+    try {
+      return await work();
+    } finally {
+      apply(saved);
+    }
+  }
+
+  test('the APIv3 key reset in the merchant portal: the identical retry still replays (the request hash has its own key)', async () => {
+    const body = h5Body();
+    assert.equal((await stack.request('POST', H5, body)).status, 201);
+    const again = await withEnv({ WECHATPAY_APIV3_KEY: randomApiV3Key() }, () =>
+      stack.request('POST', H5, body),
+    );
+    assert.equal(again.status, 200, JSON.stringify(again.body));
+    assert.equal(again.headers.get('idempotent-replayed'), 'true');
+  });
+
+  test('REQUEST_HASH_KEY rotated with the previous key kept: the identical retry replays; with it dropped, a conflict', async () => {
+    const body = h5Body();
+    assert.equal((await stack.request('POST', H5, body)).status, 201);
+    const rotated = {
+      REQUEST_HASH_KEY: randomApiV3Key(),
+      REQUEST_HASH_KEY_PREVIOUS: stack.env.REQUEST_HASH_KEY,
+    };
+    const during = await withEnv(rotated, () => stack.request('POST', H5, body));
+    assert.equal(during.status, 200, JSON.stringify(during.body));
+    const dropped = { ...rotated, REQUEST_HASH_KEY_PREVIOUS: undefined };
+    const afterwards = await withEnv(dropped, () => stack.request('POST', H5, body));
+    assert.equal(afterwards.status, 409, 'without the previous key the old hash is someone else’s');
+    assert.equal(afterwards.body.code, 'CONTRACT_CODE_USED');
   });
 });

@@ -16,8 +16,8 @@ import { type DynamoDbLocal, startDynamoDbLocal } from '../../infra/local/dynamo
 import { type KmsStandIn, startKmsStandIn } from '../../infra/local/kms/server';
 import type { Simulator } from '../../infra/local/simulator';
 import type { ReconcileReport } from '../../lib/contracts/reconcile';
-import { h5Body } from '../support/fixtures';
-import { startTestStack, type TestStack } from '../support/stack';
+import { h5Body } from '../support/contracts/fixtures';
+import { startTestStack, type TestStack } from '../support/local/stack';
 import { lambdaContext } from './helpers/lambda';
 import { CrashingPublisher } from './helpers/publisher';
 import { backdate, recordOf, type Tables } from './helpers/records';

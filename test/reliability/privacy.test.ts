@@ -9,9 +9,9 @@ import { inspect } from 'node:util';
 import type { ServiceEvent } from '../../lib/contracts/events';
 import { validatePresign } from '../../lib/contracts/validation';
 import { parseJsonBody } from '../../lib/http/body';
-import { h5Body, residentId } from '../support/fixtures';
-import { type CapturedOutput, captureOutput } from '../support/output-capture';
-import type { ApiAnswer, TestStack } from '../support/stack';
+import { h5Body, residentId } from '../support/contracts/fixtures';
+import type { ApiAnswer, TestStack } from '../support/local/stack';
+import { type CapturedOutput, captureOutput } from '../support/observability/output-capture';
 import { lambdaContext } from './helpers/lambda';
 import { callbacksSettled, H5_PRESIGN, tokenOf } from './helpers/wechatpay';
 
@@ -79,7 +79,7 @@ describe('privacy', () => {
 
   before(async () => {
     output = captureOutput();
-    const { startTestStack } = await import('../support/stack');
+    const { startTestStack } = await import('../support/local/stack');
     stack = await startTestStack();
   });
   after(async () => {

@@ -9,6 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { handler as reconcileHandler } from '../../functions/reconcile';
 import type { Simulator } from '../../infra/local/simulator';
 import type { ReconcileReport } from '../../lib/contracts/reconcile';
+import { h5Body, uniqueCode } from '../support/contracts/fixtures';
+import { type ApiAnswer, startTestStack, type TestStack } from '../support/local/stack';
 import {
   type Callback,
   NOTIFY_PATH,
@@ -16,9 +18,7 @@ import {
   post as postCallback,
   resend,
   type WechatPayKeys,
-} from '../support/callbacks';
-import { h5Body, uniqueCode } from '../support/fixtures';
-import { type ApiAnswer, startTestStack, type TestStack } from '../support/stack';
+} from '../support/wechatpay/callbacks';
 import { lambdaContext } from './helpers/lambda';
 import { pool } from './helpers/pool';
 import { backdate, recordOf } from './helpers/records';

@@ -48,7 +48,8 @@ function presign(ctx: SimContext, call: IncomingCall, channel: 'H5' | 'APP'): Re
       'header',
     );
   }
-  const input = validatePresign(parseJsonObject(call.body), channel, key);
+  const subMerchantField = channel === 'APP' ? ctx.appSubMerchantField : 'sub_mchid';
+  const input = validatePresign(parseJsonObject(call.body), channel, key, subMerchantField);
   const contract = ctx.store.presign(input, channel, ctx.businessNow());
   ctx.log(`presign ${channel} ${contract.out_contract_code} token expires ${contract.token_expires_at}`);
   return channel === 'H5'

@@ -6,7 +6,7 @@ import type { DeductionStore } from './deductions';
 import type { Faults } from './faults';
 import type { KeyStore } from './keys';
 import type { PlanRegistry } from './plans';
-import type { RecordedRequest } from './types';
+import type { RecordedRequest, SubMerchantField } from './types';
 import type { Wallets } from './wallets';
 
 /** Everything a request handler may touch. */
@@ -23,6 +23,8 @@ export interface SimContext {
   faults: Faults;
   auth: MerchantAuth;
   requests: RecordedRequest[];
+  /** The APP presign's one accepted name for the sub-merchant id. */
+  appSubMerchantField: SubMerchantField;
   /** Epoch ms for signature timestamps: the injected clock, never shifted. */
   signatureNow(): number;
   /** Epoch ms for business time (token expiry, contract times): the clock plus the sandbox offset. */

@@ -33,6 +33,7 @@ export type {
   SimulatedContract,
   Simulator,
   SimulatorOptions,
+  SubMerchantField,
 } from './types';
 
 /** Starts the WeChat Pay v3 credit-repayment simulator on loopback (by default on a free port). */
@@ -58,6 +59,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     wallets: new Wallets(),
     faults: new Faults(),
     requests,
+    appSubMerchantField: options.appSubMerchantField ?? 'sub_mchid',
     auth: new MerchantAuth({
       mchid: options.mchid,
       merchantSerialNo: options.merchantSerialNo,

@@ -35,8 +35,15 @@ export interface SimulatorOptions {
    * Unset: TERMINATE_CONTRACT goes to the contract's `contract_notify_url`.
    */
   terminateNotifyUrl?: string;
+  /**
+   * The one name the APP presign accepts for the sub-merchant id: WeChat Pay's APP page says `sub_merchant_code`,
+   * its other pages `sub_mchid` (default). H5 always takes `sub_mchid`.
+   */
+  appSubMerchantField?: SubMerchantField;
   log?: (line: string) => void;
 }
+
+export type SubMerchantField = 'sub_mchid' | 'sub_merchant_code';
 
 export type ContractState = 'PRESIGNED' | 'DECLINED' | 'EFFECTIVE' | 'TERMINATED';
 

@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { oaepDecrypt } from './crypto';
 import { paramError } from './errors';
 import { int, NO_SPACE, notifyUrl, type Obj, obj, onlyKeys, str } from './fields';
-import type { TradeInfo } from './types';
+import type { SubMerchantField, TradeInfo } from './types';
 
 /* Field rules of the presign and terminate bodies (docs/protocol.md). */
 
@@ -114,14 +114,17 @@ const COMMON_KEYS = [
 
 /**
  * `decryptionKey` is the private key of the WeChat Pay key named by the request's `Wechatpay-Serial`.
- * The APP page still documents `sub_merchant_code`, so APP also accepts that name for `sub_mchid`.
+ * `subMerchantField` is the one name this WeChat Pay takes for the sub-merchant id (the APP page documents
+ * `sub_merchant_code`, every other source `sub_mchid`); the other name is an unknown field.
  */
-export function validatePresign(body: Obj, channel: 'H5' | 'APP', decryptionKey: KeyObject): PresignInput {
-  onlyKeys(
-    body,
-    '',
-    channel === 'H5' ? [...COMMON_KEYS, 'jump_info'] : [...COMMON_KEYS, 'sub_merchant_code'],
-  );
+export function validatePresign(
+  body: Obj,
+  channel: 'H5' | 'APP',
+  decryptionKey: KeyObject,
+  subMerchantField: SubMerchantField,
+): PresignInput {
+  const keys = COMMON_KEYS.map((k) => (k === 'sub_mchid' ? subMerchantField : k));
+  onlyKeys(body, '', channel === 'H5' ? [...keys, 'jump_info'] : keys);
   const code = (key: string, max: number) =>
     str(body, key, '', { max, pattern: NO_SPACE, patternIssue: '不能包含空白字符' });
   const input: PresignInput = {
@@ -146,8 +149,9 @@ export function validatePresign(body: Obj, channel: 'H5' | 'APP', decryptionKey:
     display_name: str(body, 'display_name', '', {
       required: true,
       max: 64,
-      pattern: /^\*{1,3}[^*\s]$/u,
-      patternIssue: '须为脱敏姓名：仅保留最后一个字，其余替换为*，超过4个字时为***加最后一个字',
+      pattern: /^\*{0,3}[^*\s]$/u,
+      patternIssue:
+        '须为脱敏姓名：仅保留最后一个字，其余替换为*（单字姓名即其本身），超过4个字时为***加最后一个字',
     }),
     contract_notify_url: notifyUrl(body, 'contract_notify_url', '', true) ?? '',
     repayment_amount_limit: '',
@@ -163,7 +167,7 @@ export function validatePresign(body: Obj, channel: 'H5' | 'APP', decryptionKey:
   });
   if (BigInt(limit) <= 0n) throw paramError('/repayment_amount_limit', '必须大于0', limit);
   input.repayment_amount_limit = limit;
-  const subMchid = code('sub_mchid', 32) ?? (channel === 'APP' ? code('sub_merchant_code', 32) : undefined);
+  const subMchid = code(subMerchantField, 32);
   if (subMchid !== undefined) input.sub_mchid = subMchid;
   const subAppid = code('sub_appid', 32);
   if (subAppid !== undefined) input.sub_appid = subAppid;

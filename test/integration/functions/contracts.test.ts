@@ -5,6 +5,10 @@ import { makeHandler } from '../../../functions/contracts';
 import { contractDeps } from '../../../lib/config/deps';
 import { createRuntime } from '../../../lib/config/runtime';
 import { UNAVAILABLE_MESSAGES } from '../../../lib/http/errors';
+import { contractEvents } from '../../support/contracts/events';
+import { h5Body, PERSON, uniqueCode } from '../../support/contracts/fixtures';
+import { startTestStack, type TestStack } from '../../support/local/stack';
+import { captureOutput } from '../../support/observability/output-capture';
 import {
   callback,
   lambdaContext,
@@ -14,11 +18,7 @@ import {
   resend,
   SIGN_CONTRACT,
   type WechatPayKeys,
-} from '../../support/callbacks';
-import { contractEvents } from '../../support/events';
-import { h5Body, PERSON, uniqueCode } from '../../support/fixtures';
-import { captureOutput } from '../../support/output-capture';
-import { startTestStack, type TestStack } from '../../support/stack';
+} from '../../support/wechatpay/callbacks';
 
 // GET /contracts/{code}[?sync=true] and POST /contracts/{code}/terminate through the local gateway, against
 // the simulator, DynamoDB Local and the KMS stand-in. This file holds WeChat Pay's private key, so it can send

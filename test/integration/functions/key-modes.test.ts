@@ -4,8 +4,8 @@ import { after, before, describe, test } from 'node:test';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import type { CallbackAttempt, Simulator } from '../../../infra/local/simulator';
-import { h5Body } from '../../support/fixtures';
-import { startTestStack, type TestStack } from '../../support/stack';
+import { h5Body } from '../../support/contracts/fixtures';
+import { startTestStack, type TestStack } from '../../support/local/stack';
 
 /*
  * Both WeChat Pay key modes through the whole local stack: the simulator signs callbacks (sent by `agree`), the

@@ -10,10 +10,10 @@ import type { ServiceEvent } from '../../../lib/contracts/events';
 import type { EventPublisher } from '../../../lib/contracts/ports';
 import { DependencyUnavailable } from '../../../lib/errors';
 import { metrics } from '../../../lib/observability';
-import { h5Body } from '../../support/fixtures';
-import { MemoryPublisher } from '../../support/memory-publisher';
-import { startTestStack, type TestStack } from '../../support/stack';
-import { wiring } from '../../support/wiring';
+import { wiring } from '../../support/config/wiring';
+import { h5Body } from '../../support/contracts/fixtures';
+import { MemoryPublisher } from '../../support/contracts/memory-publisher';
+import { startTestStack, type TestStack } from '../../support/local/stack';
 
 // The outbox against DynamoDB Local: EventBridge throttling for minutes (the stream's retries all fail) keeps
 // each event in the contracts table at its first failure; the operator lists and replays them; and once the

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { handler } from '../../../functions/presign';
 import { type KmsStandIn, startKmsStandIn } from '../../../infra/local/kms/server';
-import { lambdaContext } from '../../support/callbacks';
-import { h5Body, PERSON } from '../../support/fixtures';
-import { startTestStack, type TestStack } from '../../support/stack';
+import { h5Body, PERSON } from '../../support/contracts/fixtures';
+import { startTestStack, type TestStack } from '../../support/local/stack';
+import { lambdaContext } from '../../support/wechatpay/callbacks';
 
 // The presign Lambda invoked directly (Step Functions, other Lambdas): the event is the body, the result the
 // plain presign result, and every failure an error whose `name` is what infra/aws/presign-workflow.asl.json

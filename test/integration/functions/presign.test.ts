@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { h5Body, PERSON } from '../../support/fixtures';
-import { startTestStack, type TestStack } from '../../support/stack';
+import { h5Body, PERSON } from '../../support/contracts/fixtures';
+import { startTestStack, type TestStack } from '../../support/local/stack';
 
 const H5 = '/contracts/h5-presign';
 const APP = '/contracts/app-presign';

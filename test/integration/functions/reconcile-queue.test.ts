@@ -9,8 +9,8 @@ import { createRuntime } from '../../../lib/config/runtime';
 import type { ContractRecord } from '../../../lib/contracts/model';
 import type { ReconcileReport } from '../../../lib/contracts/reconcile';
 import { contractPath } from '../../../lib/wechatpay/credit-repayment';
-import { h5Body, PRESIGNED_BY_US, uniqueCode } from '../../support/fixtures';
-import { startTestStack, type TestStack } from '../../support/stack';
+import { h5Body, PRESIGNED_BY_US, uniqueCode } from '../../support/contracts/fixtures';
+import { startTestStack, type TestStack } from '../../support/local/stack';
 
 // Reconcile's queue through functions/reconcile.ts against DynamoDB Local and the simulator, on a clock the
 // test moves (the simulator signs and checks on the same clock, so WeChat Pay's answers still verify).

@@ -8,9 +8,15 @@ import { contractDeps } from '../../../lib/config/deps';
 import type { ContractState } from '../../../lib/contracts/lifecycle';
 import type { ReconcileReport } from '../../../lib/contracts/reconcile';
 import { TERMINATE_PATH } from '../../../lib/wechatpay/credit-repayment';
-import { lambdaContext, NOTIFY_PATH, newWechatPayKeys, post, resend } from '../../support/callbacks';
-import { h5Body } from '../../support/fixtures';
-import { startTestStack, type TestStack } from '../../support/stack';
+import { h5Body } from '../../support/contracts/fixtures';
+import { startTestStack, type TestStack } from '../../support/local/stack';
+import {
+  lambdaContext,
+  NOTIFY_PATH,
+  newWechatPayKeys,
+  post,
+  resend,
+} from '../../support/wechatpay/callbacks';
 
 // functions/reconcile.ts, invoked as the schedule would, over 50 stale contracts in every state plus young
 // ones it must leave alone. Stale means "as if 30 minutes had passed": the times in our records are moved back

@@ -2,7 +2,7 @@
  * The bad-input corpus: malformed presign requests, each with the JSON pointer its 400 must name ("" is the
  * whole body). `body` is sent as JSON; `raw` is sent byte for byte, for what JSON.stringify cannot produce.
  */
-import { h5Body, PERSON, residentId, withIdentity } from '../../support/fixtures';
+import { h5Body, PERSON, residentId, withIdentity } from '../../support/contracts/fixtures';
 
 export interface BadBody {
   name: string;

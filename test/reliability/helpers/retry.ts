@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ApiAnswer } from '../../support/stack';
+import type { ApiAnswer } from '../../support/local/stack';
 
 export interface RetryTally {
   /** 503 DEPENDENCY_UNAVAILABLE answers that were retried. */

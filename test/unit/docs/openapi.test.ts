@@ -29,11 +29,11 @@ import { errorResponse } from '../../../lib/http/errors';
 import { callbackErrors } from '../../../lib/http/notification';
 import { json } from '../../../lib/http/response';
 import { logger } from '../../../lib/observability';
+import { h5Body, PERSON } from '../../support/contracts/fixtures';
 import { gatewayDouble } from '../../support/contracts/gateway';
-import { h5Body, PERSON } from '../../support/fixtures';
-import { MemoryContractStore } from '../../support/memory-store';
-import { checkRequest, checkResponse, openapi } from '../../support/openapi';
-import { presignTestDeps } from '../../support/presign-deps';
+import { MemoryContractStore } from '../../support/contracts/memory-store';
+import { presignTestDeps } from '../../support/contracts/presign-deps';
+import { checkRequest, checkResponse, openapi } from '../../support/docs/openapi';
 
 logger.setLogLevel('SILENT');
 

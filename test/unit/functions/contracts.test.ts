@@ -5,11 +5,11 @@ import { makeHandler } from '../../../functions/contracts';
 import type { ContractDeps } from '../../../lib/config/deps';
 import type { ContractRecord } from '../../../lib/contracts/model';
 import { tracer } from '../../../lib/observability';
-import { lambdaContext } from '../../support/callbacks';
+import { wiring } from '../../support/config/wiring';
+import { PRESIGNED_BY_US } from '../../support/contracts/fixtures';
 import { gatewayDouble } from '../../support/contracts/gateway';
-import { PRESIGNED_BY_US } from '../../support/fixtures';
-import { MemoryContractStore } from '../../support/memory-store';
-import { wiring } from '../../support/wiring';
+import { MemoryContractStore } from '../../support/contracts/memory-store';
+import { lambdaContext } from '../../support/wechatpay/callbacks';
 
 const OPENID = 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o';
 

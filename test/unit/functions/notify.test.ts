@@ -5,9 +5,9 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { makeHandler } from '../../../functions/notify';
 import { notifyDeps } from '../../../lib/config/deps';
 import { createRuntime } from '../../../lib/config/runtime';
-import { apiGatewayEvent, lambdaContext } from '../../support/callbacks';
-import { captureOutput } from '../../support/output-capture';
-import { V2 } from '../../support/vectors';
+import { captureOutput } from '../../support/observability/output-capture';
+import { apiGatewayEvent, lambdaContext } from '../../support/wechatpay/callbacks';
+import { V2 } from '../../support/wechatpay/vectors';
 
 /**
  * V2 (wechatpay-go's full signed callback) through the real handler, built on a runtime of its own: the

@@ -5,11 +5,11 @@ import { makeHandler } from '../../../functions/presign';
 import type { PresignDeps } from '../../../lib/contracts/presign';
 import { logger, metrics } from '../../../lib/observability';
 import type { SignedRequest, WechatPayRequest, WechatPayResponse } from '../../../lib/wechatpay/client';
-import { lambdaContext } from '../../support/callbacks';
-import { h5Body, PERSON } from '../../support/fixtures';
-import { MemoryContractStore } from '../../support/memory-store';
-import { presignTestDeps } from '../../support/presign-deps';
-import { wiring } from '../../support/wiring';
+import { wiring } from '../../support/config/wiring';
+import { h5Body, PERSON } from '../../support/contracts/fixtures';
+import { MemoryContractStore } from '../../support/contracts/memory-store';
+import { presignTestDeps } from '../../support/contracts/presign-deps';
+import { lambdaContext } from '../../support/wechatpay/callbacks';
 
 const T0 = Date.parse('2026-11-27T04:00:00Z');
 

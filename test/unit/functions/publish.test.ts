@@ -7,10 +7,10 @@ import { outboxItem } from '../../../lib/aws/outbox';
 import type { ContractState } from '../../../lib/contracts/lifecycle';
 import type { ContractRecord } from '../../../lib/contracts/model';
 import { metrics } from '../../../lib/observability';
-import { contractEvents } from '../../support/events';
-import { MemoryOutbox } from '../../support/memory-outbox';
-import { MemoryPublisher } from '../../support/memory-publisher';
-import { wiring } from '../../support/wiring';
+import { wiring } from '../../support/config/wiring';
+import { contractEvents } from '../../support/contracts/events';
+import { MemoryOutbox } from '../../support/contracts/memory-outbox';
+import { MemoryPublisher } from '../../support/contracts/memory-publisher';
 
 const CODE = 'C202601010001';
 const NOW = Date.parse('2026-01-01T00:00:10.000Z');

@@ -7,7 +7,7 @@ import {
   propertiesOf,
   type Resource,
   type Template,
-} from '../../support/package';
+} from '../../support/infra/package';
 
 // Someone is told: every alarm reaches the alert topic when it fires and when it clears, the topic's subscribers
 // are the alarmSubscribers parameter, and our own metrics are counted per stage.

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { packaged, type Resource, type Template } from '../../support/package';
+import { packaged, type Resource, type Template } from '../../support/infra/package';
 
 // A first deploy that succeeds: CloudFormation orders creation only by references and DependsOn, so a resource
 // that names another by its key or name (the stage's RouteSettings naming a route, an environment variable naming

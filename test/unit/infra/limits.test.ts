@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { iamStatements, ofType, packaged, propertiesOf, type Template } from '../../support/package';
+import { iamStatements, ofType, packaged, propertiesOf, type Template } from '../../support/infra/package';
 
 // Limits and records: reserved concurrency everywhere, scheduled functions that report failed runs, timeouts
 // inside API Gateway's, a year of logs with the caller's identity, and the APIv3 secret readable by its readers only.
@@ -101,22 +101,29 @@ describe('limits and records', () => {
     assert.deepEqual(settings.DestinationArn, { 'Fn::GetAtt': ['HttpApiLogGroup', 'Arn'] });
   });
 
-  it('lets only the roles that read the APIv3 key read it, whatever other IAM policies say', () => {
-    const policy = propertiesOf(template, 'ApiV3KeySecretPolicy');
-    assert.deepEqual(policy.SecretId, { Ref: 'ApiV3KeySecret' });
-    const [statement] = (policy.ResourcePolicy as { Statement: Record<string, unknown>[] }).Statement;
-    assert.ok(statement, 'the secret policy has no statement');
-    assert.equal(statement.Effect, 'Deny');
-    assert.equal(statement.Action, 'secretsmanager:GetSecretValue');
-    const readers = iamStatements(template)
-      .filter(({ statement: s }) => [s.Action].flat().includes('secretsmanager:GetSecretValue'))
-      .map(({ owner }) => (owner === 'CertificateModePolicy' ? 'CertificatesRole' : owner))
-      .sort();
-    const allowed = (
-      statement.Condition as { ArnNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': [string] }[] } }
-    ).ArnNotEquals['aws:PrincipalArn']
-      .map((arn) => arn['Fn::GetAtt'][0])
-      .sort();
-    assert.deepEqual(allowed, readers);
-  });
+  for (const [secret, policyId] of [
+    ['ApiV3KeySecret', 'ApiV3KeySecretPolicy'],
+    ['RequestHashKeySecret', 'RequestHashKeySecretPolicy'],
+  ] as const) {
+    it(`lets only the roles that read ${secret} read it, whatever other IAM policies say`, () => {
+      const policy = propertiesOf(template, policyId);
+      assert.deepEqual(policy.SecretId, { Ref: secret });
+      const [statement] = (policy.ResourcePolicy as { Statement: Record<string, unknown>[] }).Statement;
+      assert.ok(statement, 'the secret policy has no statement');
+      assert.equal(statement.Effect, 'Deny');
+      assert.equal(statement.Action, 'secretsmanager:GetSecretValue');
+      const readers = iamStatements(template)
+        .filter(({ statement: s }) => [s.Action].flat().includes('secretsmanager:GetSecretValue'))
+        .filter(({ statement: s }) => JSON.stringify(s.Resource) === JSON.stringify({ Ref: secret }))
+        .map(({ owner }) => (owner === 'CertificateModePolicy' ? 'CertificatesRole' : owner))
+        .sort();
+      const allowed = (
+        statement.Condition as { ArnNotEquals: { 'aws:PrincipalArn': { 'Fn::GetAtt': [string] }[] } }
+      ).ArnNotEquals['aws:PrincipalArn']
+        .map((arn) => arn['Fn::GetAtt'][0])
+        .sort();
+      assert.ok(readers.length > 0, `nobody reads ${secret}`);
+      assert.deepEqual(allowed, readers);
+    });
+  }
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { PACKAGE_PARAMS, packaged, type Statement, type Template } from '../../support/package';
+import { PACKAGE_PARAMS, packaged, type Statement, type Template } from '../../support/infra/package';
 
 // The merchant key's policy (infra/aws/kms.yml): only the signing roles sign, the key admin administers without
 // use, only the break-glass principal (or this stack's own deploys) can delete, disable or re-police it, and any

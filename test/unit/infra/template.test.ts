@@ -12,7 +12,7 @@ import {
   type Statement,
   iamStatements as statementsOf,
   type Template,
-} from '../../support/package';
+} from '../../support/infra/package';
 
 // Packages the real serverless.yml once (offline, dummy credentials) and checks the CloudFormation template
 // that `serverless deploy` would send: the security and data-safety properties a deploy must not lose.
@@ -229,7 +229,8 @@ describe('packaged CloudFormation template', () => {
 
   it('tells presign its own timeout, from which its claims’ lease is derived', () => {
     assert.equal(presignEnvironment().PRESIGN_TIMEOUT_S, String(presignFunction().Properties.Timeout));
-    assert.ok(Number(presignFunction().Properties.Timeout) < 30, "inside API Gateway's 30 s");
+    // 29 s: inside API Gateway's 30 s integration timeout (docs/deploy.md, time budgets).
+    assert.equal(presignFunction().Properties.Timeout, 29);
   });
 
   it('defaults the notify URL to the API’s own callback route', () => {
@@ -243,13 +244,19 @@ describe('packaged CloudFormation template', () => {
   });
 
   it('lets presign read exactly the parameter and secret its environment names', () => {
-    const bySid = new Map(iamStatements().map(({ statement }) => [statement.Sid, statement]));
+    const own = iamStatements().filter((s) => s.owner === 'PresignRole');
+    const bySid = new Map(own.map(({ statement }) => [statement.Sid, statement]));
     const ssm = bySid.get('ReadWechatPayPublicKey')?.Resource as { 'Fn::Sub': string };
     assert.ok(
       ssm['Fn::Sub'].endsWith(`:parameter${presignEnvironment().WECHATPAY_PUBLIC_KEY}`),
       ssm['Fn::Sub'],
     );
-    assert.deepEqual(bySid.get('ReadApiV3Key')?.Resource, presignEnvironment().WECHATPAY_APIV3_KEY);
+    assert.deepEqual(presignEnvironment().REQUEST_HASH_KEY, { Ref: 'RequestHashKeySecret' });
+    assert.deepEqual(bySid.get('ReadRequestHashKey')?.Resource, presignEnvironment().REQUEST_HASH_KEY);
+    assert.equal(bySid.get('ReadApiV3Key'), undefined, 'the request hash has its own key');
+    assert.equal(presignEnvironment().REQUEST_HASH_KEY_PREVIOUS, '', 'no rotation under way by default');
+    const secret = resource('RequestHashKeySecret').Properties;
+    assert.deepEqual(secret.GenerateSecretString, { PasswordLength: 64, ExcludePunctuation: true });
   });
 
   it('certificates: scheduled every 6 hours on its own role, which writes only the reserved item', () => {

@@ -8,7 +8,7 @@ import { asl } from '../../../infra/validate/asl';
 import { cfnGuard } from '../../../infra/validate/cfn-guard';
 import { cfnLint } from '../../../infra/validate/cfn-lint';
 import { judge, readSuppressions } from '../../../infra/validate/findings';
-import { packaged, type Template } from '../../support/package';
+import { packaged, type Template } from '../../support/infra/package';
 
 // AWS's own validators on the packaged template (infra/validate): cfn-lint's rules, cfn-guard with the Control
 // Tower rules, cdk-nag and asl-validator. Every finding is fixed or listed with a reason in

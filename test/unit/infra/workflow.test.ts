@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as errors from '../../../lib/errors';
-import { packaged } from '../../support/package';
+import { packaged } from '../../support/infra/package';
 
 // The presign state machine (infra/aws/presign-workflow.asl.json, deployed by infra/aws/workflow.yml): its
 // Retry/Catch must name errors the presign function really throws (a misspelt name silently never matches),

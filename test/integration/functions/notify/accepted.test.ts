@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { Aes, Formatter, Rsa } from 'wechatpay-axios-plugin';
+import { contractEvents } from '../../../support/contracts/events';
+import { uniqueCode } from '../../../support/contracts/fixtures';
 import {
   type Callback,
   callback,
@@ -11,9 +13,7 @@ import {
   TERMINATE_CONTRACT,
   terminatedContract,
   type WechatPayKeys,
-} from '../../../support/callbacks';
-import { contractEvents } from '../../../support/events';
-import { uniqueCode } from '../../../support/fixtures';
+} from '../../../support/wechatpay/callbacks';
 import { type NotifyHarness, startNotifyHarness } from './harness';
 
 /** A callback built only with wechatpay-axios-plugin's primitives: an SDK nobody here wrote. */

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { CALLBACK_ANSWERS } from '../../../../lib/http/notification';
+import { captureOutput } from '../../../support/observability/output-capture';
 import {
   type Answer,
   type Callback,
@@ -11,8 +12,7 @@ import {
   randomApiV3Key,
   SIGN_CONTRACT,
   signedContract,
-} from '../../../support/callbacks';
-import { captureOutput } from '../../../support/output-capture';
+} from '../../../support/wechatpay/callbacks';
 import { type NotifyHarness, startNotifyHarness } from './harness';
 
 interface BadCase {

@@ -7,6 +7,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { handler } from '../../../../functions/notify';
+import { h5Body } from '../../../support/contracts/fixtures';
+import { checkResponse } from '../../../support/docs/openapi';
+import { startTestStack, type TestStack } from '../../../support/local/stack';
 import {
   type Answer,
   apiGatewayEvent,
@@ -16,10 +19,7 @@ import {
   newWechatPayKeys,
   post,
   type WechatPayKeys,
-} from '../../../support/callbacks';
-import { h5Body } from '../../../support/fixtures';
-import { checkResponse } from '../../../support/openapi';
-import { startTestStack, type TestStack } from '../../../support/stack';
+} from '../../../support/wechatpay/callbacks';
 
 type Item = Record<string, unknown>;
 

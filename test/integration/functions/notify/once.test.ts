@@ -7,7 +7,7 @@ import {
   signedContract,
   TERMINATE_CONTRACT,
   terminatedContract,
-} from '../../../support/callbacks';
+} from '../../../support/wechatpay/callbacks';
 import { type NotifyHarness, startNotifyHarness } from './harness';
 
 const CONCURRENT = 20;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SIGN_CONTRACT } from '../../../support/callbacks';
+import { SIGN_CONTRACT } from '../../../support/wechatpay/callbacks';
 import { type NotifyHarness, startNotifyHarness } from './harness';
 
 /** The simulator is an independent WeChat Pay peer: its own signing, encryption and retries reach our gateway. */

@@ -6,8 +6,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../../../../infra/local/dynamodb';
 import { type KmsStandIn, startKmsStandIn } from '../../../../infra/local/kms/server';
 import { createTables, readCloudFormationResources } from '../../../../infra/local/tables';
-import { callback, resend, signedContract } from '../../../support/callbacks';
-import { uniqueCode } from '../../../support/fixtures';
+import { uniqueCode } from '../../../support/contracts/fixtures';
+import { callback, resend, signedContract } from '../../../support/wechatpay/callbacks';
 import { type NotifyHarness, startNotifyHarness } from './harness';
 
 /**

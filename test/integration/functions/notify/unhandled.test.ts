@@ -7,7 +7,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { main as operator } from '../../../../infra/ops/invoke';
 import { DynamoNotificationStore } from '../../../../lib/aws/dynamo-notification-store';
 import { metrics } from '../../../../lib/observability';
-import { callback, SIGN_CONTRACT, signedContract } from '../../../support/callbacks';
+import { callback, SIGN_CONTRACT, signedContract } from '../../../support/wechatpay/callbacks';
 import { type NotifyHarness, startNotifyHarness } from './harness';
 
 // Nothing acknowledged is lost: verified callbacks this release cannot act on are kept without expiry,

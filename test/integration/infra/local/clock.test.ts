@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { h5Body } from '../../../support/fixtures';
-import { startTestStack, type TestStack } from '../../../support/stack';
+import { h5Body } from '../../../support/contracts/fixtures';
+import { startTestStack, type TestStack } from '../../../support/local/stack';
 
 // The test clock of the local stack (GET/POST /local/clock on the API port), against the real simulator: an
 // advance lapses WeChat Pay's presign tokens as real time would, and requests keep passing its signature checks.

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvokeCommand, LambdaClient, ResourceNotFoundException } from '@aws-sdk/client-lambda';
-import { h5Body, PERSON } from '../../../support/fixtures';
-import { startTestStack, type TestStack } from '../../../support/stack';
+import { h5Body, PERSON } from '../../../support/contracts/fixtures';
+import { startTestStack, type TestStack } from '../../../support/local/stack';
 
 // The local stack's Lambda Invoke API driven by AWS's own client, configured the way another AWS workflow's
 // code would be: only AWS_ENDPOINT_URL_LAMBDA and (dummy) credentials differ from a deployed call.

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ScheduleStatus } from '../../../../infra/local/schedules';
-import { startTestStack, type TestStack } from '../../../support/stack';
+import { startTestStack, type TestStack } from '../../../support/local/stack';
 
 // serverless.yml's schedules running in the local stack: the real reconcile and certificates functions on their
 // rate expressions, compressed, on demand, and after the test clock jumps past a slot.

@@ -15,11 +15,11 @@ import {
 import { createTables, readCloudFormationResources } from '../../../../infra/local/tables';
 import { DynamoContractStore } from '../../../../lib/aws/dynamo-contract-store';
 import type { ContractRecord } from '../../../../lib/contracts/model';
-import { contractEvents } from '../../../support/events';
-import { uniqueCode } from '../../../support/fixtures';
-import { MemoryOutbox } from '../../../support/memory-outbox';
-import { MemoryPublisher } from '../../../support/memory-publisher';
-import { wiring } from '../../../support/wiring';
+import { wiring } from '../../../support/config/wiring';
+import { contractEvents } from '../../../support/contracts/events';
+import { uniqueCode } from '../../../support/contracts/fixtures';
+import { MemoryOutbox } from '../../../support/contracts/memory-outbox';
+import { MemoryPublisher } from '../../../support/contracts/memory-publisher';
 
 const TABLES_YML = join(import.meta.dirname, '../../../../infra/aws/tables.yml');
 

@@ -12,12 +12,17 @@ import {
   publishDeps,
 } from '../../../../lib/config/deps';
 import { createRuntime } from '../../../../lib/config/runtime';
-import { BASE_ENV, publicKeyPem } from '../../../support/config';
+import { BASE_ENV, publicKeyPem } from '../../../support/config/settings';
 
 process.env.AWS_REGION ??= 'ap-southeast-1';
 
 /** Inline key material, as local runs give it: no SSM or Secrets Manager call. */
-const ENV = { ...BASE_ENV, WECHATPAY_PUBLIC_KEY: publicKeyPem(), WECHATPAY_APIV3_KEY: 'k'.repeat(32) };
+const ENV = {
+  ...BASE_ENV,
+  WECHATPAY_PUBLIC_KEY: publicKeyPem(),
+  WECHATPAY_APIV3_KEY: 'k'.repeat(32),
+  REQUEST_HASH_KEY: 'h'.repeat(32),
+};
 const T = Date.parse('2031-05-06T07:08:09Z');
 
 describe('the builders of each function’s dependencies', () => {
@@ -60,6 +65,24 @@ describe('the builders of each function’s dependencies', () => {
     const runtime = createRuntime({ env: ENV, clock });
     assert.equal((await presignDeps(runtime).load()).clock, clock);
     assert.equal((await notifyDeps(runtime).load()).clock, clock);
+  });
+
+  it('presign hashes requests with REQUEST_HASH_KEY itself, never with anything of the APIv3 key', async () => {
+    const { hashKeys } = await presignDeps(createRuntime({ env: ENV })).load();
+    assert.deepEqual(hashKeys, { current: Buffer.from(ENV.REQUEST_HASH_KEY) });
+    const reset = await presignDeps(
+      createRuntime({ env: { ...ENV, WECHATPAY_APIV3_KEY: 'z'.repeat(32) } }),
+    ).load();
+    assert.deepEqual(reset.hashKeys, hashKeys, 'resetting the APIv3 key changes nothing');
+    const env = { ...BASE_ENV, WECHATPAY_PUBLIC_KEY: ENV.WECHATPAY_PUBLIC_KEY };
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: 's'.repeat(40) });
+    await presignDeps(createRuntime({ env })).load();
+    assert.deepEqual(
+      secrets.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input.SecretId),
+      [BASE_ENV.REQUEST_HASH_KEY],
+      'the request-hash secret only, not the APIv3 key’s',
+    );
+    secrets.reset();
   });
 
   it('contracts and reconcile never read the APIv3 key', async () => {

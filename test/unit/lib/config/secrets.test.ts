@@ -4,7 +4,7 @@ import { beforeEach, describe, it } from 'node:test';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
-import { Cached } from '../../../../lib/config/cache';
+import { createRuntime } from '../../../../lib/config/runtime';
 import { type KeyCache, loadKeys, publicKeyFingerprint } from '../../../../lib/config/secrets';
 import { readSettings } from '../../../../lib/config/settings';
 import {
@@ -13,7 +13,7 @@ import {
   PUBLIC_KEY_PARAMETER as PARAMETER,
   publicKeyPem,
   APIV3_SECRET_ARN as SECRET_ARN,
-} from '../../../support/config';
+} from '../../../support/config/settings';
 
 process.env.AWS_REGION ??= 'ap-southeast-1';
 
@@ -44,7 +44,7 @@ describe('loadKeys: SSM and Secrets Manager, each value kept POWERTOOLS_PARAMETE
     ssm.on(GetParameterCommand, { Name: NEXT_PARAMETER }).resolves({ Parameter: { Value: NEXT_PEM } });
     secrets.on(GetSecretValueCommand, { SecretId: SECRET_ARN }).resolves({ SecretString: API_V3_KEY });
     const clock = () => now;
-    cache = { publicKey: new Cached(clock), nextPublicKey: new Cached(clock), apiV3Key: new Cached(clock) };
+    cache = createRuntime({ clock }).keys;
   });
 
   it('a secret ARN goes to getSecret and a parameter name to getParameter (decrypted)', async () => {

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  readAppSubMerchantField,
   readEventSettings,
   readPresignSettings,
   readSettings,
   readStage,
 } from '../../../../lib/config/settings';
-import { BASE_ENV, NEXT_PUBLIC_KEY_PARAMETER as NEXT_PARAMETER } from '../../../support/config';
+import { BASE_ENV, NEXT_PUBLIC_KEY_PARAMETER as NEXT_PARAMETER } from '../../../support/config/settings';
 
 const NEXT_PEM = '-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----';
 const NEXT_ID = 'PUB_KEY_ID_0114232134912410000000000001';
@@ -146,12 +147,27 @@ describe('settings per concern', () => {
 });
 
 describe('readPresignSettings', () => {
-  it('PRESIGN_TIMEOUT_S: the function’s own timeout, 25 s by default, a positive integer', () => {
-    assert.equal(readPresignSettings({}).timeoutS, 25);
-    assert.equal(readPresignSettings({ PRESIGN_TIMEOUT_S: '10' }).timeoutS, 10);
+  it('PRESIGN_TIMEOUT_S: the function’s own timeout, 29 s by default, a positive integer', () => {
+    const key = { REQUEST_HASH_KEY: 'k'.repeat(32) };
+    assert.equal(readPresignSettings(key).timeoutS, 29);
+    assert.equal(readPresignSettings({ ...key, PRESIGN_TIMEOUT_S: '10' }).timeoutS, 10);
     assert.throws(
-      () => readPresignSettings({ PRESIGN_TIMEOUT_S: '2.5' }),
+      () => readPresignSettings({ ...key, PRESIGN_TIMEOUT_S: '2.5' }),
       /PRESIGN_TIMEOUT_S=2.5 is not a positive integer/,
+    );
+  });
+
+  it('WECHATPAY_APP_SUB_MCHID_FIELD: sub_mchid by default, or sub_merchant_code, nothing else', () => {
+    const key = { REQUEST_HASH_KEY: 'k'.repeat(32) };
+    assert.equal(readPresignSettings(key).appSubMerchantField, 'sub_mchid');
+    assert.equal(readAppSubMerchantField({}), 'sub_mchid');
+    assert.equal(
+      readPresignSettings({ ...key, WECHATPAY_APP_SUB_MCHID_FIELD: 'sub_merchant_code' }).appSubMerchantField,
+      'sub_merchant_code',
+    );
+    assert.throws(
+      () => readAppSubMerchantField({ WECHATPAY_APP_SUB_MCHID_FIELD: 'subMchid' }),
+      /WECHATPAY_APP_SUB_MCHID_FIELD is "subMchid", not sub_mchid or sub_merchant_code/,
     );
   });
 });

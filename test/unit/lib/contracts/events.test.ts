@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { type ContractEventType, eventsFor } from '../../../../lib/contracts/events';
 import type { ContractState } from '../../../../lib/contracts/lifecycle';
 import type { ContractRecord } from '../../../../lib/contracts/model';
-import { PERSON } from '../../../support/fixtures';
+import { PERSON } from '../../../support/contracts/fixtures';
 
 function record(state: ContractState, overrides: Partial<ContractRecord> = {}): ContractRecord {
   return {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { maskName, residentIdIssue } from '../../../../lib/contracts/identity';
-import { residentId } from '../../../support/fixtures';
+import { residentId } from '../../../support/contracts/fixtures';
 
 test('a resident ID with the right check character is valid', () => {
   assert.equal(residentIdIssue(residentId('11010519491231002')), undefined);

@@ -14,7 +14,7 @@ import {
 } from '../../../../lib/contracts/lifecycle';
 import type { ContractRecord } from '../../../../lib/contracts/model';
 import { parseContract, type WechatPayContract } from '../../../../lib/wechatpay/credit-repayment';
-import { PERSON, PRESIGNED_BY_US } from '../../../support/fixtures';
+import { PERSON, PRESIGNED_BY_US } from '../../../support/contracts/fixtures';
 
 const NOW = '2026-11-27T04:30:00.000Z';
 const CODE = 'C2026112700001';

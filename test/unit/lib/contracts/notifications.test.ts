@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { applyNotification } from '../../../../lib/contracts/notifications';
-import { MemoryNotifications } from '../../../support/memory-notifications';
-import { MemoryContractStore } from '../../../support/memory-store';
+import { MemoryNotifications } from '../../../support/contracts/memory-notifications';
+import { MemoryContractStore } from '../../../support/contracts/memory-store';
 
 function setup() {
   const contracts = new MemoryContractStore();

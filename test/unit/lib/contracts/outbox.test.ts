@@ -10,8 +10,8 @@ import {
   storedEntry,
   sweep,
 } from '../../../../lib/contracts/outbox';
-import { MemoryOutbox } from '../../../support/memory-outbox';
-import { MemoryPublisher } from '../../../support/memory-publisher';
+import { MemoryOutbox } from '../../../support/contracts/memory-outbox';
+import { MemoryPublisher } from '../../../support/contracts/memory-publisher';
 
 const T = Date.parse('2026-11-27T06:00:00.000Z');
 const MINUTE = 60_000;

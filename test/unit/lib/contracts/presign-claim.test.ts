@@ -3,10 +3,10 @@ import { describe, it } from 'node:test';
 import type { ContractRecord } from '../../../../lib/contracts/model';
 import { type Attempt, decideClaim, isOwnWrite } from '../../../../lib/contracts/presign-claim';
 import { ContractCodeUsed, PresignInProgress } from '../../../../lib/errors';
-import { PRESIGNED_BY_US } from '../../../support/fixtures';
+import { PRESIGNED_BY_US } from '../../../support/contracts/fixtures';
 
 const T0 = Date.parse('2026-11-27T04:00:00Z');
-const LEASE_MS = 35_000;
+const LEASE_MS = 39_000;
 const at = (ms: number) => new Date(ms).toISOString();
 
 const record = (over: Partial<ContractRecord> = {}): ContractRecord => ({

@@ -12,10 +12,10 @@ import {
   WechatPayUnavailable,
 } from '../../../../lib/errors';
 import type { SignedRequest, WechatPayRequest, WechatPayResponse } from '../../../../lib/wechatpay/client';
+import { h5Body, PERSON } from '../../../support/contracts/fixtures';
 import { gatewayDouble, jsonResponse } from '../../../support/contracts/gateway';
-import { h5Body, PERSON } from '../../../support/fixtures';
-import { MemoryContractStore } from '../../../support/memory-store';
-import { presignTestDeps } from '../../../support/presign-deps';
+import { MemoryContractStore } from '../../../support/contracts/memory-store';
+import { presignTestDeps } from '../../../support/contracts/presign-deps';
 
 const T0 = Date.parse('2026-11-27T04:00:00Z');
 

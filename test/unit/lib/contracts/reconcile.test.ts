@@ -8,9 +8,9 @@ import { type ReconcileOptions, reconcile } from '../../../../lib/contracts/reco
 import type { SyncDeps } from '../../../../lib/contracts/sync';
 import { WechatPayRejected, WechatPayUnavailable } from '../../../../lib/errors';
 import type { WechatPayRequest, WechatPayResponse } from '../../../../lib/wechatpay/client';
+import { PRESIGNED_BY_US } from '../../../support/contracts/fixtures';
 import { gatewayDouble, jsonResponse } from '../../../support/contracts/gateway';
-import { PRESIGNED_BY_US } from '../../../support/fixtures';
-import { MemoryContractStore } from '../../../support/memory-store';
+import { MemoryContractStore } from '../../../support/contracts/memory-store';
 
 const NOW = Date.parse('2026-11-27T06:00:00.000Z');
 const iso = (ms: number) => new Date(ms).toISOString();

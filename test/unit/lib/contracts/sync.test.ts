@@ -12,9 +12,9 @@ import { type SyncDeps, syncContract } from '../../../../lib/contracts/sync';
 import { WechatPayRejected, WechatPayUnavailable } from '../../../../lib/errors';
 import type { WechatPayRequest, WechatPayResponse } from '../../../../lib/wechatpay/client';
 import { contractPath, parseContract } from '../../../../lib/wechatpay/credit-repayment';
+import { PERSON, PRESIGNED_BY_US } from '../../../support/contracts/fixtures';
 import { gatewayDouble, jsonResponse } from '../../../support/contracts/gateway';
-import { PERSON, PRESIGNED_BY_US } from '../../../support/fixtures';
-import { MemoryContractStore } from '../../../support/memory-store';
+import { MemoryContractStore } from '../../../support/contracts/memory-store';
 
 const T0 = Date.parse('2026-11-27T04:00:00.000Z');
 const iso = (ms: number) => new Date(ms).toISOString();

@@ -2,10 +2,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { NotificationRecord } from '../../../../lib/contracts/ports';
 import { applyUnhandled, listUnhandled } from '../../../../lib/contracts/unhandled';
-import { callback, newWechatPayKeys, SIGN_CONTRACT, signedContract } from '../../../support/callbacks';
-import { PRESIGNED_BY_US } from '../../../support/fixtures';
-import { MemoryNotifications } from '../../../support/memory-notifications';
-import { MemoryContractStore } from '../../../support/memory-store';
+import { PRESIGNED_BY_US } from '../../../support/contracts/fixtures';
+import { MemoryNotifications } from '../../../support/contracts/memory-notifications';
+import { MemoryContractStore } from '../../../support/contracts/memory-store';
+import {
+  callback,
+  newWechatPayKeys,
+  SIGN_CONTRACT,
+  signedContract,
+} from '../../../support/wechatpay/callbacks';
 
 const T = Date.parse('2026-11-27T06:00:00.000Z');
 const keys = newWechatPayKeys();

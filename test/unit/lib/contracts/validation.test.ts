@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { validatePresign } from '../../../../lib/contracts/validation';
 import { ValidationFailed } from '../../../../lib/errors';
-import { h5Body, PERSON, withIdentity } from '../../../support/fixtures';
+import { h5Body, PERSON, withIdentity } from '../../../support/contracts/fixtures';
 
 function fieldsOf(kind: 'H5' | 'APP', body: unknown): Record<string, string> {
   try {
@@ -81,4 +81,11 @@ test('APP presign has no jump_info; a non-object body is refused at the root', (
   );
   assert.match(fieldsOf('H5', [1, 2])[''] ?? '', /object/);
   assert.match(fieldsOf('H5', 'x')[''] ?? '', /object/);
+});
+
+test('a one-character real name is masked as itself, as WeChat Pay documents; anything else is refused', () => {
+  const one = withIdentity({ real_name: '伟' });
+  assert.doesNotThrow(() => validatePresign('H5', { ...one, display_name: '伟' }));
+  assert.deepEqual(Object.keys(fieldsOf('H5', { ...one, display_name: '*伟' })), ['/display_name']);
+  assert.deepEqual(Object.keys(fieldsOf('H5', { ...one, display_name: '伟伟' })), ['/display_name']);
 });

@@ -3,8 +3,8 @@ import { afterEach, describe, it, mock } from 'node:test';
 import { lambda } from '../../../../lib/http/lambda';
 import { recordMetric } from '../../../../lib/metrics';
 import { logger, metrics } from '../../../../lib/observability';
-import { lambdaContext } from '../../../support/callbacks';
-import { wiring } from '../../../support/wiring';
+import { wiring } from '../../../support/config/wiring';
+import { lambdaContext } from '../../../support/wechatpay/callbacks';
 
 /** The EMF documents the handler flushed: what CloudWatch would receive. */
 function captureFlushes(): Record<string, unknown>[] {

@@ -9,7 +9,7 @@ import { downloadCertificates } from '../../../../lib/wechatpay/certificates';
 import { WechatPayClient } from '../../../../lib/wechatpay/client';
 import { PemSigner } from '../../../../lib/wechatpay/signer';
 import type { Verifier } from '../../../../lib/wechatpay/verifier';
-import { sealResource } from '../../../support/callbacks';
+import { sealResource } from '../../../support/wechatpay/callbacks';
 
 const DAY = 24 * 3600_000;
 const MCHID = '1900000001';

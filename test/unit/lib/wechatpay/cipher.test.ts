@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { Aes, Rsa } from 'wechatpay-axios-plugin';
 import { NotificationRejected } from '../../../../lib/errors';
 import { decryptResource, encryptField } from '../../../../lib/wechatpay/cipher';
-import { sealResource } from '../../../support/callbacks';
+import { sealResource } from '../../../support/wechatpay/callbacks';
 
 // V4: wechatpay-java AeadAesCipherTest; V5: wechatpay-axios-plugin tests/lib/aes.test.js (16-byte IV).
 const V4 = {

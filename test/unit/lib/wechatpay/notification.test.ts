@@ -4,8 +4,8 @@ import { describe, it } from 'node:test';
 import { NotificationRejected, SignatureInvalid } from '../../../../lib/errors';
 import { openNotification } from '../../../../lib/wechatpay/notification';
 import { Verifier } from '../../../../lib/wechatpay/verifier';
-import { sealResource, signMessage } from '../../../support/callbacks';
-import { V2 } from '../../../support/vectors';
+import { sealResource, signMessage } from '../../../support/wechatpay/callbacks';
+import { V2 } from '../../../support/wechatpay/vectors';
 
 const V2_CERT = V2.platform_certificate_pem;
 const V2_HEADERS = V2.headers;

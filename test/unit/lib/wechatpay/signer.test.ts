@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { PemSigner } from '../../../../lib/wechatpay/signer';
-import { V1 } from '../../../support/vectors';
+import { V1 } from '../../../support/wechatpay/vectors';
 
 const V1_KEY = V1.private_key_pkcs8_pem;
 const V1_SIGNATURE = V1.signature_base64;

@@ -4,8 +4,8 @@ import { describe, it } from 'node:test';
 import { Formatter, Rsa } from 'wechatpay-axios-plugin';
 import { SignatureInvalid } from '../../../../lib/errors';
 import { readSignedHeaders, type SignedHeaders, Verifier } from '../../../../lib/wechatpay/verifier';
-import { signMessage } from '../../../support/callbacks';
-import { V1, V2 } from '../../../support/vectors';
+import { signMessage } from '../../../support/wechatpay/callbacks';
+import { V1, V2 } from '../../../support/wechatpay/vectors';
 
 const V1_KEY = V1.private_key_pkcs8_pem;
 const V2_CERT = V2.platform_certificate_pem;

@@ -58,16 +58,39 @@ describe('simulator: presign', () => {
   });
 
   it('answers an APP presign with a presign_token', async () => {
-    const res = await call(
-      sim,
-      m,
-      'POST',
-      APP,
-      body(newCode(), { sub_merchant_code: '1000000109', sub_mchid: undefined }),
-    );
+    const res = await call(sim, m, 'POST', APP, body(newCode()));
     assert.equal(res.status, 200, res.text);
     assert.match(String(res.json.presign_token), /^[0-9A-Za-z]{32}$/);
     assert.deepEqual(Object.keys(res.json), ['presign_token']);
+  });
+
+  it('takes the APP sub-merchant id under the one configured name: sub_mchid by default, else sub_merchant_code', async () => {
+    const asCode = { sub_merchant_code: '1000000109', sub_mchid: undefined };
+    const refused = await call(sim, m, 'POST', APP, body(newCode(), asCode));
+    assert.equal(refused.status, 400);
+    assert.equal((refused.json.detail as { field?: string }).field, '/sub_merchant_code');
+    const other = await startFor(m, { appSubMerchantField: 'sub_merchant_code' });
+    try {
+      const otherBody = (overrides: Record<string, unknown>) =>
+        presignBody(other.wechatpayPublicKey().pem, NOTIFY, newCode(), overrides);
+      const code = newCode();
+      const accepted = await call(
+        other,
+        m,
+        'POST',
+        APP,
+        presignBody(other.wechatpayPublicKey().pem, NOTIFY, code, asCode),
+      );
+      assert.equal(accepted.status, 200, accepted.text);
+      assert.equal(other.contracts().find((c) => c.out_contract_code === code)?.sub_mchid, '1000000109');
+      const old = await call(other, m, 'POST', APP, otherBody({}));
+      assert.equal(old.status, 400, 'sub_mchid is the unknown field there');
+      assert.equal((old.json.detail as { field?: string }).field, '/sub_mchid');
+      const h5 = await call(other, m, 'POST', H5, otherBody({}));
+      assert.equal(h5.status, 200, 'H5 always takes sub_mchid');
+    } finally {
+      await other.close();
+    }
   });
 
   it('rejects a wrong signature with 401 SIGN_ERROR and the sign_information it computed', async () => {

@@ -1,7 +1,12 @@
-import type { ContractState } from '../../lib/contracts/lifecycle';
-import type { ContractRecord } from '../../lib/contracts/model';
-import type { ClaimResult, ContractStore } from '../../lib/contracts/ports';
-import { DEFAULT_RECHECK, firstCheckAt, type RecheckPolicy, type Requeue } from '../../lib/contracts/recheck';
+import type { ContractState } from '../../../lib/contracts/lifecycle';
+import type { ContractRecord } from '../../../lib/contracts/model';
+import type { ClaimResult, ContractStore } from '../../../lib/contracts/ports';
+import {
+  DEFAULT_RECHECK,
+  firstCheckAt,
+  type RecheckPolicy,
+  type Requeue,
+} from '../../../lib/contracts/recheck';
 
 /**
  * An in-memory ContractStore with the same conditional semantics as DynamoDB's, reconcile's queue included

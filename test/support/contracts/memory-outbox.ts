@@ -1,5 +1,5 @@
-import type { ServiceEvent } from '../../lib/contracts/events';
-import type { Outbox, OutboxEntry } from '../../lib/contracts/ports';
+import type { ServiceEvent } from '../../../lib/contracts/events';
+import type { Outbox, OutboxEntry } from '../../../lib/contracts/ports';
 
 /** The outbox in memory, with DynamoOutbox's semantics (one entry per event id); for unit tests. */
 export class MemoryOutbox implements Outbox {

@@ -22,7 +22,7 @@ interface Operation {
   responses: Record<string, { content?: Record<string, { schema: Json }>; headers?: Record<string, Header> }>;
 }
 
-export const OPENAPI_PATH = fileURLToPath(new URL('../../docs/openapi.json', import.meta.url));
+export const OPENAPI_PATH = fileURLToPath(new URL('../../../docs/openapi.json', import.meta.url));
 export const openapi = JSON.parse(readFileSync(OPENAPI_PATH, 'utf8')) as {
   paths: Record<string, Record<string, Operation>>;
   components: Json & { headers?: Record<string, Header> };

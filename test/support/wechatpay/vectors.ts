@@ -4,7 +4,9 @@ import { readFileSync } from 'node:fs';
  * WeChat Pay's published test vectors (docs/protocol.md#test-vectors), copied verbatim with their sources into
  * test/fixtures/wechatpay-vectors.json: fixed inputs with known answers, from code nobody here wrote.
  */
-const raw = JSON.parse(readFileSync(new URL('../fixtures/wechatpay-vectors.json', import.meta.url), 'utf8'));
+const raw = JSON.parse(
+  readFileSync(new URL('../../fixtures/wechatpay-vectors.json', import.meta.url), 'utf8'),
+);
 
 export const V1 = raw.V1_rsa_sha256_signature as {
   private_key_pkcs8_pem: string;

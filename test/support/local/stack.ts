@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { startDynamoDbLocal } from '../../infra/local/dynamodb';
-import { startKmsStandIn } from '../../infra/local/kms/server';
-import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../infra/local/stack';
-import { checkResponse } from './openapi';
+import { startDynamoDbLocal } from '../../../infra/local/dynamodb';
+import { startKmsStandIn } from '../../../infra/local/kms/server';
+import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../../infra/local/stack';
+import { checkResponse } from '../docs/openapi';
 
 export interface TestStack extends LocalStack {
   db: DynamoDBDocumentClient;

@@ -1,5 +1,5 @@
-import type { ContractRecord } from '../../lib/contracts/model';
-import type { NotificationRecord, NotificationStore, OutboxEntry } from '../../lib/contracts/ports';
+import type { ContractRecord } from '../../../lib/contracts/model';
+import type { NotificationRecord, NotificationStore, OutboxEntry } from '../../../lib/contracts/ports';
 import type { MemoryContractStore } from './memory-store';
 
 /** Notification ids with the same all-or-nothing semantics as the DynamoDB transaction; announced entries kept. */

@@ -1,4 +1,4 @@
-import { type Packaged, packageTemplate } from '../../infra/package';
+import { type Packaged, packageTemplate } from '../../../infra/package';
 
 /** The deploy parameters without a default (serverless.yml `params`), as a real stage would pass them. */
 export const PACKAGE_PARAMS = {

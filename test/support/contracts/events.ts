@@ -1,4 +1,4 @@
-import type { ContractEvent, ServiceEvent } from '../../lib/contracts/events';
+import type { ContractEvent, ServiceEvent } from '../../../lib/contracts/events';
 
 /** The contract state events among everything published (the bus also carries NotificationUnhandled). */
 export function contractEvents(events: readonly ServiceEvent[]): ContractEvent[] {

@@ -1,7 +1,7 @@
-import type { PresignDeps } from '../../lib/contracts/presign';
+import type { PresignDeps } from '../../../lib/contracts/presign';
 
-/** The presign function's own Lambda timeout (25 s) plus the clock difference allowed between hosts. */
-export const TEST_CLAIM_LEASE_MS = 35_000;
+/** The presign function's own Lambda timeout (29 s) plus the clock difference allowed between hosts. */
+export const TEST_CLAIM_LEASE_MS = 39_000;
 
 /** A use case's dependencies for unit tests: the store and the gateway given, the rest fixed unless overridden. */
 export function presignTestDeps(
@@ -9,8 +9,9 @@ export function presignTestDeps(
 ): PresignDeps {
   return {
     notifyUrl: 'https://api.example/wechatpay/notifications',
-    hashKey: Buffer.alloc(32, 7),
+    hashKeys: { current: Buffer.alloc(32, 7) },
     claimLeaseMs: TEST_CLAIM_LEASE_MS,
+    appSubMerchantField: 'sub_mchid',
     ...parts,
   };
 }

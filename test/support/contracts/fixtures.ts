@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { withCheckCharacter } from '../../infra/local/demo/sample';
-import type { ContractRecord } from '../../lib/contracts/model';
+import { withCheckCharacter } from '../../../infra/local/demo/sample';
+import type { ContractRecord } from '../../../lib/contracts/model';
 
 /** A resident ID with a correct GB 11643 check character, from 17 leading digits (independent of lib/). */
 export const residentId = withCheckCharacter;

@@ -14,7 +14,7 @@ import {
 } from 'node:crypto';
 import { request } from 'node:http';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { lambdaContext as localContext } from '../../infra/local/lambda-context';
+import { lambdaContext as localContext } from '../../../infra/local/lambda-context';
 
 export const SIGN_CONTRACT = 'CREDIT_REPAYMENT.SIGN_CONTRACT';
 export const TERMINATE_CONTRACT = 'CREDIT_REPAYMENT.TERMINATE_CONTRACT';

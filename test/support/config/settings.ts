@@ -6,6 +6,9 @@ export const NEXT_PUBLIC_KEY_PARAMETER = '/wechatpay-credit-repayment/test/wecha
 export const APIV3_SECRET_ARN =
   'arn:aws:secretsmanager:ap-southeast-1:123456789012:secret:wechatpay-apiv3-key-AbCdEf';
 
+export const REQUEST_HASH_SECRET_ARN =
+  'arn:aws:secretsmanager:ap-southeast-1:123456789012:secret:wechatpay-request-hash-key-GhIjKl';
+
 export const BASE_ENV = {
   WECHATPAY_MCHID: '1900000001',
   WECHATPAY_MERCHANT_SERIAL_NO: '5157F09EFDC096DE15EBE81A47057A7232F1B8E1',
@@ -16,6 +19,7 @@ export const BASE_ENV = {
   CONTRACTS_TABLE: 'contracts',
   NOTIFICATIONS_TABLE: 'notifications',
   POWERTOOLS_PARAMETERS_MAX_AGE: '300',
+  REQUEST_HASH_KEY: REQUEST_HASH_SECRET_ARN,
 };
 
 /** A fresh RSA public key, PEM (SPKI), as WeChat Pay publishes its own. */

@@ -65,14 +65,14 @@ describe('the outbox keeps what EventBridge would not take', () => {
 
   test('every failed publish keeps the event at its first failure and counts it; the stream keeps retrying', async () => {
     const failed = mock.method(metrics, 'addMetric');
-    for (let i = 0; i < 2; i++) {
-      const body = h5Body();
-      assert.equal((await stack.request('POST', '/contracts/h5-presign', body)).status, 201);
-      codes.push(String(body.out_contract_code));
-    }
+    // One contract: the local poller, like Lambda, delivers nothing behind a failing record until its retries
+    // end, so a second one's change would not be read yet (the unit tests keep a whole batch's).
+    const body = h5Body();
+    assert.equal((await stack.request('POST', '/contracts/h5-presign', body)).status, 201);
+    codes.push(String(body.out_contract_code));
     // The stream's retries (the local poller re-delivers every 500 ms, as Lambda retries) keep failing; each
-    // keeps the failed change and every change behind it.
-    for (let i = 0; i < 100 && !((await entry(`${codes[1]}:2`))?.attempts >= 2); i++) {
+    // keeps the failed change again, once per event.
+    for (let i = 0; i < 100 && !((await entry(`${codes[0]}:2`))?.attempts >= 2); i++) {
       await new Promise((r) => setTimeout(r, 100));
     }
     const count = failed.mock.calls.filter((c) => c.arguments[0] === 'EventPublishFailed').length;
@@ -114,7 +114,7 @@ describe('the outbox keeps what EventBridge would not take', () => {
       wiring({ publisher, outbox: new DynamoOutbox(dynamoDocumentClient(), table), clock: () => later }),
     );
     const report = await handler({}, lambdaContext('outbox', 60_000));
-    assert.deepEqual(report, { published: 2, failed: 0, pending: [] });
+    assert.deepEqual(report, { published: 1, failed: 0, pending: [] });
     assert.deepEqual(
       publisher.events.map((e) => e.detail.event_id).sort(),
       codes.map((code) => `${code}:2`).sort(),

@@ -2,10 +2,9 @@ import { NotificationRejected } from '../errors';
 import { parseContract, type WechatPayContract } from '../wechatpay/credit-repayment';
 import type { NotificationEnvelope } from '../wechatpay/notification';
 import { readDecideWrite } from './conditional-write';
-import { notificationUnhandled } from './events';
+import { keepUnhandled } from './keep-unhandled';
 import { applyFacts, stateOf } from './lifecycle';
 import type { ContractRecord } from './model';
-import { storedEntry } from './outbox';
 import type {
   Clock,
   ContractStore,
@@ -98,6 +97,21 @@ export async function applyNotification(
   deps: ApplyNotificationDeps,
   n: OpenedNotification,
 ): Promise<ApplyResult> {
+  const understood = understand(n);
+  if ('unhandled' in understood) {
+    const code = understood.out_contract_code;
+    const kept = await keepUnhandled(deps, {
+      envelope: n.envelope,
+      rawBody: n.rawBody,
+      reason: understood.unhandled,
+      ...(code ? { out_contract_code: code } : {}),
+    });
+    return {
+      outcome: kept === 'duplicate' ? 'DUPLICATE' : 'UNHANDLED',
+      ...(code ? { out_contract_code: code } : {}),
+      created: false,
+    };
+  }
   const now = deps.clock();
   const base = {
     id: n.envelope.id,
@@ -105,26 +119,6 @@ export async function applyNotification(
     create_time: n.envelope.create_time,
     received_at: new Date(now).toISOString(),
   };
-  const understood = understand(n);
-  if ('unhandled' in understood) {
-    // Nothing acknowledged is lost: kept raw (its resource still encrypted) without expiry, and announced in
-    // the same transaction, so that an operator learns of it and applies it once the code knows how.
-    const code = understood.out_contract_code;
-    const kept: NotificationRecord = {
-      ...base,
-      ...(code ? { out_contract_code: code } : {}),
-      outcome: 'UNHANDLED',
-      reason: understood.unhandled,
-      raw_body: n.rawBody.toString('utf8'),
-    };
-    const event = notificationUnhandled({ ...base, ...kept, reason: understood.unhandled });
-    const stored = await deps.notifications.record(kept, undefined, [storedEntry(event, now)]);
-    return {
-      outcome: stored === 'duplicate' ? 'DUPLICATE' : 'UNHANDLED',
-      ...(code ? { out_contract_code: code } : {}),
-      created: false,
-    };
-  }
   const result = await applyContractFacts(
     deps.contracts,
     { ...base, expires_at_epoch: Math.floor(now / 1000) + DEDUPE_SECONDS },

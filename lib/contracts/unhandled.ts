@@ -5,7 +5,7 @@
  * callback gets, written atomically with the notification's new outcome, so each is applied at most once.
  */
 import { readNotification } from '../wechatpay/notification';
-import { applyContractFacts, DEDUPE_SECONDS, understand } from './notifications';
+import { applyContractFacts, DEDUPE_SECONDS, type Understood, understand } from './notifications';
 import type { Clock, ContractStore, NotificationRecord, NotificationStore } from './ports';
 
 export interface UnhandledDeps {
@@ -72,8 +72,14 @@ export async function applyUnhandled(
 }
 
 async function applyOne(deps: UnhandledDeps, kept: NotificationRecord, report: ApplyReport): Promise<void> {
-  const { envelope, resource } = readNotification(Buffer.from(kept.raw_body ?? '', 'utf8'), deps.apiV3Key);
-  const understood = understand({ envelope, resource });
+  let understood: Understood;
+  try {
+    understood = understand(readNotification(Buffer.from(kept.raw_body ?? '', 'utf8'), deps.apiV3Key));
+  } catch (error) {
+    // E.g. the APIv3 key was reset since it arrived: this one stays kept, and the others are still applied.
+    report.still_unhandled.push({ id: kept.id, reason: `cannot be read: ${(error as Error).message}` });
+    return;
+  }
   if ('unhandled' in understood) {
     report.still_unhandled.push({ id: kept.id, reason: understood.unhandled });
     return;

@@ -113,4 +113,23 @@ describe('notifications kept UNHANDLED', () => {
     assert.deepEqual((await applyUnhandled(deps, { ids: ['N3', 'N404'], limit: 10 })).stale, ['N3']);
     assert.equal(contracts.items.get('C3')?.state, 'TERMINATED');
   });
+
+  it('one that cannot be read any more (the APIv3 key was reset) stays kept, and the others are applied', async () => {
+    const unreadable = { ...kept('N5', SIGN_CONTRACT, signedContract('C5'), 'unknown contract state') };
+    const other = newWechatPayKeys();
+    unreadable.raw_body = callback(other, { id: 'N5', resource: signedContract('C5') }).body.toString('utf8');
+    const { contracts, notifications, deps } = setup([
+      unreadable,
+      kept('N6', SIGN_CONTRACT, signedContract('C6'), 'unknown contract state'),
+    ]);
+    const report = await applyUnhandled(deps, { limit: 10 });
+    assert.deepEqual(report.applied, ['N6']);
+    assert.deepEqual(
+      report.still_unhandled.map((n) => n.id),
+      ['N5'],
+    );
+    assert.match(String(report.still_unhandled[0]?.reason), /^cannot be read: /);
+    assert.equal(notifications.items.get('N5')?.outcome, 'UNHANDLED');
+    assert.equal(contracts.items.get('C6')?.state, 'SIGNED');
+  });
 });

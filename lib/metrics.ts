@@ -31,7 +31,9 @@ export const METRICS = {
   ReconcileSettledTERMINATED: count('contracts a reconcile run settled as TERMINATED'),
   ReconcileSettledEXPIRED: count('contracts a reconcile run settled as EXPIRED'),
   ReconcileFailed: count('contracts a reconcile run could not settle (the next run retries them)'),
-  EventsPublished: count('contract events one publisher invocation published (zero included)'),
+  EventsPublished: count(
+    'events one publish invocation put on the bus, stored outbox entries included (zero included)',
+  ),
   EventPublishFailed: count(
     'a stream record or outbox entry whose events could not be published (kept in the outbox; alarm)',
   ),

@@ -1,6 +1,15 @@
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { type NotifyDeps, notifyDeps } from '../lib/config/deps';
 import { processRuntime, type Runtime } from '../lib/config/runtime';
+import {
+  ANSWER_MS,
+  beforeDeadline,
+  inTime,
+  keeping,
+  late,
+  RECORD_MS,
+  remainingTime,
+} from '../lib/contracts/budget';
 import { applyNotification } from '../lib/contracts/notifications';
 import { PayloadTooLarge } from '../lib/errors';
 import { rawBody } from '../lib/http/body';
@@ -15,17 +24,29 @@ import { openNotification } from '../lib/wechatpay/notification';
  * the exact raw bytes first, then the signature over them, then parsing and decryption, then one atomic write.
  */
 export function makeHandler(wiring: Wiring<NotifyDeps>) {
-  async function main(event: APIGatewayProxyEventV2) {
+  async function main(event: APIGatewayProxyEventV2, context: Context) {
     const body = rawBody(event);
     if (body.length > MAX_NOTIFICATION_BYTES) {
       throw new PayloadTooLarge(`body of ${body.length} bytes exceeds ${MAX_NOTIFICATION_BYTES}`);
     }
     const deps = await wiring.load();
-    // Certificate mode: an unknown serial may be WeChat Pay's new platform certificate (one refresh at most).
-    await deps.verifier.learn(event.headers);
+    // WeChat Pay waits 5 s, and so does this function: a callback not stored in time is answered 500 (WeChat
+    // Pay resends it) rather than killed; its transaction, if it lands later, makes the resend a duplicate.
+    const answerBy = keeping(remainingTime(context), ANSWER_MS);
+    // Certificate mode: an unknown serial may be WeChat Pay's new platform certificate (one refresh at most). A
+    // refresh that outlasts its time goes on for the next delivery; this one's verification says why it fails.
+    await beforeDeadline(deps.verifier.learn(event.headers), keeping(answerBy, RECORD_MS).remainingMs(), () =>
+      late('WeChat Pay', 'the platform certificate download'),
+    ).catch(() => undefined);
     const { envelope, resource } = openNotification({ headers: event.headers, body }, deps);
     logger.appendKeys({ notification_id: envelope.id, event_type: envelope.event_type });
-    const result = await applyNotification(deps, { envelope, resource, rawBody: body });
+    const opened = { envelope, resource, rawBody: body };
+    const result = await inTime(
+      answerBy,
+      applyNotification(deps, opened),
+      'DynamoDB',
+      'storing the callback',
+    );
     if (result.out_contract_code) logger.appendKeys({ out_contract_code: result.out_contract_code });
     recordMetric(result.outcome === 'DUPLICATE' ? 'CallbackDuplicate' : 'CallbackApplied');
     if (result.created) recordMetric('CallbackForUnknownContract');

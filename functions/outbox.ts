@@ -1,6 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { type PublishDeps, publishDeps } from '../lib/config/deps';
 import { processRuntime, type Runtime } from '../lib/config/runtime';
+import { ANSWER_MS, keeping, remainingTime } from '../lib/contracts/budget';
 import { listKept, type SweepReport, sweep } from '../lib/contracts/outbox';
 import type { OutboxEntry } from '../lib/contracts/ports';
 import { ValidationFailed } from '../lib/errors';
@@ -8,11 +9,8 @@ import { lambda, type Wiring } from '../lib/http/lambda';
 import { recordMetric } from '../lib/metrics';
 import { logger } from '../lib/observability';
 
-/** Entries one invocation handles: a sweep publishes them one at a time, well inside the function's timeout. */
+/** Entries one invocation handles: a sweep publishes them one at a time, inside the function's time. */
 const LIMIT = 100;
-/** Leave this much of the invocation for the publish in flight. */
-const SAFETY_MS = 5_000;
-
 /** The schedule's event (anything without a command), or an operator's `{"command": "list" | "replay"}`. */
 export type OutboxCommand = { command?: unknown } | undefined;
 
@@ -45,7 +43,7 @@ export function makeHandler(wiring: Wiring<PublishDeps>) {
     const report = await sweep(deps, {
       limit: LIMIT,
       all: command === 'replay',
-      shouldStop: () => context.getRemainingTimeInMillis() < SAFETY_MS,
+      budget: keeping(remainingTime(context), ANSWER_MS),
     });
     recordMetric('EventsRepublished', report.published);
     if (report.failed > 0) recordMetric('EventPublishFailed', report.failed);

@@ -1,17 +1,26 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent, StreamRecord } from 'aws-lambda';
+import type {
+  Context,
+  DynamoDBBatchResponse,
+  DynamoDBRecord,
+  DynamoDBStreamEvent,
+  StreamRecord,
+} from 'aws-lambda';
 import { isOutboxKey, outboxEntryOf } from '../lib/aws/outbox';
 import { type PublishDeps, publishDeps } from '../lib/config/deps';
 import { processRuntime, type Runtime } from '../lib/config/runtime';
+import { ANSWER_MS, type Budget, keeping, RECORD_MS, remainingTime } from '../lib/contracts/budget';
 import { eventsFor, type ServiceEvent } from '../lib/contracts/events';
 import type { ContractRecord } from '../lib/contracts/model';
-import { deliver, keepUndelivered } from '../lib/contracts/outbox';
+import { deliver, keepUndelivered, PUBLISH_MS, publishWithin } from '../lib/contracts/outbox';
 import { lambda, type Wiring } from '../lib/http/lambda';
 import { recordMetric } from '../lib/metrics';
 import { logger } from '../lib/observability';
 
 type Image = StreamRecord['NewImage'];
+
+const OUT_OF_TIME = "too little of the function's time left to publish the rest of the batch";
 
 // Lambda's stream JSON differs from the SDK's AttributeValue only for binary (base64 text instead of bytes),
 // which contract records and outbox entries do not hold.
@@ -22,32 +31,36 @@ const item = (image: Image): Record<string, unknown> | undefined =>
  * The contracts table's stream (NEW_AND_OLD_IMAGES) -> EventBridge: the outbox that makes events
  * at-least-once even when a writer dies after its commit. Records are published one by one, in order; the
  * first failure keeps its events and those of every record behind it in the outbox (so they outlive the stream's
- * 24 hours) and is reported as a batch item failure (`functionResponseType: ReportBatchItemFailures`), so Lambda retries from that record and
- * never skips or reorders a change. An outbox entry a writer stored is published as it arrives; if that fails,
- * the outbox sweep publishes it later (functions/outbox.ts), and the stream need not wait for it.
+ * 24 hours and Lambda's retries) and is reported as a batch item failure (`ReportBatchItemFailures`), so Lambda
+ * retries from that record. An outbox entry a writer stored is published as it arrives; if that fails, the
+ * outbox sweep publishes it later (functions/outbox.ts), and the stream need not wait for it.
  */
 export function makeHandler(wiring: Wiring<PublishDeps>) {
-  async function main(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
+  async function main(event: DynamoDBStreamEvent, context: Context): Promise<DynamoDBBatchResponse> {
     const deps = await wiring.load();
+    // Killed at its timeout, the whole batch would count as one failed retry with nothing kept; so each publish
+    // keeps time to keep what is left, and the function stops, keeping the rest, before it is killed.
+    const budget = keeping(remainingTime(context), ANSWER_MS);
     let published = 0;
     for (const [index, change] of event.Records.entries()) {
       if (isOutboxKey(change.dynamodb?.Keys?.out_contract_code?.S)) {
         const stored = change.eventName === 'INSERT' ? item(change.dynamodb?.NewImage) : undefined;
-        if (stored && (await deliverStored(deps, stored))) published++;
+        if (stored && (await deliverStored(deps, stored, budget))) published++;
         continue;
       }
       try {
+        if (budget.remainingMs() < PUBLISH_MS) throw new Error(OUT_OF_TIME);
         // An image that cannot be read is a failure too, never a change skipped.
         const events = eventsOf(change);
         if (events.length === 0) continue;
-        await deps.publisher.publish(events);
+        await publishWithin(deps, events, keeping(budget, RECORD_MS));
         published += events.length;
         logger.debug('contract events published', { event_ids: events.map((e) => e.detail.event_id) });
       } catch (error) {
         // This change and every one behind it in the batch: while the bus refuses, Lambda retries this record
         // and advances past it only after its last retry, so the stream could drop the later ones unkept.
         const waiting = event.Records.slice(index).flatMap(readableEventsOf);
-        await keepUndelivered(deps, waiting, error).catch((keepError: unknown) =>
+        await keepUndelivered(deps, waiting, error, budget).catch((keepError: unknown) =>
           logger.error('the unpublished events could not be kept in the outbox; only the stream holds them', {
             event_ids: waiting.map((e) => e.detail.event_id),
             error: keepError,
@@ -84,10 +97,16 @@ function readableEventsOf(change: DynamoDBRecord): ServiceEvent[] {
 }
 
 /** A stored entry, published at once; a failure leaves it, pushed back, for the sweep. */
-async function deliverStored(deps: PublishDeps, stored: Record<string, unknown>): Promise<boolean> {
+async function deliverStored(
+  deps: PublishDeps,
+  stored: Record<string, unknown>,
+  budget: Budget,
+): Promise<boolean> {
   const entry = outboxEntryOf(stored);
+  // Out of time: the sweep publishes it, as it would any stored entry whose first publish failed.
+  if (budget.remainingMs() < PUBLISH_MS) return false;
   try {
-    if (await deliver(deps, entry)) {
+    if (await deliver(deps, entry, budget)) {
       recordMetric('EventsRepublished');
       return true;
     }

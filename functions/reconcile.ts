@@ -1,13 +1,11 @@
 import type { Context } from 'aws-lambda';
 import { type ContractDeps, contractDeps } from '../lib/config/deps';
 import { processRuntime, type Runtime } from '../lib/config/runtime';
+import { remainingTime } from '../lib/contracts/budget';
 import { type ReconcileReport, reconcile } from '../lib/contracts/reconcile';
 import { lambda, type Wiring } from '../lib/http/lambda';
 import { recordMetric } from '../lib/metrics';
 import { logger } from '../lib/observability';
-
-/** Leave this much of the invocation for the last queries in flight to finish. */
-const SAFETY_MS = 10_000;
 
 /** Records one migration step places in the queue: its writes fit well inside the function's timeout. */
 const BACKFILL_LIMIT = 500;
@@ -43,7 +41,7 @@ export function makeHandler(wiring: Wiring<ContractDeps>) {
       limit,
       concurrency: 4,
       recheck: deps.recheck,
-      shouldStop: () => context.getRemainingTimeInMillis() < SAFETY_MS,
+      budget: remainingTime(context),
       onError: (code, error) =>
         logger.warn('reconcile could not settle a contract', { out_contract_code: code, error }),
     });

@@ -4,6 +4,7 @@
  * at once from the stream; and events whose publish failed, kept at the first failure, so that they can still be
  * published after the stream's 24 hours, whatever Lambda's retries did. A sweep publishes every entry due.
  */
+import { type Budget, inTime, keeping, RECORD_MS, UNBOUNDED } from './budget';
 import type { ServiceEvent } from './events';
 import type { Clock, EventPublisher, Outbox, OutboxEntry } from './ports';
 
@@ -26,6 +27,12 @@ export const STORED_SWEEP_AFTER_MS = 5 * 60_000;
 const RETRY_FIRST_MS = 5 * 60_000;
 const RETRY_MAX_MS = 60 * 60_000;
 
+/**
+ * Less than this left of the invocation, and no publish starts: one PutEvents (its SDK retries bounded by what is
+ * left) and the write that follows it, keeping or forgetting the event.
+ */
+export const PUBLISH_MS = 5_000;
+
 /** The entry a writer stores with its change, to be announced even if it dies right after its commit. */
 export function storedEntry(event: ServiceEvent, now: number): OutboxEntry {
   return {
@@ -36,28 +43,47 @@ export function storedEntry(event: ServiceEvent, now: number): OutboxEntry {
   };
 }
 
-/** Keeps what a publish could not deliver; a failure to keep it is the caller's to report (Lambda retries). */
+/**
+ * Keeps what a publish could not deliver, within `budget`; a failure to keep it is the caller's to report (Lambda
+ * retries).
+ */
 export async function keepUndelivered(
   deps: OutboxDeps,
   events: ServiceEvent[],
   error: unknown,
+  budget: Budget = UNBOUNDED,
 ): Promise<void> {
   if (events.length === 0) return;
   const now = deps.clock();
-  return deps.outbox.keep(events, describe(error), now, now + KEPT_SWEEP_AFTER_MS);
+  const kept = deps.outbox.keep(events, describe(error), now, now + KEPT_SWEEP_AFTER_MS);
+  return inTime(budget, kept, 'DynamoDB', 'keeping the unpublished events');
 }
 
-/** Publishes one entry: forgotten once published, otherwise tried again later (true when published). */
-export async function deliver(deps: OutboxDeps, entry: OutboxEntry): Promise<boolean> {
+/**
+ * Publishes one entry within `budget`: forgotten once published, otherwise tried again later (true when
+ * published). A publish that outlasts its time counts as failed; if it landed after all, the event goes out twice.
+ */
+export async function deliver(
+  deps: OutboxDeps,
+  entry: OutboxEntry,
+  budget: Budget = UNBOUNDED,
+): Promise<boolean> {
+  const eventId = entry.event.detail.event_id;
   try {
-    await deps.publisher.publish([entry.event]);
+    await publishWithin(deps, [entry.event], keeping(budget, RECORD_MS));
   } catch (error) {
     const backoff = Math.min(RETRY_FIRST_MS * 2 ** entry.attempts, RETRY_MAX_MS);
-    await deps.outbox.postpone(entry, deps.clock() + backoff, describe(error));
+    const postponed = deps.outbox.postpone(entry, deps.clock() + backoff, describe(error));
+    await inTime(budget, postponed, 'DynamoDB', `postponing outbox entry ${eventId}`);
     return false;
   }
-  await deps.outbox.remove(entry.event.detail.event_id);
+  await inTime(budget, deps.outbox.remove(eventId), 'DynamoDB', `forgetting outbox entry ${eventId}`);
   return true;
+}
+
+/** `events` on the bus before `budget` runs out, or a DependencyUnavailable saying it did not answer in time. */
+export function publishWithin(deps: Pick<OutboxDeps, 'publisher'>, events: ServiceEvent[], budget: Budget) {
+  return inTime(budget, deps.publisher.publish(events), 'EventBridge', 'PutEvents');
 }
 
 /** Every entry, whenever it is due: what an operator lists, or replays at once. */
@@ -77,21 +103,23 @@ export interface SweepReport {
 
 /**
  * Publishes the entries due (or, for an operator's replay, every entry), the longest due first, one at a time so
- * that a throttled bus is not hammered. What fails stays, with its backoff, for the next sweep.
+ * that a throttled bus is not hammered. What fails stays, with its backoff, for the next sweep; so does what the
+ * invocation's time (`budget`) leaves no room for.
  */
 export async function sweep(
   deps: OutboxDeps,
-  options: { limit: number; all?: boolean; shouldStop?: () => boolean },
+  options: { limit: number; all?: boolean; budget?: Budget },
 ): Promise<SweepReport> {
+  const budget = options.budget ?? UNBOUNDED;
   const until = options.all ? END_OF_TIME : new Date(deps.clock()).toISOString();
   const entries = await deps.outbox.due(until, options.limit);
   const report: SweepReport = { published: 0, failed: 0, pending: [] };
   for (const entry of entries) {
-    if (options.shouldStop?.()) {
+    if (budget.remainingMs() < PUBLISH_MS) {
       report.pending.push(entry.event.detail.event_id);
       continue;
     }
-    if (await deliver(deps, entry)) report.published++;
+    if (await deliver(deps, entry, budget)) report.published++;
     else {
       report.failed++;
       report.pending.push(entry.event.detail.event_id);

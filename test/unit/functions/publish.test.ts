@@ -4,8 +4,10 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue, Context, DynamoDBRecord } from 'aws-lambda';
 import { makeHandler } from '../../../functions/publish';
 import { outboxItem } from '../../../lib/aws/outbox';
+import { ANSWER_MS, RECORD_MS } from '../../../lib/contracts/budget';
 import type { ContractState } from '../../../lib/contracts/lifecycle';
 import type { ContractRecord } from '../../../lib/contracts/model';
+import { PUBLISH_MS } from '../../../lib/contracts/outbox';
 import { metrics } from '../../../lib/observability';
 import { wiring } from '../../support/config/wiring';
 import { contractEvents } from '../../support/contracts/events';
@@ -166,6 +168,44 @@ describe('publish handler', () => {
       ],
     );
     assert.match(String(outbox.entries.get(`${CODE}:4`)?.last_error), /ThrottlingException/);
+  });
+
+  it('inside the function’s time: a PutEvents that hangs is given up in time to keep it and what is behind it', async () => {
+    const records = [change(presigning, presigned), change(presigned, signed)];
+    const outbox = new MemoryOutbox();
+    const hanging = { publish: () => new Promise<void>(() => {}) };
+    const budgetMs = PUBLISH_MS + ANSWER_MS + 500;
+    const deadline = Date.now() + budgetMs;
+    const started = Date.now();
+    const result = await makeHandler(wiring({ publisher: hanging, outbox, clock: () => NOW }))(
+      { Records: records },
+      { ...context, getRemainingTimeInMillis: () => deadline - Date.now() },
+    );
+    const took = Date.now() - started;
+    assert.ok(took < budgetMs - ANSWER_MS - RECORD_MS + 300, `answered after ${took} ms`);
+    assert.deepEqual(result, {
+      batchItemFailures: [{ itemIdentifier: records[0]?.dynamodb?.SequenceNumber }],
+    });
+    assert.deepEqual([...outbox.entries.keys()], [`${CODE}:2`, `${CODE}:4`]);
+    assert.match(String(outbox.entries.get(`${CODE}:2`)?.last_error), /PutEvents got no answer in the time/);
+  });
+
+  it('inside the function’s time: with too little left to publish, keeps the batch and reports it, publishing nothing', async () => {
+    const records = [change(presigning, presigned)];
+    const publisher = new MemoryPublisher();
+    const outbox = new MemoryOutbox();
+    const result = await makeHandler(wiring({ publisher, outbox, clock: () => NOW }))(
+      { Records: records },
+      { ...context, getRemainingTimeInMillis: () => PUBLISH_MS },
+    );
+    assert.deepEqual(result, {
+      batchItemFailures: [{ itemIdentifier: records[0]?.dynamodb?.SequenceNumber }],
+    });
+    assert.equal(publisher.attempts.length, 0);
+    assert.match(
+      String(outbox.entries.get(`${CODE}:2`)?.last_error),
+      /too little of the function's time left/,
+    );
   });
 
   it('publishes an entry a writer stored at once and forgets it; one that fails waits for the sweep, the stream goes on', async () => {

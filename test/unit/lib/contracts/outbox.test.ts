@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { RECORD_MS } from '../../../../lib/contracts/budget';
 import type { ServiceEvent } from '../../../../lib/contracts/events';
 import {
   deliver,
   KEPT_SWEEP_AFTER_MS,
   keepUndelivered,
   listKept,
+  PUBLISH_MS,
   STORED_SWEEP_AFTER_MS,
   storedEntry,
   sweep,
@@ -83,12 +85,29 @@ describe('the outbox', () => {
     assert.match(String(kept?.last_error), /MemoryPublisher told to fail/);
   });
 
-  it('a stop request leaves the rest pending, untried', async () => {
+  it('with under PUBLISH_MS of the function’s time left, starts no publish: the rest stays pending, untried', async () => {
     const w = world();
     await w.outbox.keep([signed('C1', 4), signed('C2', 2)], 'down', T, T);
-    const report = await sweep(w.deps, { limit: 10, shouldStop: () => true });
+    const report = await sweep(w.deps, { limit: 10, budget: { remainingMs: () => PUBLISH_MS - 1 } });
     assert.deepEqual(report, { published: 0, failed: 0, pending: ['C1:4', 'C2:2'] });
     assert.equal(w.publisher.attempts.length, 0);
+  });
+
+  it('a publish that outlasts the function’s time counts as failed and is postponed, inside that time', async () => {
+    const w = world();
+    await w.outbox.keep([signed('C1', 4)], 'down', T, T);
+    const hanging = { ...w.deps, publisher: { publish: () => new Promise<void>(() => {}) } };
+    const deadline = Date.now() + PUBLISH_MS + 100;
+    const started = Date.now();
+    const report = await sweep(hanging, {
+      limit: 10,
+      all: true,
+      budget: { remainingMs: () => deadline - Date.now() },
+    });
+    const took = Date.now() - started;
+    assert.ok(took < PUBLISH_MS + 100 - RECORD_MS + 300, `swept in ${took} ms, keeping time to postpone`);
+    assert.deepEqual(report, { published: 0, failed: 1, pending: ['C1:4'] });
+    assert.match(String(w.outbox.entries.get('C1:4')?.last_error), /PutEvents got no answer in the time/);
   });
 
   it('a stored entry is delivered at once, or waits for the sweep', async () => {

@@ -3,6 +3,7 @@ import { type NotifyDeps, notifyDeps } from '../lib/config/deps';
 import { processRuntime, type Runtime } from '../lib/config/runtime';
 import {
   ANSWER_MS,
+  type Budget,
   beforeDeadline,
   inTime,
   keeping,
@@ -10,13 +11,14 @@ import {
   RECORD_MS,
   remainingTime,
 } from '../lib/contracts/budget';
-import { applyNotification } from '../lib/contracts/notifications';
+import { applyNotification, type OpenedNotification } from '../lib/contracts/notifications';
 import { PayloadTooLarge } from '../lib/errors';
 import { rawBody } from '../lib/http/body';
 import { lambda, type Wiring } from '../lib/http/lambda';
 import { callbackErrors, MAX_NOTIFICATION_BYTES } from '../lib/http/notification';
 import { recordMetric } from '../lib/metrics';
 import { logger, metrics } from '../lib/observability';
+import { applyDeductionPay, DEDUCTION_PAY } from '../lib/repayments/notifications';
 import { openNotification } from '../lib/wechatpay/notification';
 
 /**
@@ -41,6 +43,7 @@ export function makeHandler(wiring: Wiring<NotifyDeps>) {
     const { envelope, resource } = openNotification({ headers: event.headers, body }, deps);
     logger.appendKeys({ notification_id: envelope.id, event_type: envelope.event_type });
     const opened = { envelope, resource, rawBody: body };
+    if (envelope.event_type === DEDUCTION_PAY) return deductionPaid(deps, opened, answerBy);
     const result = await inTime(
       answerBy,
       applyNotification(deps, opened),
@@ -61,6 +64,22 @@ export function makeHandler(wiring: Wiring<NotifyDeps>) {
     recordMetric('CallbackRejected');
   });
   return lambda(main, wiring, { edge });
+}
+
+/** A repayment's success, applied by lib/repayments; one that does not match is kept and acknowledged (204). */
+async function deductionPaid(deps: NotifyDeps, opened: OpenedNotification, answerBy: Budget) {
+  const applied = applyDeductionPay(deps.repayments, opened);
+  const result = await inTime(answerBy, applied, 'DynamoDB', 'storing the callback');
+  logger.appendKeys({ out_record_id: result.out_record_id, out_trade_no: result.out_trade_no });
+  recordMetric(result.outcome === 'DUPLICATE' ? 'CallbackDuplicate' : 'CallbackApplied');
+  if (result.created) recordMetric('CallbackForUnknownOrder');
+  if (result.outcome === 'UNHANDLED') {
+    recordMetric('NotificationUnhandled');
+    logger.error('DEDUCTION_PAY kept unhandled', { reason: result.reason });
+  } else {
+    logger.info('callback stored', { outcome: result.outcome, created: result.created });
+  }
+  return { statusCode: 204 };
 }
 
 /** This function on a given runtime: the local stack passes one whose clock it can move. */

@@ -11,24 +11,36 @@ import { isOutboxKey, outboxEntryOf } from '../lib/aws/outbox';
 import { type PublishDeps, publishDeps } from '../lib/config/deps';
 import { processRuntime, type Runtime } from '../lib/config/runtime';
 import { ANSWER_MS, type Budget, keeping, RECORD_MS, remainingTime } from '../lib/contracts/budget';
-import { eventsFor, type ServiceEvent } from '../lib/contracts/events';
+import { eventsFor } from '../lib/contracts/events';
 import type { ContractRecord } from '../lib/contracts/model';
 import { deliver, keepUndelivered, PUBLISH_MS, publishWithin } from '../lib/contracts/outbox';
 import { lambda, type Wiring } from '../lib/http/lambda';
 import { recordMetric } from '../lib/metrics';
 import { logger } from '../lib/observability';
+import { repaymentEventsFor, type ServiceEvent } from '../lib/repayments/events';
 
 type Image = StreamRecord['NewImage'];
 
 const OUT_OF_TIME = "too little of the function's time left to publish the rest of the batch";
 
 // Lambda's stream JSON differs from the SDK's AttributeValue only for binary (base64 text instead of bytes),
-// which contract records and outbox entries do not hold.
+// which our records and outbox entries do not hold.
 const item = (image: Image): Record<string, unknown> | undefined =>
   image ? unmarshall(image as Record<string, AttributeValue>) : undefined;
 
 /**
- * The contracts table's stream (NEW_AND_OLD_IMAGES) -> EventBridge: the outbox that makes events
+ * Both tables' streams come here: repayment items are keyed by `pk`, contracts by `out_contract_code`; outbox
+ * entries (events already) announce nothing of their own.
+ */
+function eventsOf(change: DynamoDBRecord): ServiceEvent[] {
+  if (isOutboxKey(change.dynamodb?.Keys?.out_contract_code?.S)) return [];
+  const [before, after] = [item(change.dynamodb?.OldImage), item(change.dynamodb?.NewImage)];
+  if (change.dynamodb?.Keys?.pk) return repaymentEventsFor(before, after);
+  return eventsFor(before as ContractRecord | undefined, after as ContractRecord | undefined);
+}
+
+/**
+ * The contracts and repayments tables' streams (NEW_AND_OLD_IMAGES) -> EventBridge: the outbox that makes events
  * at-least-once even when a writer dies after its commit. Records are published one by one, in order; the
  * first failure keeps its events and those of every record behind it in the outbox (so they outlive the stream's
  * 24 hours and Lambda's retries) and is reported as a batch item failure (`ReportBatchItemFailures`), so Lambda
@@ -55,7 +67,8 @@ export function makeHandler(wiring: Wiring<PublishDeps>) {
         if (events.length === 0) continue;
         await publishWithin(deps, events, keeping(budget, RECORD_MS));
         published += events.length;
-        logger.debug('contract events published', { event_ids: events.map((e) => e.detail.event_id) });
+        const kind = change.dynamodb?.Keys?.pk ? 'repayment' : 'contract';
+        logger.debug(`${kind} events published`, { event_ids: events.map((e) => e.detail.event_id) });
       } catch (error) {
         // This change and every one behind it in the batch: while the bus refuses, Lambda retries this record
         // and advances past it only after its last retry, so the stream could drop the later ones unkept.
@@ -76,15 +89,6 @@ export function makeHandler(wiring: Wiring<PublishDeps>) {
   }
 
   return lambda(main, wiring);
-}
-
-/** The events a contract change announces (none for outbox entries, which are events already). */
-function eventsOf(change: DynamoDBRecord): ServiceEvent[] {
-  if (isOutboxKey(change.dynamodb?.Keys?.out_contract_code?.S)) return [];
-  return eventsFor(
-    item(change.dynamodb?.OldImage) as ContractRecord | undefined,
-    item(change.dynamodb?.NewImage) as ContractRecord | undefined,
-  );
 }
 
 /** The same, for keeping: a record whose image cannot be read stays the stream's (its retries and DLQ). */
@@ -126,8 +130,8 @@ async function deliverStored(
 function failedFrom(change: DynamoDBRecord, error: unknown): DynamoDBBatchResponse {
   const sequenceNumber = change.dynamodb?.SequenceNumber ?? '';
   recordMetric('EventPublishFailed');
-  logger.error('publishing contract events failed; kept in the outbox, and Lambda retries from this record', {
-    out_contract_code: change.dynamodb?.Keys?.out_contract_code?.S,
+  logger.error('publishing events failed; kept in the outbox, and Lambda retries from this record', {
+    key: change.dynamodb?.Keys?.out_contract_code?.S ?? change.dynamodb?.Keys?.pk?.S,
     sequence_number: sequenceNumber,
     event_name: change.eventName,
     error,

@@ -15,8 +15,9 @@ import { GetPublicKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { handlerFor as publishHandlerFor } from '../../functions/publish';
 import { createRuntime } from '../../lib/config/runtime';
 import { readAppSubMerchantField } from '../../lib/config/settings';
-import type { ServiceEvent } from '../../lib/contracts/events';
+import type { ContractEvent } from '../../lib/contracts/events';
 import type { EventPublisher } from '../../lib/contracts/ports';
+import { isRepaymentEvent, type RepaymentEvent, type ServiceEvent } from '../../lib/repayments/events';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb';
 import { loadFunctions } from './functions';
 import { type Extra, type LocalGateway, startGateway } from './gateway';
@@ -47,8 +48,8 @@ export interface LocalStackOptions {
   simulator?: Partial<SimulatorOptions>;
   /** Extra gateway routes (demo page, OpenAPI document). */
   extra?: Extra;
-  /** Where contract events go; default: kept in `LocalStack.events` (there is no EventBridge locally). */
-  publisher?: EventPublisher;
+  /** Where events go; default: kept in `LocalStack.events` (there is no EventBridge locally). */
+  publisher?: EventPublisher<ServiceEvent>;
   /**
    * How much faster than the test clock serverless.yml's schedules run (10: rate(5 minutes) every 30 s).
    * 0 or omitted: they run only on demand, so a test's records never meet a reconcile it did not ask for.
@@ -76,7 +77,9 @@ export interface LocalStack {
   /** The configuration the handlers run with (also applied to process.env). */
   env: Record<string, string>;
   /** Contract events the outbox published (unless a publisher was given). */
-  events: ServiceEvent[];
+  events: ContractEvent[];
+  /** Repayment events (and NotificationUnhandled) the outbox published (unless a publisher was given). */
+  repaymentEvents: RepaymentEvent[];
   /** Resolves once every committed change so far went through the outbox publisher. */
   drainEvents(): Promise<void>;
   close(): Promise<void>;
@@ -98,12 +101,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const secrets = new LocalSecrets(options.dataDir);
   const clock = new TestClock();
   // Where every event goes (the publish function's and the outbox sweep's): there is no EventBridge locally.
-  const events: ServiceEvent[] = [];
+  const events: ContractEvent[] = [];
+  const repaymentEvents: RepaymentEvent[] = [];
   const publisher: EventPublisher = options.publisher ?? {
     async publish(batch) {
-      events.push(...batch);
-      for (const e of batch)
-        log('events', `${e.type} ${e.detail.out_contract_code ?? '-'} (${e.detail.event_id})`);
+      // What the outbox publishes is the service's own events, whichever way they came.
+      for (const e of batch as ServiceEvent[]) {
+        if (isRepaymentEvent(e)) repaymentEvents.push(e);
+        else events.push(e);
+        log('events', `${e.type} (${e.detail.event_id})`);
+      }
     },
   };
   const runtime = createRuntime({ clock: clock.now, publisher });
@@ -147,22 +154,29 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     env.CONTRACTS_TABLE = given.CONTRACTS_TABLE || `wechatpay-credit-repayment-local-contracts${suffix}`;
     env.NOTIFICATIONS_TABLE =
       given.NOTIFICATIONS_TABLE || `wechatpay-credit-repayment-local-notifications${suffix}`;
+    env.REPAYMENTS_TABLE = given.REPAYMENTS_TABLE || `wechatpay-credit-repayment-local-repayments${suffix}`;
     const ddb = new DynamoDBClient({ ...awsConfig, endpoint: env.AWS_ENDPOINT_URL_DYNAMODB });
     // The same resource definitions serverless.yml deploys, so local tables equal deployed ones.
     await createTables(ddb, readCloudFormationResources(join(root, 'infra/aws/tables.yml')), {
       ContractsTable: env.CONTRACTS_TABLE,
       NotificationsTable: env.NOTIFICATIONS_TABLE,
+      RepaymentsTable: env.REPAYMENTS_TABLE,
     });
     ddb.destroy();
 
-    // The stand-in for the stream event source mapping: the real publish handler runs on every change.
-    const poller = await startStreamPoller({
-      endpoint: env.AWS_ENDPOINT_URL_DYNAMODB,
-      tableName: env.CONTRACTS_TABLE,
-      handler: publishHandlerFor(runtime),
-      log: (l) => log('events', l),
-    });
-    closers.push(() => poller.stop());
+    // The stand-in for the stream event source mappings: the real publish handler runs on every change.
+    const publish = publishHandlerFor(runtime);
+    const pollers = await Promise.all(
+      [env.CONTRACTS_TABLE, env.REPAYMENTS_TABLE].map((tableName) =>
+        startStreamPoller({
+          endpoint: env.AWS_ENDPOINT_URL_DYNAMODB as string,
+          tableName,
+          handler: publish,
+          log: (l) => log('events', l),
+        }),
+      ),
+    );
+    for (const poller of pollers) closers.push(() => poller.stop());
 
     env.WECHATPAY_MCHID = given.WECHATPAY_MCHID || secrets.text('mchid', () => '1900000109');
     env.WECHATPAY_MERCHANT_SERIAL_NO =
@@ -281,7 +295,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(dynamodb ? { dynamodb } : {}),
       env,
       events,
-      drainEvents: () => poller.drain(),
+      repaymentEvents,
+      drainEvents: async () => {
+        await Promise.all(pollers.map((poller) => poller.drain()));
+      },
       close,
     };
   } catch (error) {

@@ -5,8 +5,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { ServiceEvent } from '../contracts/events';
-import type { Outbox, OutboxEntry } from '../contracts/ports';
+import type { Outbox, OutboxEntry, OutboxEvent } from '../contracts/ports';
 import { QUEUE_INDEX } from './contract-queue';
 import { dependencyUnavailable } from './dependency';
 
@@ -19,14 +18,17 @@ import { dependencyUnavailable } from './dependency';
 export const OUTBOX_KEY_PREFIX = '#outbox#';
 const OUTBOX_SHARD = 'outbox';
 
-const keyOf = (eventId: string) => ({ out_contract_code: `${OUTBOX_KEY_PREFIX}${eventId}` });
+/** By type and id: event ids are unique within a kind of event (a contract's, a repayment's), not across kinds. */
+const keyOf = (event: OutboxEvent) => ({
+  out_contract_code: `${OUTBOX_KEY_PREFIX}${event.type}#${event.detail.event_id}`,
+});
 
 export const isOutboxKey = (key: string | undefined): boolean => key?.startsWith(OUTBOX_KEY_PREFIX) ?? false;
 
 /** The item of an entry, as a writer puts it in its transaction. */
 export function outboxItem(entry: OutboxEntry): Record<string, unknown> {
   return {
-    ...keyOf(entry.event.detail.event_id),
+    ...keyOf(entry.event),
     check_shard: OUTBOX_SHARD,
     next_check_at: entry.next_attempt_at,
     event: entry.event,
@@ -39,7 +41,7 @@ export function outboxItem(entry: OutboxEntry): Record<string, unknown> {
 /** The entry an item (or a stream image of one, unmarshalled) holds. */
 export function outboxEntryOf(item: Record<string, unknown>): OutboxEntry {
   return {
-    event: item.event as ServiceEvent,
+    event: item.event as OutboxEvent,
     attempts: Number(item.attempts ?? 0),
     next_attempt_at: String(item.next_check_at),
     created_at: String(item.created_at),
@@ -53,7 +55,7 @@ export class DynamoOutbox implements Outbox {
     private readonly table: string,
   ) {}
 
-  async keep(events: ServiceEvent[], error: string, now: number, at: number): Promise<void> {
+  async keep(events: OutboxEvent[], error: string, now: number, at: number): Promise<void> {
     try {
       // One entry per event, however many times its publish fails: the first failure creates it, later ones
       // count and push it back. The event itself is what the stream image held, so it is the same every time.
@@ -61,7 +63,7 @@ export class DynamoOutbox implements Outbox {
         await this.db.send(
           new UpdateCommand({
             TableName: this.table,
-            Key: keyOf(event.detail.event_id),
+            Key: keyOf(event),
             UpdateExpression:
               'SET #event = if_not_exists(#event, :event), created_at = if_not_exists(created_at, :now), ' +
               'check_shard = :shard, next_check_at = :at, last_error = :error ADD attempts :one',
@@ -99,9 +101,9 @@ export class DynamoOutbox implements Outbox {
     }
   }
 
-  async remove(eventId: string): Promise<void> {
+  async remove(event: OutboxEvent): Promise<void> {
     try {
-      await this.db.send(new DeleteCommand({ TableName: this.table, Key: keyOf(eventId) }));
+      await this.db.send(new DeleteCommand({ TableName: this.table, Key: keyOf(event) }));
     } catch (cause) {
       throw dependencyUnavailable('DynamoDB', 'DeleteItem (outbox)', cause);
     }
@@ -112,7 +114,7 @@ export class DynamoOutbox implements Outbox {
       await this.db.send(
         new UpdateCommand({
           TableName: this.table,
-          Key: keyOf(entry.event.detail.event_id),
+          Key: keyOf(entry.event),
           UpdateExpression: 'SET next_check_at = :at, last_error = :error ADD attempts :one',
           // Published and removed meanwhile (another sweep, the stream): nothing to bring back.
           ConditionExpression: 'attribute_exists(out_contract_code)',

@@ -2,6 +2,8 @@ import { dynamoDocumentClient, eventBridgeClient } from '../aws/clients';
 import type { Schedule } from '../aws/contract-queue';
 import { DynamoContractStore } from '../aws/dynamo-contract-store';
 import { DynamoNotificationStore } from '../aws/dynamo-notification-store';
+import { DynamoRepaymentNotificationStore } from '../aws/dynamo-repayment-notification-store';
+import { DynamoRepaymentStore } from '../aws/dynamo-repayment-store';
 import { EventBridgePublisher, LogPublisher } from '../aws/eventbridge-publisher';
 import { DynamoOutbox } from '../aws/outbox';
 import type { ApplyNotificationDeps } from '../contracts/notifications';
@@ -14,12 +16,14 @@ import type { TerminateDeps } from '../contracts/terminate';
 import type { UnhandledDeps } from '../contracts/unhandled';
 import type { Wiring } from '../http/lambda';
 import { logger } from '../observability';
+import type { ApplyDeductionPayDeps } from '../repayments/notifications';
 import type { PlatformCertificate } from '../wechatpay/certificates';
 import type { WechatPayClient } from '../wechatpay/client';
 import type { Clock } from '../wechatpay/clock';
 import { RefreshingVerifier } from '../wechatpay/refreshing-verifier';
 import { Verifier } from '../wechatpay/verifier';
 import { Cached } from './cache';
+import { readWithRepayments, type WithRepayments } from './repayment-settings';
 import { loadRequestHashKeys, type RequestHashKeys } from './request-hash-keys';
 import { processRuntime, type Runtime, wire } from './runtime';
 import { type Keys, loadKeys } from './secrets';
@@ -39,14 +43,14 @@ import { refreshCertificates, storedCertificates, verificationKeys, wechatpayCli
  * becomes every dependency's clock.
  */
 
-interface Inputs<S extends Settings = Settings> {
+export interface Inputs<S extends Settings = Settings> {
   settings: S;
   keys: Keys;
   platform: PlatformCertificate[];
 }
 
 /** The `build` of one function family, rebuilt only when its inputs change. */
-function builder<D, S extends Settings = Settings>(
+export function builder<D, S extends Settings = Settings>(
   runtime: Runtime,
   needs: { apiV3Key: boolean; platform: boolean },
   build: (inputs: Inputs<S>) => D,
@@ -69,7 +73,7 @@ function recheckOf(settings: Settings): { recheck: RecheckPolicy; schedule: Sche
 }
 
 /** What every function that calls WeChat Pay's contract API holds: the store, a verifying client, the clock. */
-function contractParts(runtime: Runtime, { settings, keys, platform }: Inputs): ContractDeps {
+export function contractParts(runtime: Runtime, { settings, keys, platform }: Inputs): ContractDeps {
   const verifier = new Verifier(verificationKeys(keys, platform), { clock: runtime.clock });
   const { recheck, schedule } = recheckOf(settings);
   return {
@@ -123,6 +127,8 @@ export function contractDeps(runtime: Runtime = processRuntime): Wiring<Contract
 export interface NotifyDeps extends ApplyNotificationDeps {
   verifier: RefreshingVerifier;
   apiV3Key: Buffer;
+  /** DEDUCTION_PAY goes to the repayments table, its id to the notifications table with every other callback. */
+  repayments: ApplyDeductionPayDeps;
 }
 
 /**
@@ -130,7 +136,8 @@ export interface NotifyDeps extends ApplyNotificationDeps {
  * download of the platform certificates when a callback names a serial it does not know.
  */
 export function notifyDeps(runtime: Runtime = processRuntime): Wiring<NotifyDeps> {
-  const build = builder(runtime, { apiV3Key: true, platform: true }, ({ settings, keys, platform }) => ({
+  const needs = { apiV3Key: true, platform: true };
+  const build = builder<NotifyDeps, WithRepayments>(runtime, needs, ({ settings, keys, platform }) => ({
     verifier: new RefreshingVerifier(verificationKeys(keys, platform), {
       ...(settings.wechatpay.platformCertificates
         ? {
@@ -154,9 +161,18 @@ export function notifyDeps(runtime: Runtime = processRuntime): Wiring<NotifyDeps
       settings.contractsTable,
       recheckOf(settings).schedule,
     ),
+    repayments: {
+      store: new DynamoRepaymentStore(dynamoDocumentClient('callback'), settings.repayments.table),
+      notifications: new DynamoRepaymentNotificationStore(
+        dynamoDocumentClient('callback'),
+        settings.notificationsTable,
+        settings.repayments.table,
+      ),
+      clock: runtime.clock,
+    },
     clock: runtime.clock,
   }));
-  return wire(runtime, async () => build(readSettings(runtime.env)));
+  return wire(runtime, async () => build(readWithRepayments(runtime.env)));
 }
 
 /** The operator's notifications function: the kept notifications, the contracts, the APIv3 key to decrypt. */

@@ -83,7 +83,7 @@ export interface EventSettings {
 }
 
 /** Collects every problem of one reading, so that a single error names them all. */
-class Reader {
+export class Reader {
   readonly #env: NodeJS.ProcessEnv;
   readonly #missing: string[] = [];
   readonly #invalid: string[] = [];

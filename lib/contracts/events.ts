@@ -42,9 +42,13 @@ export interface ContractEvent {
   detail: ContractEventDetail;
 }
 
-/** A verified WeChat Pay notification we could not act on: kept, alarmed, to be applied by an operator. */
+/**
+ * A verified WeChat Pay notification we could not act on: kept, alarmed, to be applied by an operator. The same
+ * event as a repayment's unmatched DEDUCTION_PAY announces (lib/repayments/events.ts), one JSON Schema for both
+ * (docs/events/NotificationUnhandled.json).
+ */
 export interface NotificationUnhandledDetail {
-  /** `notification:<WeChat Pay's notification id>`: the same for every redelivery. */
+  /** WeChat Pay's notification id: the same for every redelivery. */
   event_id: string;
   notification_id: string;
   /** WeChat Pay's `event_type`, e.g. one it added after this release. */
@@ -52,8 +56,6 @@ export interface NotificationUnhandledDetail {
   /** Why it was not applied, in a few words (no data from the resource but our code and WeChat Pay's state). */
   reason: string;
   out_contract_code?: string;
-  /** WeChat Pay's `create_time`. */
-  create_time: string;
   /** When we received (and stored) it. */
   occurred_at: string;
 }
@@ -63,28 +65,23 @@ export interface NotificationUnhandledEvent {
   detail: NotificationUnhandledDetail;
 }
 
-/** Everything the service announces on its bus, each at least once, each with a stable `detail.event_id`. */
-export type ServiceEvent = ContractEvent | NotificationUnhandledEvent;
-
 /** Built from an allow-list, like contract events: nothing of the decrypted resource but these fields. */
 export function notificationUnhandled(notification: {
   id: string;
   event_type: string;
-  create_time: string;
   received_at: string;
   reason: string;
   out_contract_code?: string;
 }): NotificationUnhandledEvent {
-  const { id, event_type, create_time, received_at, reason, out_contract_code } = notification;
+  const { id, event_type, received_at, reason, out_contract_code } = notification;
   return {
     type: 'NotificationUnhandled',
     detail: {
-      event_id: `notification:${id}`,
+      event_id: id,
       notification_id: id,
       event_type,
       reason,
       ...(out_contract_code ? { out_contract_code } : {}),
-      create_time,
       occurred_at: received_at,
     },
   };

@@ -5,8 +5,7 @@
  * published after the stream's 24 hours, whatever Lambda's retries did. A sweep publishes every entry due.
  */
 import { type Budget, inTime, keeping, RECORD_MS, UNBOUNDED } from './budget';
-import type { ServiceEvent } from './events';
-import type { Clock, EventPublisher, Outbox, OutboxEntry } from './ports';
+import type { Clock, EventPublisher, Outbox, OutboxEntry, OutboxEvent } from './ports';
 
 export interface OutboxDeps {
   publisher: EventPublisher;
@@ -34,7 +33,7 @@ const RETRY_MAX_MS = 60 * 60_000;
 export const PUBLISH_MS = 5_000;
 
 /** The entry a writer stores with its change, to be announced even if it dies right after its commit. */
-export function storedEntry(event: ServiceEvent, now: number): OutboxEntry {
+export function storedEntry(event: OutboxEvent, now: number): OutboxEntry {
   return {
     event,
     attempts: 0,
@@ -49,7 +48,7 @@ export function storedEntry(event: ServiceEvent, now: number): OutboxEntry {
  */
 export async function keepUndelivered(
   deps: OutboxDeps,
-  events: ServiceEvent[],
+  events: OutboxEvent[],
   error: unknown,
   budget: Budget = UNBOUNDED,
 ): Promise<void> {
@@ -77,12 +76,12 @@ export async function deliver(
     await inTime(budget, postponed, 'DynamoDB', `postponing outbox entry ${eventId}`);
     return false;
   }
-  await inTime(budget, deps.outbox.remove(eventId), 'DynamoDB', `forgetting outbox entry ${eventId}`);
+  await inTime(budget, deps.outbox.remove(entry.event), 'DynamoDB', `forgetting outbox entry ${eventId}`);
   return true;
 }
 
 /** `events` on the bus before `budget` runs out, or a DependencyUnavailable saying it did not answer in time. */
-export function publishWithin(deps: Pick<OutboxDeps, 'publisher'>, events: ServiceEvent[], budget: Budget) {
+export function publishWithin(deps: Pick<OutboxDeps, 'publisher'>, events: OutboxEvent[], budget: Budget) {
   return inTime(budget, deps.publisher.publish(events), 'EventBridge', 'PutEvents');
 }
 

@@ -4,7 +4,6 @@
  */
 import type { PlatformCertificate } from '../wechatpay/certificates';
 import type { SendOptions, SignedRequest, WechatPayRequest, WechatPayResponse } from '../wechatpay/client';
-import type { ServiceEvent } from './events';
 import type { ContractState } from './lifecycle';
 import type { ContractRecord } from './model';
 import type { Requeue } from './recheck';
@@ -126,7 +125,7 @@ export interface NotificationStore {
 
 /** An event kept to be published later: stored by its writer beside its change, or after a failed publish. */
 export interface OutboxEntry {
-  event: ServiceEvent;
+  event: OutboxEvent;
   /** Publishes that failed so far. */
   attempts: number;
   /** RFC 3339: when the sweep publishes it (again). */
@@ -137,19 +136,25 @@ export interface OutboxEntry {
 
 /** The events still to be published: what makes a failed publish replayable long after the stream forgot it. */
 export interface Outbox {
-  /** Keeps `events` a publish could not deliver at `now`, for the sweep from `at` (epoch ms); once per event_id. */
-  keep(events: ServiceEvent[], error: string, now: number, at: number): Promise<void>;
+  /** Keeps `events` a publish could not deliver at `now`, for the sweep from `at` (epoch ms); once per event. */
+  keep(events: OutboxEvent[], error: string, now: number, at: number): Promise<void>;
   /** Entries to publish at `now` (RFC 3339), the longest due first. */
   due(now: string, limit: number): Promise<OutboxEntry[]>;
   /** Published: forgotten. */
-  remove(eventId: string): Promise<void>;
+  remove(event: OutboxEvent): Promise<void>;
   /** Not published this time either: tried again from `at` (epoch ms). */
   postpone(entry: OutboxEntry, at: number, error: string): Promise<void>;
 }
 
-export interface EventPublisher {
+/** What the outbox publishes: a detail-type and a detail whose `event_id` is the same for every redelivery. */
+export interface OutboxEvent {
+  type: string;
+  detail: { event_id: string };
+}
+
+export interface EventPublisher<E extends OutboxEvent = OutboxEvent> {
   /** Publishes all of `events` or throws; a retry may publish some of them again. */
-  publish(events: ServiceEvent[]): Promise<void>;
+  publish(events: E[]): Promise<void>;
 }
 
 /** One verified download of WeChat Pay's platform certificates. */

@@ -5,7 +5,6 @@ import { makeHandler } from '../../../functions/contracts';
 import { contractDeps } from '../../../lib/config/deps';
 import { createRuntime } from '../../../lib/config/runtime';
 import { UNAVAILABLE_MESSAGES } from '../../../lib/http/errors';
-import { contractEvents } from '../../support/contracts/events';
 import { h5Body, PERSON, uniqueCode } from '../../support/contracts/fixtures';
 import { startTestStack, type TestStack } from '../../support/local/stack';
 import { captureOutput } from '../../support/observability/output-capture';
@@ -63,7 +62,7 @@ describe('query with sync and terminate', () => {
 
   async function eventsOf(code: string, type: string) {
     await stack.drainEvents();
-    return contractEvents(stack.events).filter((e) => e.detail.out_contract_code === code && e.type === type);
+    return stack.events.filter((e) => e.detail.out_contract_code === code && e.type === type);
   }
 
   before(async () => {

@@ -6,10 +6,10 @@ import { lambdaContext } from '../../../infra/local/lambda-context';
 import { main as operator } from '../../../infra/ops/invoke';
 import { dynamoDocumentClient } from '../../../lib/aws/clients';
 import { DynamoOutbox } from '../../../lib/aws/outbox';
-import type { ServiceEvent } from '../../../lib/contracts/events';
 import type { EventPublisher } from '../../../lib/contracts/ports';
 import { DependencyUnavailable } from '../../../lib/errors';
 import { metrics } from '../../../lib/observability';
+import type { ServiceEvent } from '../../../lib/repayments/events';
 import { wiring } from '../../support/config/wiring';
 import { h5Body } from '../../support/contracts/fixtures';
 import { MemoryPublisher } from '../../support/contracts/memory-publisher';
@@ -40,7 +40,7 @@ describe('the outbox keeps what EventBridge would not take', () => {
       await stack.db.send(
         new GetCommand({
           TableName: stack.env.CONTRACTS_TABLE,
-          Key: { out_contract_code: `#outbox#${eventId}` },
+          Key: { out_contract_code: `#outbox#ContractPresigned#${eventId}` },
           ConsistentRead: true,
         }),
       )
@@ -128,7 +128,7 @@ describe('the outbox keeps what EventBridge would not take', () => {
     const { Item } = await dynamoDocumentClient().send(
       new GetCommand({
         TableName: table,
-        Key: { out_contract_code: `#outbox#${codes[0]}:2` },
+        Key: { out_contract_code: `#outbox#ContractPresigned#${codes[0]}:2` },
         ConsistentRead: true,
       }),
     );

@@ -1,5 +1,5 @@
-import type { ServiceEvent } from '../../../lib/contracts/events';
 import type { EventPublisher } from '../../../lib/contracts/ports';
+import type { ServiceEvent } from '../../../lib/repayments/events';
 
 export type Crash = 'before-publish' | 'after-publish';
 

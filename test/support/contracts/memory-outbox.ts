@@ -1,7 +1,7 @@
-import type { ServiceEvent } from '../../../lib/contracts/events';
-import type { Outbox, OutboxEntry } from '../../../lib/contracts/ports';
+import type { Outbox, OutboxEntry, OutboxEvent } from '../../../lib/contracts/ports';
+import type { ServiceEvent } from '../../../lib/repayments/events';
 
-/** The outbox in memory, with DynamoOutbox's semantics (one entry per event id); for unit tests. */
+/** The outbox in memory, with DynamoOutbox's semantics (one entry per event, by id here); for unit tests. */
 export class MemoryOutbox implements Outbox {
   readonly entries = new Map<string, OutboxEntry>();
 
@@ -26,8 +26,8 @@ export class MemoryOutbox implements Outbox {
       .map((e) => structuredClone(e));
   }
 
-  async remove(eventId: string): Promise<void> {
-    this.entries.delete(eventId);
+  async remove(event: OutboxEvent): Promise<void> {
+    this.entries.delete(event.detail.event_id);
   }
 
   async postpone(entry: OutboxEntry, at: number, error: string): Promise<void> {

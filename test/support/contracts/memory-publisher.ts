@@ -1,5 +1,5 @@
-import type { ServiceEvent } from '../../../lib/contracts/events';
 import type { EventPublisher } from '../../../lib/contracts/ports';
+import type { ServiceEvent } from '../../../lib/repayments/events';
 
 /** Records what was published; `failNext` makes the next calls throw, as an unreachable bus would. */
 export class MemoryPublisher implements EventPublisher {

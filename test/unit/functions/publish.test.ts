@@ -213,11 +213,10 @@ describe('publish handler', () => {
       event: {
         type: 'NotificationUnhandled' as const,
         detail: {
-          event_id: `notification:${id}`,
+          event_id: id,
           notification_id: id,
           event_type: 'CREDIT_REPAYMENT.SOMETHING_NEW',
           reason: 'unknown event type',
-          create_time: '2026-01-01T08:00:00+08:00',
           occurred_at: '2026-01-01T00:00:00.000Z',
         },
       },
@@ -234,7 +233,7 @@ describe('publish handler', () => {
       return {
         eventName,
         dynamodb: {
-          Keys: { out_contract_code: { S: `#outbox#notification:${id}` } },
+          Keys: { out_contract_code: { S: `#outbox#NotificationUnhandled#${id}` } },
           ...(eventName === 'INSERT' ? {} : { OldImage: image }),
           ...(eventName === 'REMOVE' ? {} : { NewImage: image }),
           SequenceNumber: String(sequence),
@@ -242,7 +241,7 @@ describe('publish handler', () => {
       };
     };
     const outbox = new MemoryOutbox();
-    for (const id of ['N1', 'N2']) outbox.entries.set(`notification:${id}`, entry(id));
+    for (const id of ['N1', 'N2']) outbox.entries.set(id, entry(id));
     const publisher = new MemoryPublisher();
     let first = true;
     const flaky = {
@@ -268,11 +267,11 @@ describe('publish handler', () => {
     assert.deepEqual(result, { batchItemFailures: [] });
     assert.deepEqual(
       publisher.events.map((e) => e.detail.event_id),
-      ['notification:N2', `${CODE}:2`],
+      ['N2', `${CODE}:2`],
       'each stored entry tried once, on its INSERT; the contract change after them published',
     );
-    assert.deepEqual([...outbox.entries.keys()], ['notification:N1'], 'the published one forgotten');
-    const waiting = outbox.entries.get('notification:N1');
+    assert.deepEqual([...outbox.entries.keys()], ['N1'], 'the published one forgotten');
+    const waiting = outbox.entries.get('N1');
     assert.deepEqual(
       [waiting?.attempts, waiting?.next_attempt_at],
       [1, new Date(NOW + 5 * 60_000).toISOString()],

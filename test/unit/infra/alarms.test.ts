@@ -19,6 +19,7 @@ const functions = [
   'Presign',
   'Notify',
   'Contracts',
+  'Repayments',
   'Reconcile',
   'Publish',
   'Outbox',
@@ -90,6 +91,7 @@ describe('alarms', () => {
       Api5xxAlarm: ['AWS/ApiGateway', '5xx'],
       PresignWorkflowFailedAlarm: ['AWS/States', 'ExecutionsFailed'],
       SigningKeyTamperAlarm: ['AWS/Events', 'TriggeredRules'],
+      RepaymentPollExhaustedAlarm: ['WechatPayCreditRepayment', 'RepaymentPollExhausted'],
     };
     for (const [id, [namespace, metric]] of Object.entries(expected)) {
       const p = alarm(id);

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { Aes, Formatter, Rsa } from 'wechatpay-axios-plugin';
-import { contractEvents } from '../../../support/contracts/events';
 import { uniqueCode } from '../../../support/contracts/fixtures';
 import {
   type Callback,
@@ -158,7 +157,7 @@ describe('notify: genuine callbacks are acknowledged and move the contract', () 
       204,
     );
     await h.stack.drainEvents();
-    const events = contractEvents(h.stack.events).filter((e) => e.detail.out_contract_code === code);
+    const events = h.stack.events.filter((e) => e.detail.out_contract_code === code);
     assert.deepEqual(
       events.map((e) => e.type),
       ['ContractPresigned', 'ContractSigned', 'ContractTerminated'],

@@ -58,18 +58,17 @@ describe('notify: what this release does not understand is kept, announced and a
     assert.ok(!JSON.stringify(kept).includes(openid));
 
     await h.stack.drainEvents();
-    const announced = h.stack.events.filter((e) => e.detail.event_id === `notification:${cb.id}`);
+    const announced = h.stack.repaymentEvents.filter((e) => e.detail.event_id === cb.id);
     assert.deepEqual(
       announced.map((e) => [e.type, e.detail]),
       [
         [
           'NotificationUnhandled',
           {
-            event_id: `notification:${cb.id}`,
+            event_id: cb.id,
             notification_id: cb.id,
             event_type: NEW_EVENT_TYPE,
             reason: 'unknown event type',
-            create_time: kept?.create_time,
             occurred_at: kept?.received_at,
           },
         ],
@@ -83,7 +82,7 @@ describe('notify: what this release does not understand is kept, announced and a
     assert.equal((await h.deliver(callback(h.keys, { id: cb.id, body: cb.body }))).status, 204);
     await h.stack.drainEvents();
     assert.equal(
-      h.stack.events.filter((e) => e.detail.event_id === `notification:${cb.id}`).length,
+      h.stack.repaymentEvents.filter((e) => e.detail.event_id === cb.id).length,
       1,
       'a redelivery is a duplicate: announced once',
     );
@@ -103,7 +102,7 @@ describe('notify: what this release does not understand is kept, announced and a
     );
     assert.deepEqual(await h.contract(code), before);
     await h.stack.drainEvents();
-    const [event] = h.stack.events.filter((e) => e.detail.event_id === `notification:${cb.id}`);
+    const [event] = h.stack.repaymentEvents.filter((e) => e.detail.event_id === cb.id);
     assert.equal(event?.detail.out_contract_code, code);
   });
 

@@ -89,17 +89,16 @@ describe('applyNotification', () => {
     assert.deepEqual(
       notifications.announced.map((e) => [e.event.type, e.event.detail.event_id, e.attempts]),
       [
-        ['NotificationUnhandled', 'notification:D1', 0],
-        ['NotificationUnhandled', 'notification:U1', 0],
+        ['NotificationUnhandled', 'D1', 0],
+        ['NotificationUnhandled', 'U1', 0],
       ],
     );
     assert.deepEqual(notifications.announced[1]?.event.detail, {
-      event_id: 'notification:U1',
+      event_id: 'U1',
       notification_id: 'U1',
       event_type: 'CREDIT_REPAYMENT.SIGN_CONTRACT',
       reason: 'unknown contract state',
       out_contract_code: 'C1',
-      create_time: '2026-11-27T13:00:00+08:00',
       occurred_at: '2026-11-27T05:00:00.000Z',
     });
     assert.ok(!JSON.stringify(notifications.announced).includes('o-secret'), 'no openid in the event');

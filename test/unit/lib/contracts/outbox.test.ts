@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RECORD_MS } from '../../../../lib/contracts/budget';
-import type { ServiceEvent } from '../../../../lib/contracts/events';
 import {
   deliver,
   KEPT_SWEEP_AFTER_MS,
@@ -12,6 +11,7 @@ import {
   storedEntry,
   sweep,
 } from '../../../../lib/contracts/outbox';
+import type { ServiceEvent } from '../../../../lib/repayments/events';
 import { MemoryOutbox } from '../../../support/contracts/memory-outbox';
 import { MemoryPublisher } from '../../../support/contracts/memory-publisher';
 

@@ -107,8 +107,10 @@ async function deliverStored(
   budget: Budget,
 ): Promise<boolean> {
   const entry = outboxEntryOf(stored);
-  // Out of time: the sweep publishes it, as it would any stored entry whose first publish failed.
-  if (budget.remainingMs() < PUBLISH_MS) return false;
+  // One this function kept after a failure (attempts counted) waits for the sweep: the stream still retries
+  // its change, and publishing it now as well would send it twice at once. Out of time: the sweep publishes it
+  // too, as it would any stored entry whose first publish failed.
+  if (entry.attempts > 0 || budget.remainingMs() < PUBLISH_MS) return false;
   try {
     if (await deliver(deps, entry, budget)) {
       recordMetric('EventsRepublished');

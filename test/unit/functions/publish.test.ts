@@ -253,8 +253,13 @@ describe('publish handler', () => {
         await publisher.publish(events);
       },
     };
+    // N3 was kept by this function after a failed publish: its change is still the stream's to retry.
+    const kept = stored('N3', 'INSERT');
+    const keptImage = kept.dynamodb?.NewImage as Record<string, AttributeValue>;
+    keptImage.attempts = { N: '1' };
     const records = [
       stored('N1', 'INSERT'),
+      kept,
       stored('N2', 'INSERT'),
       stored('N2', 'MODIFY'),
       stored('N2', 'REMOVE'),
@@ -268,7 +273,7 @@ describe('publish handler', () => {
     assert.deepEqual(
       publisher.events.map((e) => e.detail.event_id),
       ['N2', `${CODE}:2`],
-      'each stored entry tried once, on its INSERT; the contract change after them published',
+      'each stored entry tried once, on its INSERT, the kept one not at all; the contract change after them published',
     );
     assert.deepEqual([...outbox.entries.keys()], ['N1'], 'the published one forgotten');
     const waiting = outbox.entries.get('N1');

@@ -1,6 +1,7 @@
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { type ContractDeps, contractDeps } from '../lib/config/deps';
 import { processRuntime, type Runtime } from '../lib/config/runtime';
+import { remainingTime } from '../lib/contracts/budget';
 import { publicView } from '../lib/contracts/model';
 import { syncContract } from '../lib/contracts/sync';
 import { terminate } from '../lib/contracts/terminate';
@@ -14,10 +15,11 @@ import { logger } from '../lib/observability';
 
 /**
  * GET /contracts/{out_contract_code}[?sync=true] and POST /contracts/{out_contract_code}/terminate.
- * With sync, WeChat Pay's query API is asked first and its answer applied (forward only).
+ * With sync, WeChat Pay's query API is asked first and its answer applied (forward only). Both finish inside the
+ * function's time (lib/contracts/budget.ts).
  */
 export function makeHandler(wiring: Wiring<ContractDeps>) {
-  async function main(event: APIGatewayProxyEventV2) {
+  async function main(event: APIGatewayProxyEventV2, context: Context) {
     const code = event.pathParameters?.out_contract_code ?? '';
     if (!/^[0-9A-Za-z]{1,64}$/.test(code)) {
       throw new ValidationFailed([
@@ -27,7 +29,7 @@ export function makeHandler(wiring: Wiring<ContractDeps>) {
     logger.appendKeys({ out_contract_code: code });
     const deps = await wiring.load();
     if (event.routeKey.startsWith('POST ')) {
-      const record = await terminate(deps, code, parseJsonBody(rawBody(event)));
+      const record = await terminate(deps, code, parseJsonBody(rawBody(event)), remainingTime(context));
       logger.info('contract terminated', { state: record.state });
       return json(200, publicView(record));
     }
@@ -36,7 +38,7 @@ export function makeHandler(wiring: Wiring<ContractDeps>) {
       throw new ValidationFailed([{ field: 'sync', issue: 'must be true or false' }]);
     }
     if (sync === 'true') {
-      const { record, changed } = await syncContract(deps, code);
+      const { record, changed } = await syncContract(deps, code, remainingTime(context));
       if (changed) {
         recordMetric('SyncRepaired');
         logger.info('contract repaired from WeChat Pay', { state: record?.state });

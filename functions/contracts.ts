@@ -1,6 +1,7 @@
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { type ContractDeps, contractDeps } from '../lib/config/deps';
 import { processRuntime, type Runtime } from '../lib/config/runtime';
+import { type Budget, remainingTime } from '../lib/contracts/budget';
 import { type ContractRecord, publicView } from '../lib/contracts/model';
 import { syncContract } from '../lib/contracts/sync';
 import { terminate } from '../lib/contracts/terminate';
@@ -21,24 +22,26 @@ const COMMANDS = ['TerminateRequested', 'SyncRequested'] as const;
  * GET /contracts/{out_contract_code}[?sync=true] and POST /contracts/{out_contract_code}/terminate, or the same
  * by an EventBridge `TerminateRequested` (`detail`: the terminate body plus `out_contract_code`) or
  * `SyncRequested` (`detail`: `{out_contract_code}`), answered with the contract's view.
- * With sync, WeChat Pay's query API is asked first and its answer applied (forward only).
+ * With sync, WeChat Pay's query API is asked first and its answer applied (forward only). Both finish inside the
+ * function's time (lib/contracts/budget.ts).
  */
 export function makeHandler(wiring: Wiring<ContractDeps>) {
-  async function main(event: unknown) {
+  async function main(event: unknown, context: Context) {
+    const budget = remainingTime(context);
     const inbound = decodeInbound(event);
     if (inbound.kind === 'eventbridge') {
       const { command, fields } = eventCommand(inbound.event, COMMANDS);
       const { out_contract_code, ...body } = fields;
       const code = checkCode(out_contract_code, '/');
       if (command === 'TerminateRequested')
-        return publicView(await terminated(await wiring.load(), code, body));
+        return publicView(await terminated(await wiring.load(), code, body, budget));
       const unknown = Object.keys(body);
       if (unknown.length > 0) {
         throw new ValidationFailed(
           unknown.map((key) => ({ field: `/${key}`, issue: 'is not a field of SyncRequested' })),
         );
       }
-      return publicView(await synced(await wiring.load(), code));
+      return publicView(await synced(await wiring.load(), code, budget));
     }
     if (inbound.kind !== 'api') {
       throw notTaken(
@@ -46,23 +49,23 @@ export function makeHandler(wiring: Wiring<ContractDeps>) {
         `an API Gateway request or an EventBridge command (${COMMANDS.join(', ')})`,
       );
     }
-    return answered(wiring, inbound.event);
+    return answered(wiring, inbound.event, budget);
   }
 
   return lambda(main, wiring, { edge: httpApi() });
 }
 
-async function answered(wiring: Wiring<ContractDeps>, event: APIGatewayProxyEventV2) {
+async function answered(wiring: Wiring<ContractDeps>, event: APIGatewayProxyEventV2, budget: Budget) {
   const code = checkCode(event.pathParameters?.out_contract_code ?? '', '');
   const deps = await wiring.load();
   if (event.routeKey.startsWith('POST ')) {
-    return json(200, publicView(await terminated(deps, code, parseJsonBody(rawBody(event)))));
+    return json(200, publicView(await terminated(deps, code, parseJsonBody(rawBody(event)), budget)));
   }
   const sync = event.queryStringParameters?.sync;
   if (sync !== undefined && sync !== 'true' && sync !== 'false') {
     throw new ValidationFailed([{ field: 'sync', issue: 'must be true or false' }]);
   }
-  if (sync === 'true') return json(200, publicView(await synced(deps, code)));
+  if (sync === 'true') return json(200, publicView(await synced(deps, code, budget)));
   const record = await deps.store.get(code);
   if (!record) throw new ContractNotFound(code);
   return json(200, publicView(record));
@@ -82,14 +85,19 @@ function checkCode(code: unknown, pointer: '' | '/'): string {
   return code;
 }
 
-async function terminated(deps: ContractDeps, code: string, body: unknown): Promise<ContractRecord> {
-  const record = await terminate(deps, code, body);
+async function terminated(
+  deps: ContractDeps,
+  code: string,
+  body: unknown,
+  budget: Budget,
+): Promise<ContractRecord> {
+  const record = await terminate(deps, code, body, budget);
   logger.info('contract terminated', { state: record.state });
   return record;
 }
 
-async function synced(deps: ContractDeps, code: string): Promise<ContractRecord> {
-  const { record, changed } = await syncContract(deps, code);
+async function synced(deps: ContractDeps, code: string, budget: Budget): Promise<ContractRecord> {
+  const { record, changed } = await syncContract(deps, code, budget);
   if (changed) {
     recordMetric('SyncRepaired');
     logger.info('contract repaired from WeChat Pay', { state: record?.state });

@@ -1,6 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { presignDeps } from '../lib/config/deps';
 import { processRuntime, type Runtime } from '../lib/config/runtime';
+import { remainingTime } from '../lib/contracts/budget';
 import type { PresignKind } from '../lib/contracts/model';
 import { type PresignDeps, presign, type StoreFailure } from '../lib/contracts/presign';
 import { ContractCodeUsed, PresignInProgress, ValidationFailed, WechatPayRejected } from '../lib/errors';
@@ -26,15 +27,16 @@ export function makeHandler(wiring: Wiring<PresignDeps>) {
     const inbound = decodeInbound(event);
     const { kind, body } = requested(inbound);
     // Every step fits in what Lambda leaves this invocation, so the outcome is recorded before it stops us.
-    const budget = { remainingMs: () => context.getRemainingTimeInMillis() };
-    const outcome = await presign(await wiring.load(), kind, body, budget).catch((error: unknown) => {
-      // A refused body's code is not logged: whatever the caller put there (a name, an ID number) stays out.
-      if (!(error instanceof ValidationFailed)) tagCode(body);
-      countFailure(error);
-      const storeFailure = (error as { storeFailure?: StoreFailure }).storeFailure;
-      if (storeFailure) logStoreFailure('presign failed and its outcome was not recorded', storeFailure);
-      throw error;
-    });
+    const outcome = await presign(await wiring.load(), kind, body, remainingTime(context)).catch(
+      (error: unknown) => {
+        // A refused body's code is not logged: whatever the caller put there (a name, an ID number) stays out.
+        if (!(error instanceof ValidationFailed)) tagCode(body);
+        countFailure(error);
+        const storeFailure = (error as { storeFailure?: StoreFailure }).storeFailure;
+        if (storeFailure) logStoreFailure('presign failed and its outcome was not recorded', storeFailure);
+        throw error;
+      },
+    );
     tagCode(body);
     recordMetric(outcome.replayed ? 'PresignReplayed' : 'PresignCreated');
     if (!outcome.stored) {

@@ -51,7 +51,7 @@ const httpsUrl = z.string().check(
 );
 
 // At most 15 digits: WeChat Pay's query answers carry the limit as a JSON integer, which must stay exact.
-const fen = z
+export const fen = z
   .string()
   .check(
     z.regex(

@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import type { ContractRecord } from '../contracts/model';
-import { parseOrThrow, text, token } from '../contracts/validation';
+import { fen, parseOrThrow, text, token } from '../contracts/validation';
 import { type FieldIssue, ValidationFailed } from '../errors';
 import { addDays, beijingDate, isCalendarDate } from './dates';
 import type { BookingRecord } from './model';
@@ -21,15 +21,6 @@ const MIN_PERCENT: Record<LoanType, bigint> = { CONSUMER_LOAN: 5n, CASH_LOAN: 10
 const LAST_BOOKABLE_DAY = 14;
 
 const id = token(32, /^[0-9A-Za-z]+$/, 'may contain only letters and digits (WeChat Pay rule)');
-
-const fen = z
-  .string()
-  .check(
-    z.regex(
-      /^[1-9]\d{0,14}$/,
-      'must be a positive integer amount in fen of at most 15 digits, as a string like "10000"',
-    ),
-  );
 
 const bookingSchema = z.strictObject({
   out_record_id: id,

@@ -11,6 +11,7 @@ import { inspect } from 'node:util';
 import { residentId } from '../support/contracts/fixtures';
 import type { ApiAnswer } from '../support/local/stack';
 import { type CapturedOutput, captureOutput } from '../support/observability/output-capture';
+import { hits, spellings } from '../support/observability/plaintext';
 import type { RepaymentHarness } from '../support/repayments/harness';
 import { callback, DEDUCTION_PAY } from '../support/wechatpay/callbacks';
 import { eventually } from './helpers/wechatpay';
@@ -21,18 +22,6 @@ process.env.POWERTOOLS_LOGGER_LOG_EVENT = 'true';
 
 const NAME = '欧阳明月';
 const ID = residentId(`110105${1950 + randomInt(50)}0512${String(randomInt(1000)).padStart(3, '0')}`);
-
-const spellings = (plain: string): string[] => [
-  plain,
-  [...plain].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join(''),
-];
-
-function hits(haystack: string, needles: string[]): string[] {
-  return needles.flatMap((needle) => {
-    const at = haystack.indexOf(needle);
-    return at < 0 ? [] : [`${needle} in …${haystack.slice(Math.max(0, at - 120), at + needle.length + 40)}…`];
-  });
-}
 
 describe('privacy of repayments', () => {
   let output: CapturedOutput;

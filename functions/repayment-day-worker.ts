@@ -15,10 +15,11 @@ import { type DayRunRecord, type PageOutput, readWorkerEvent } from '../lib/repa
 const SAFETY_MS = 45_000;
 const PAGE_SIZE = 100;
 /**
- * Calls in flight per worker: its share of the budget times one second, so it stays busy while a deduction
- * takes up to a second (the pacer, not this, keeps it under its share); at most 32 in one Lambda.
+ * Calls in flight per worker: half a second of its share (a deduction is a few hundred milliseconds: a paced
+ * signature, the WeChat Pay round trip, four DynamoDB calls), at least 4 so that a slow round trip does not
+ * starve a small share; at most 32 in one Lambda. The pacer, not this, keeps it under its share.
  */
-const inFlight = (rps: number) => Math.min(32, Math.max(2, Math.ceil(rps)));
+const inFlight = (rps: number) => Math.min(32, Math.max(4, Math.ceil(rps / 2)));
 
 /**
  * The repayment-day state machine's tasks (infra/aws/repayment-day.asl.json): `{"action":"page", date, shard,

@@ -42,8 +42,8 @@ export interface PageOptions {
 }
 
 /** Our own dependencies failing (DynamoDB): tried this often before a booking is left SCHEDULED for a rerun. */
-const DEPENDENCY_ATTEMPTS = 3;
-const DEPENDENCY_PAUSE_MS = 200;
+const DEPENDENCY_ATTEMPTS = 5;
+const DEPENDENCY_PAUSE_MS = 500;
 
 /** The job orders SCHEDULED bookings only: after a PAY_FAIL nothing orders again by itself. */
 const DUE: readonly ['SCHEDULED'] = ['SCHEDULED'];

@@ -20,8 +20,12 @@ describe('repayment day: two runs at once, throttling storms', () => {
   let kms: KmsStandIn;
   before(async () => {
     kms = await startKmsStandIn();
-    // WeChat Pay's production timeout: the tests' shorter one loses answers on a busy machine.
-    h = await startRepaymentHarness({ kms: kms.url, env: { WECHATPAY_TIMEOUT_MS: '5000' } });
+    // WeChat Pay's production timeout (the tests' shorter one loses answers on a busy machine), and a budget
+    // of 80 signatures a second (8 workers at 10): every worker runs in this one process here.
+    h = await startRepaymentHarness({
+      kms: kms.url,
+      env: { WECHATPAY_TIMEOUT_MS: '5000', SIGNING_BUDGET_RPS: '80' },
+    });
   });
   after(async () => {
     await h?.close();
@@ -52,9 +56,9 @@ describe('repayment day: two runs at once, throttling storms', () => {
     const ids = await seedDueBookings(h, 150, { perContract: 150 });
     const refusedBefore = h.simulator.requests().filter((r) => r.status === 429).length;
     // Quotas below the budget, and on top a burst of refusals from each, whatever the machine's speed.
-    kms.setQuotas({ Sign: 30 });
+    kms.setQuotas({ Sign: 15 });
     kms.injectFault({ operation: 'Sign', count: 30, kind: 'throttle' });
-    h.simulator.setQuotas({ [DEDUCT]: 15 });
+    h.simulator.setQuotas({ [DEDUCT]: 10 });
     h.simulator.injectFault({
       path: DEDUCT,
       method: 'POST',

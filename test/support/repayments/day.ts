@@ -17,12 +17,20 @@ const DAY_MS = 86_400_000;
 export async function seedDueBookings(
   h: RepaymentHarness,
   count: number,
-  options: { perContract?: number; concurrency?: number; body?: Record<string, unknown> } = {},
+  options: {
+    perContract?: number;
+    concurrency?: number;
+    body?: Record<string, unknown>;
+    /** The users' wallets keep every order PENDING: WeChat Pay takes the orders and sends no DEDUCTION_PAY. */
+    hold?: boolean;
+  } = {},
 ): Promise<string[]> {
   const perContract = options.perContract ?? 100;
   const codes: string[] = [];
   for (let i = 0; i < Math.ceil(count / perContract); i++) {
-    codes.push((await h.signedContract()).out_contract_code);
+    const contract = await h.signedContract();
+    if (options.hold) h.simulator.setWallet(contract.openid ?? '', { hold: 'PENDING' });
+    codes.push(contract.out_contract_code);
   }
   const ids = Array.from({ length: count }, () => newRecordId('D'));
   const date = h.day(1);

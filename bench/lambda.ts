@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 /** What Lambda hands a handler: an API Gateway (HTTP API, payload 2.0) event and a context. */
+import { randomBytes } from 'node:crypto';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { MCHID, MERCHANT_SERIAL, PUBLIC_KEY_ID } from './fixtures';
 

@@ -18,7 +18,7 @@ export const BASE_ENV = {
   WECHATPAY_NOTIFY_URL: 'https://example.com/wechatpay/notifications',
   CONTRACTS_TABLE: 'contracts',
   NOTIFICATIONS_TABLE: 'notifications',
-  POWERTOOLS_PARAMETERS_MAX_AGE: '300',
+  KEY_MATERIAL_MAX_AGE_S: '300',
   REQUEST_HASH_KEY: REQUEST_HASH_SECRET_ARN,
 };
 

@@ -18,6 +18,8 @@ const EXTENSION = 'the AWS Parameters and Secrets Lambda Extension';
 /** What the extension's error answers name when the secret, its version or the parameter does not exist. */
 const NOT_FOUND = /ResourceNotFoundException|ParameterNotFound|ParameterVersionNotFound/;
 
+const STALE = new Set(['ECONNRESET', 'EPIPE']);
+
 // One kept-alive connection per container, as for every other client (bench/README.md, keep-alive).
 const agent = new Agent({ keepAlive: true, maxSockets: 4 });
 
@@ -69,36 +71,42 @@ function send(settings: ExtensionSettings, path: string, what: string, timeoutMs
       ),
     );
   }
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: HOST,
-        port,
-        path,
-        agent,
-        headers: { 'X-Aws-Parameters-Secrets-Token': token },
-        timeout: timeoutMs,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () =>
-      req.destroy(
-        new DependencyUnavailable(
-          'Parameters and Secrets extension',
-          `no answer within ${timeoutMs} ms for ${what}`,
+  const attempt = (retryStale: boolean): Promise<Answer> =>
+    new Promise((resolve, reject) => {
+      const req = request(
+        {
+          host: HOST,
+          port,
+          path,
+          agent,
+          headers: { 'X-Aws-Parameters-Secrets-Token': token },
+          timeout: timeoutMs,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+          );
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () =>
+        req.destroy(
+          new DependencyUnavailable(
+            'Parameters and Secrets extension',
+            `no answer within ${timeoutMs} ms for ${what}`,
+          ),
         ),
-      ),
-    );
-    req.on('error', (error: NodeJS.ErrnoException) => reject(unreachable(error, port, what)));
-    req.end();
-  });
+      );
+      req.on('error', (error: NodeJS.ErrnoException) => {
+        // A kept-alive connection the other end closed while idle: Node's documented remedy is one new attempt.
+        if (retryStale && req.reusedSocket && STALE.has(error.code ?? '')) resolve(attempt(false));
+        else reject(unreachable(error, port, what));
+      });
+      req.end();
+    });
+  return attempt(true);
 }
 
 function unreachable(error: NodeJS.ErrnoException, port: number, what: string): Error {

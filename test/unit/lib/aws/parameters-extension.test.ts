@@ -24,6 +24,8 @@ describe('parametersExtension: the AWS Parameters and Secrets Lambda Extension o
   let port: number;
   let seen: Seen[];
   let reply: (seen: Seen) => { status: number; body: string } | 'hang';
+  /** Whether to drop this request's connection without an answer, as a server closing an idle socket does. */
+  let dropNext: () => boolean = () => false;
 
   before(async () => {
     server = createServer((req, res) => {
@@ -34,6 +36,7 @@ describe('parametersExtension: the AWS Parameters and Secrets Lambda Extension o
         headers: req.headers,
       };
       seen.push(request);
+      if (dropNext()) return req.socket.destroy();
       const answer = reply(request);
       if (answer === 'hang') return;
       res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body);
@@ -138,6 +141,20 @@ describe('parametersExtension: the AWS Parameters and Secrets Lambda Extension o
       return true;
     });
     assert.ok(Date.now() - started < 1500, 'it did not wait for the server');
+  });
+
+  it('a kept-alive connection dropped meanwhile is tried once more on a new one; a new one dropped is not', async () => {
+    reply = () => ({ status: 200, body: JSON.stringify({ SecretString: VALUE }) });
+    const store = extension();
+    assert.equal(await store.secret(SECRET), VALUE);
+    reply = () => ({ status: 200, body: JSON.stringify({ SecretString: VALUE }) });
+    let dropped = 0;
+    dropNext = () => dropped++ < 1;
+    assert.equal(await store.secret(SECRET), VALUE, 'answered on the second connection');
+    assert.equal(dropped, 2, 'the dropped attempt and the one after it reached the server');
+    dropNext = () => true;
+    await assert.rejects(store.secret(SECRET), (error: Error) => error instanceof DependencyUnavailable);
+    dropNext = () => false;
   });
 
   it('no extension listening: the error says to add its layer, and where it looked', async () => {

@@ -5,6 +5,9 @@
  * - overhead: `presign()` with stand-ins that answer instantly and do no RSA (no KMS signature, no OAEP):
  *   validation, the request HMAC, the record, the claim and update in memory, JSON, the answer's parsing.
  * - handler: the same through functions/presign.ts (middy, Powertools, settings and key checks per call).
+ * - tracing: the overhead before the handler is loaded, after it (Lambda's active tracing alone: nothing in the
+ *   process), then with each in-process tracer the choice was made against: a minimal OpenTelemetry SDK with a
+ *   span per presign, then Powertools Tracer's X-Ray SDK (last: its async hooks cannot be removed once loaded).
  * - overlap: the real WechatPayClient and a real presign with injected latencies, against the ideal
  *   max(claim, sign) + WeChat Pay + store.
  */
@@ -36,12 +39,20 @@ import { apiEvent, lambdaContext, serviceEnv } from './lambda';
 import { compare, median, round } from './measure';
 
 export interface PresignResult {
+  /** After functions/presign.ts is loaded: with the tracing chosen (Lambda's own), what a deployed presign costs. */
   overhead_us: number;
-  /**
-   * The same, measured before functions/presign.ts is loaded: Powertools Tracer loads aws-xray-sdk-core, whose
-   * cls-hooked namespace enables async_hooks (init/destroy) for every promise of the process from then on.
-   */
-  overhead_before_tracer_us: number;
+  /** Presign's own CPU with each tracing option: what each adds to every request. */
+  tracing_us: {
+    /** Before functions/presign.ts is loaded. Equal to overhead_us when the choice adds nothing in-process. */
+    before_handler: number;
+    /** A registered NodeTracerProvider (AsyncLocalStorage context manager) and one span around each presign. */
+    opentelemetry_span: number;
+    /**
+     * After Powertools Tracer loaded aws-xray-sdk-core, whose cls-hooked namespace enables async_hooks
+     * (init/destroy) for every promise of the process; no segment is even recorded.
+     */
+    xray_sdk_loaded: number;
+  };
   handler_overhead_us: number;
   /** Parts of the handler's extra cost, each alone: what the middy layer spends its time on. */
   handler_parts_us: { deps_per_invocation: number; log_line: number; metrics_flush: number };
@@ -121,7 +132,7 @@ export async function run(): Promise<PresignResult> {
     'stand-in presign did not complete',
   );
 
-  const beforeTracer = await compare({ overhead: once });
+  const beforeHandler = await compare({ overhead: once });
   const handler = await presignHandler(store);
   const event = apiEvent('POST', '/contracts/h5-presign', JSON.stringify(body));
   const context = lambdaContext('presign');
@@ -145,17 +156,59 @@ export async function run(): Promise<PresignResult> {
       metrics.publishStoredMetrics();
     },
   });
+  // Measured alone, as before the handler was loaded, so that the two differ only by what loading it did.
+  const afterHandler = await compare({ overhead: once });
+  const overlapped = await overlap();
+  const tracing = await tracingOptions(once);
   return {
-    overhead_us: round(times.us.overhead),
-    overhead_before_tracer_us: round(beforeTracer.us.overhead),
+    overhead_us: round(afterHandler.us.overhead),
+    tracing_us: {
+      before_handler: round(beforeHandler.us.overhead),
+      opentelemetry_span: round(tracing.opentelemetry),
+      xray_sdk_loaded: round(tracing.xray),
+    },
     handler_overhead_us: round(times.us.handler),
     handler_parts_us: {
       deps_per_invocation: round(times.us.deps),
       log_line: round(times.us.log),
       metrics_flush: round(times.us.metrics),
     },
-    overlap: await overlap(),
+    overlap: overlapped,
   };
+}
+
+/**
+ * Presign's own CPU under the tracers the choice was made against (bench/README.md, tracing). They run after
+ * everything else in this phase and leave their hooks behind, so the overlap run comes first.
+ */
+async function tracingOptions(
+  once: () => Promise<unknown>,
+): Promise<{ opentelemetry: number; xray: number }> {
+  const { context, trace } = await import('@opentelemetry/api');
+  const { BatchSpanProcessor, InMemorySpanExporter, NodeTracerProvider } = await import(
+    '@opentelemetry/sdk-trace-node'
+  );
+  const exporter = new InMemorySpanExporter();
+  const provider = new NodeTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] });
+  provider.register();
+  const tracer = trace.getTracer('bench');
+  const traced = () =>
+    tracer.startActiveSpan('presign', async (span) => {
+      try {
+        return await once();
+      } finally {
+        span.end();
+      }
+    });
+  const opentelemetry = (await compare({ traced })).us.traced;
+  await provider.shutdown();
+  context.disable();
+  trace.disable();
+  // Loading the tracer loads the X-Ray SDK, which creates its cls-hooked namespace at once.
+  const { Tracer } = await import('@aws-lambda-powertools/tracer');
+  assert.ok(new Tracer({ serviceName: 'bench' }), 'Powertools Tracer did not load');
+  const xray = (await compare({ overhead: once })).us.overhead;
+  return { opentelemetry, xray };
 }
 
 /**

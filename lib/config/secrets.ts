@@ -12,8 +12,8 @@ export interface KeyStore {
   parameter(name: string): Promise<string | undefined>;
 }
 
-/** A value that names a Secrets Manager secret rather than being the key itself. */
-export const isSecretArn = (value: string): boolean => value.startsWith('arn:aws:secretsmanager:');
+/** A value that names a Secrets Manager secret (in any partition: aws, aws-cn, aws-us-gov) rather than being the key. */
+export const isSecretArn = (value: string): boolean => /^arn:aws(-[a-z]+)*:secretsmanager:/.test(value);
 
 /** Key material, resolved from SSM / Secrets Manager when deployed. */
 export interface Keys {

@@ -52,6 +52,15 @@ describe('loadKeys: SSM and Secrets Manager, each value kept KEY_MATERIAL_MAX_AG
     assert.deepEqual(store.reads.sort(), [`parameter ${PARAMETER}`, `secret ${SECRET_ARN} AWSCURRENT`]);
   });
 
+  it('a secret ARN of any partition is read as a secret; a key that merely contains one is a key', async () => {
+    const china = 'arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:apiv3-AbCdEf';
+    store.putSecret(china, API_V3_KEY);
+    assert.equal((await load({ ...BASE_ENV, WECHATPAY_APIV3_KEY: china }, true)).apiV3Key, API_V3_KEY);
+    const key = 'x-arn:aws:secretsmanager:-0123456789abcdef';
+    assert.equal(key.length, 32);
+    assert.equal((await load({ ...BASE_ENV, WECHATPAY_APIV3_KEY: key }, true)).apiV3Key, key);
+  });
+
   it('values given inline (local runs) are used as they are, with no AWS call', async () => {
     const settings = readSettings({
       ...BASE_ENV,

@@ -1,13 +1,14 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { type NotifyDeps, notifyDeps } from '../lib/config/deps';
 import { processRuntime, type Runtime } from '../lib/config/runtime';
-import { applyNotification } from '../lib/contracts/notifications';
+import { applyNotification, type OpenedNotification } from '../lib/contracts/notifications';
 import { PayloadTooLarge } from '../lib/errors';
 import { rawBody } from '../lib/http/body';
 import { lambda, type Wiring } from '../lib/http/lambda';
 import { callbackErrors, MAX_NOTIFICATION_BYTES } from '../lib/http/notification';
 import { recordMetric } from '../lib/metrics';
 import { logger, metrics } from '../lib/observability';
+import { applyDeductionPay, DEDUCTION_PAY } from '../lib/repayments/notifications';
 import { openNotification } from '../lib/wechatpay/notification';
 
 /**
@@ -25,7 +26,9 @@ export function makeHandler(wiring: Wiring<NotifyDeps>) {
     await deps.verifier.learn(event.headers);
     const { envelope, resource } = openNotification({ headers: event.headers, body }, deps);
     logger.appendKeys({ notification_id: envelope.id, event_type: envelope.event_type });
-    const result = await applyNotification(deps, { envelope, resource, rawBody: body });
+    const opened = { envelope, resource, rawBody: body };
+    if (envelope.event_type === DEDUCTION_PAY) return deductionPaid(deps, opened);
+    const result = await applyNotification(deps, opened);
     if (result.out_contract_code) logger.appendKeys({ out_contract_code: result.out_contract_code });
     recordMetric(result.outcome === 'DUPLICATE' ? 'CallbackDuplicate' : 'CallbackApplied');
     if (result.created) recordMetric('CallbackForUnknownContract');
@@ -38,6 +41,21 @@ export function makeHandler(wiring: Wiring<NotifyDeps>) {
     recordMetric('CallbackRejected');
   });
   return lambda(main, wiring, { edge });
+}
+
+/** A repayment's success, applied by lib/repayments; one that does not match is kept and acknowledged (204). */
+async function deductionPaid(deps: NotifyDeps, opened: OpenedNotification) {
+  const result = await applyDeductionPay(deps.repayments, opened);
+  logger.appendKeys({ out_record_id: result.out_record_id, out_trade_no: result.out_trade_no });
+  recordMetric(result.outcome === 'DUPLICATE' ? 'CallbackDuplicate' : 'CallbackApplied');
+  if (result.created) recordMetric('CallbackForUnknownOrder');
+  if (result.outcome === 'UNHANDLED') {
+    recordMetric('NotificationUnhandled');
+    logger.error('DEDUCTION_PAY kept unhandled', { reason: result.reason });
+  } else {
+    logger.info('callback stored', { outcome: result.outcome, created: result.created });
+  }
+  return { statusCode: 204 };
 }
 
 /** This function on a given runtime: the local stack passes one whose clock it can move. */

@@ -1,10 +1,11 @@
 import type { Context } from 'aws-lambda';
-import { type ContractDeps, contractDeps } from '../lib/config/deps';
+import { type ReconcileDeps, reconcileDeps } from '../lib/config/repayment-deps';
 import { processRuntime, type Runtime } from '../lib/config/runtime';
 import { type ReconcileReport, reconcile } from '../lib/contracts/reconcile';
 import { lambda, type Wiring } from '../lib/http/lambda';
 import { recordMetric } from '../lib/metrics';
 import { logger } from '../lib/observability';
+import { type PollReport, pollRepayments } from '../lib/repayments/poll';
 
 /** Leave this much of the invocation for the last queries in flight to finish. */
 const SAFETY_MS = 10_000;
@@ -24,14 +25,19 @@ export interface BackfillReport {
   cursor?: string;
 }
 
+/** A run's report: the contracts it settled, then the repayments it polled. */
+export type ReconcileRunReport = ReconcileReport & { repayments: PollReport };
+
 /**
  * Scheduled (every 5 minutes): settles contracts whose callback was lost or whose presign outcome is unknown,
- * and asks again about SIGNED and EXPIRED ones when their time comes, through WeChat Pay's query. The event may
- * carry `{"limit": n}` for a manual run. `{"backfill": true}` (then with the `cursor` it returned) places records
- * written before reconcile's queue existed in it (docs/deploy.md).
+ * and asks again about SIGNED and EXPIRED ones when their time comes, through WeChat Pay's query; then asks about
+ * the repayments awaiting its word (only a success is ever notified, so pending, not-paid and unanswered orders
+ * must be polled). The event may carry `{"limit": n}` for a manual run; it bounds each of the two steps.
+ * `{"backfill": true}` (then with the `cursor` it returned) places records written before reconcile's queue
+ * existed in it (docs/deploy.md).
  */
-export function makeHandler(wiring: Wiring<ContractDeps>) {
-  async function main(event: ReconcileEvent, context: Context): Promise<ReconcileReport | BackfillReport> {
+export function makeHandler(wiring: Wiring<ReconcileDeps>) {
+  async function main(event: ReconcileEvent, context: Context): Promise<ReconcileRunReport | BackfillReport> {
     const deps = await wiring.load();
     if (event && 'backfill' in event) {
       const step = await deps.store.enqueueUnqueued(BACKFILL_LIMIT, event.cursor);
@@ -39,11 +45,12 @@ export function makeHandler(wiring: Wiring<ContractDeps>) {
       return step;
     }
     const limit = Math.min(Math.max(Number(event?.limit) || 200, 1), 1000);
+    const shouldStop = () => context.getRemainingTimeInMillis() < SAFETY_MS;
     const report = await reconcile(deps, {
       limit,
       concurrency: 4,
       recheck: deps.recheck,
-      shouldStop: () => context.getRemainingTimeInMillis() < SAFETY_MS,
+      shouldStop,
       onError: (code, error) =>
         logger.warn('reconcile could not settle a contract', { out_contract_code: code, error }),
     });
@@ -52,13 +59,27 @@ export function makeHandler(wiring: Wiring<ContractDeps>) {
       if (settled !== undefined) recordMetric(`ReconcileSettled${state}`, settled);
     }
     recordMetric('ReconcileFailed', report.failed);
-    logger.info('reconcile run', { ...report });
-    return report;
+    const repayments = await pollRepayments(deps.repayments, {
+      limit,
+      concurrency: 4,
+      shouldStop,
+      onError: (id, error) =>
+        logger.warn('reconcile could not ask WeChat Pay about a repayment', { out_record_id: id, error }),
+    });
+    const settled = Object.values(repayments.settled).reduce((sum, n) => sum + n, 0);
+    recordMetric('RepaymentPollSettled', settled);
+    recordMetric('RepaymentPollFailed', repayments.failed);
+    recordMetric('RepaymentPollExhausted', repayments.exhausted);
+    if (repayments.exhausted > 0) {
+      logger.error('repayments left without a final answer after the polling window', { ...repayments });
+    }
+    logger.info('reconcile run', { ...report, repayments });
+    return { ...report, repayments };
   }
 
   return lambda(main, wiring);
 }
 
 /** This function on a given runtime: the local stack passes one whose clock it can move. */
-export const handlerFor = (runtime: Runtime) => makeHandler(contractDeps(runtime));
+export const handlerFor = (runtime: Runtime) => makeHandler(reconcileDeps(runtime));
 export const handler = handlerFor(processRuntime);

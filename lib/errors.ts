@@ -23,7 +23,15 @@ export type ErrorCode =
   | 'CONTRACT_NOT_FOUND'
   | 'CONTRACT_STATE_CONFLICT'
   | 'DEPENDENCY_UNAVAILABLE'
-  | 'PAYLOAD_TOO_LARGE';
+  | 'PAYLOAD_TOO_LARGE'
+  // The repayment API's own refusals (README "Repayments").
+  | 'REPAYMENT_ID_USED'
+  | 'BOOKING_IN_PROGRESS'
+  | 'REPAYMENT_NOT_FOUND'
+  | 'REPAYMENT_NOT_DUE'
+  | 'REPAYMENT_STATE_CONFLICT'
+  | 'DEDUCTION_IN_PROGRESS'
+  | 'TRADE_NO_USED';
 
 /**
  * Any error of the service, the protocol's included: the one root class, seen with every code the service knows.
@@ -107,4 +115,77 @@ export class DependencyUnavailable extends ServiceError {
 
 export class PayloadTooLarge extends ServiceError {
   readonly code = 'PAYLOAD_TOO_LARGE';
+}
+
+export class RepaymentIdUsed extends RefusedInState {
+  readonly code = 'REPAYMENT_ID_USED';
+  constructor(
+    readonly outRecordId: string,
+    state: string,
+  ) {
+    super(`out_record_id ${outRecordId} is already used (state ${state}); ids are never reusable`, state);
+  }
+}
+
+export class BookingInProgress extends ServiceError {
+  readonly code = 'BOOKING_IN_PROGRESS';
+  constructor(readonly outRecordId: string) {
+    super(`a booking of out_record_id ${outRecordId} is in progress; retry the same request shortly`);
+  }
+}
+
+export class RepaymentNotFound extends ServiceError {
+  readonly code = 'REPAYMENT_NOT_FOUND';
+  constructor(readonly outRecordId: string) {
+    super(`no repayment with out_record_id ${outRecordId}`);
+  }
+}
+
+export class RepaymentNotDue extends ServiceError {
+  readonly code = 'REPAYMENT_NOT_DUE';
+  constructor(
+    readonly outRecordId: string,
+    readonly repaymentDate: string,
+    today: string,
+  ) {
+    super(
+      `repayment ${outRecordId} is booked for ${repaymentDate} (Beijing); it cannot be deducted before that date, and today is ${today}`,
+    );
+  }
+  override details() {
+    return { repayment_date: this.repaymentDate };
+  }
+}
+
+/** A deduction asked of a booking in a state that allows none (not booked yet, or already repaid). */
+export class RepaymentStateConflict extends RefusedInState {
+  readonly code = 'REPAYMENT_STATE_CONFLICT';
+}
+
+/** An earlier order of the booking may still succeed: a second one is sent only after WeChat Pay says it failed. */
+export class DeductionInProgress extends RefusedInState {
+  readonly code = 'DEDUCTION_IN_PROGRESS';
+  constructor(
+    readonly outRecordId: string,
+    readonly outTradeNo: string,
+    readonly orderState: string,
+  ) {
+    super(
+      `repayment ${outRecordId} has order ${outTradeNo} that may still succeed (${orderState}); a new order is sent only after WeChat Pay says it failed`,
+      'DEDUCTING',
+    );
+  }
+  override details() {
+    return { state: this.state, out_trade_no: this.outTradeNo, order_state: this.orderState };
+  }
+}
+
+export class TradeNoUsed extends ServiceError {
+  readonly code = 'TRADE_NO_USED';
+  constructor(
+    readonly outTradeNo: string,
+    why: string,
+  ) {
+    super(`out_trade_no ${outTradeNo} is already used (${why}); out_trade_no is never reusable`);
+  }
 }

@@ -23,12 +23,38 @@ export const METRICS = {
   CallbackRejected: count(
     'a callback answered with an error; dimension reason: signature, decode, size or store',
   ),
-  SyncRepaired: count('a ?sync=true query whose WeChat Pay answer changed our record'),
+  SyncRepaired: count(
+    'a ?sync=true query (contract or repayment) whose WeChat Pay answer changed our record',
+  ),
   ReconcileSettledSIGNED: count('contracts a reconcile run settled as SIGNED'),
   ReconcileSettledTERMINATED: count('contracts a reconcile run settled as TERMINATED'),
   ReconcileSettledEXPIRED: count('contracts a reconcile run settled as EXPIRED'),
   ReconcileFailed: count('contracts a reconcile run could not settle (the next run retries them)'),
-  EventsPublished: count('contract events one publisher invocation published (zero included)'),
+  RepaymentBooked: count('a booking WeChat Pay accepted, answered 201'),
+  RepaymentReplayed: count('an identical booking or deduct retry answered from our record, nothing new sent'),
+  RepaymentConflicted: count(
+    'a booking or deduct refused for its id or state (409 REPAYMENT_ID_USED, BOOKING_IN_PROGRESS, DEDUCTION_IN_PROGRESS, TRADE_NO_USED, REPAYMENT_STATE_CONFLICT)',
+  ),
+  RepaymentRejectedByWechatPay: count(
+    'a booking or deduct order WeChat Pay refused (502 WECHATPAY_REJECTED)',
+  ),
+  RepaymentOutcomeUnknown: count(
+    'a booking or deduct order whose answer was lost (503 WECHATPAY_UNAVAILABLE): the query settles it',
+  ),
+  DeductionSent: count('a deduct order WeChat Pay accepted (answered 200 or 202)'),
+  RepaymentStoreFailed: count(
+    'WeChat Pay answered a booking or deduct order but our record was not updated (the poll settles it)',
+  ),
+  NotificationUnhandled: count(
+    'a verified callback kept unapplied (it did not match our records): an operator must look (alarm)',
+  ),
+  CallbackForUnknownOrder: count('a DEDUCTION_PAY for an order we did not create, recorded from its data'),
+  RepaymentPollSettled: count('bookings a reconcile run settled from WeChat Pay’s answer'),
+  RepaymentPollFailed: count('bookings a reconcile run could not ask WeChat Pay about (asked again later)'),
+  RepaymentPollExhausted: count(
+    'bookings whose 7-day polling window closed without a final answer: an operator must look (alarm)',
+  ),
+  EventsPublished: count('events one publisher invocation published (zero included)'),
   EventPublishFailed: count('a stream record whose events could not be published (Lambda retries from it)'),
   PlatformCertificateDaysLeft: count('days until the latest platform certificate expires (alarm under ~30)'),
   DynamoDBLatency: milliseconds('one DynamoDB call, SDK retries included'),

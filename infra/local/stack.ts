@@ -19,6 +19,7 @@ import { createRuntime, processRuntime, wire } from '../../lib/config/runtime';
 import { readAppSubMerchantField } from '../../lib/config/settings';
 import type { ContractEvent } from '../../lib/contracts/events';
 import type { EventPublisher } from '../../lib/contracts/ports';
+import { isRepaymentEvent, type RepaymentEvent, type ServiceEvent } from '../../lib/repayments/events';
 import { type DynamoDbLocal, startDynamoDbLocal } from './dynamodb';
 import { loadFunctions } from './functions';
 import { type Extra, type LocalGateway, startGateway } from './gateway';
@@ -64,8 +65,8 @@ export interface LocalStackOptions {
   simulator?: Partial<SimulatorOptions>;
   /** Extra gateway routes (demo page, OpenAPI document). */
   extra?: Extra;
-  /** Where contract events go; default: kept in `LocalStack.events` (there is no EventBridge locally). */
-  publisher?: EventPublisher;
+  /** Where events go; default: kept in `LocalStack.events` (there is no EventBridge locally). */
+  publisher?: EventPublisher<ServiceEvent>;
   /**
    * How much faster than the test clock serverless.yml's schedules run (10: rate(5 minutes) every 30 s).
    * 0 or omitted: they run only on demand, so a test's records never meet a reconcile it did not ask for.
@@ -98,6 +99,8 @@ export interface LocalStack {
   env: Record<string, string>;
   /** Contract events the outbox published (unless a publisher was given). */
   events: ContractEvent[];
+  /** Repayment events (and NotificationUnhandled) the outbox published (unless a publisher was given). */
+  repaymentEvents: RepaymentEvent[];
   /** Resolves once every committed change so far went through the outbox publisher. */
   drainEvents(): Promise<void>;
   close(): Promise<void>;
@@ -171,30 +174,40 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     env.CONTRACTS_TABLE = given.CONTRACTS_TABLE || `wechatpay-credit-repayment-local-contracts${suffix}`;
     env.NOTIFICATIONS_TABLE =
       given.NOTIFICATIONS_TABLE || `wechatpay-credit-repayment-local-notifications${suffix}`;
+    env.REPAYMENTS_TABLE = given.REPAYMENTS_TABLE || `wechatpay-credit-repayment-local-repayments${suffix}`;
     const ddb = new DynamoDBClient({ ...awsConfig, endpoint: env.AWS_ENDPOINT_URL_DYNAMODB });
     // The same resource definitions serverless.yml deploys, so local tables equal deployed ones.
     await createTables(ddb, readCloudFormationResources(join(root, 'infra/aws/tables.yml')), {
       ContractsTable: env.CONTRACTS_TABLE,
       NotificationsTable: env.NOTIFICATIONS_TABLE,
+      RepaymentsTable: env.REPAYMENTS_TABLE,
     });
     ddb.destroy();
 
-    // The stand-in for the stream event source mapping: the real publish handler runs on every change.
+    // The stand-in for the stream event source mappings: the real publish handler runs on every change.
     const events: ContractEvent[] = [];
-    const publisher: EventPublisher = options.publisher ?? {
+    const repaymentEvents: RepaymentEvent[] = [];
+    const publisher: EventPublisher<ServiceEvent> = options.publisher ?? {
       async publish(batch) {
-        events.push(...batch);
-        for (const e of batch)
-          log('events', `${e.type} ${e.detail.out_contract_code} (${e.detail.event_id})`);
+        for (const e of batch) {
+          if (isRepaymentEvent(e)) repaymentEvents.push(e);
+          else events.push(e);
+          log('events', `${e.type} (${e.detail.event_id})`);
+        }
       },
     };
-    const poller = await startStreamPoller({
-      endpoint: env.AWS_ENDPOINT_URL_DYNAMODB,
-      tableName: env.CONTRACTS_TABLE,
-      handler: makePublishHandler(wire(processRuntime, async () => ({ publisher }))),
-      log: (l) => log('events', l),
-    });
-    closers.push(() => poller.stop());
+    const publish = makePublishHandler(wire(processRuntime, async () => ({ publisher })));
+    const pollers = await Promise.all(
+      [env.CONTRACTS_TABLE, env.REPAYMENTS_TABLE].map((tableName) =>
+        startStreamPoller({
+          endpoint: env.AWS_ENDPOINT_URL_DYNAMODB as string,
+          tableName,
+          handler: publish,
+          log: (l) => log('events', l),
+        }),
+      ),
+    );
+    for (const poller of pollers) closers.push(() => poller.stop());
 
     env.WECHATPAY_MCHID = given.WECHATPAY_MCHID || secrets.text('mchid', () => '1900000109');
     env.WECHATPAY_MERCHANT_SERIAL_NO =
@@ -332,7 +345,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       keyMaterial: { apiV3Key, requestHashKey, publicKeyPem },
       env,
       events,
-      drainEvents: () => poller.drain(),
+      repaymentEvents,
+      drainEvents: async () => {
+        await Promise.all(pollers.map((poller) => poller.drain()));
+      },
       close,
     };
   } catch (error) {

@@ -9,7 +9,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { demoRoutes } from './demo';
+import { bookedOn, demoRoutes } from './demo';
 import { newContractCode, SAMPLE } from './demo/sample';
 import { javaInstallHint } from './dynamodb';
 import type { Extra } from './gateway';
@@ -80,12 +80,16 @@ async function main(): Promise<LocalStack> {
   await Promise.all(checks.filter(([, , used]) => used).map(([p, v]) => assertPortFree(p, '127.0.0.1', v)));
 
   let apiUrl = '';
-  const demo = demoRoutes({ apiUrl: () => apiUrl, openapiPath: join(root, 'docs/openapi.json') });
   let stack: LocalStack | undefined;
+  const demo = demoRoutes({
+    apiUrl: () => apiUrl,
+    openapiPath: join(root, 'docs/openapi.json'),
+    bookings: bookedOn(() => stack?.repaymentEvents ?? []),
+  });
   const localEvents: Extra = (req, res) => {
     if (req.method !== 'GET' || req.url !== '/local/events') return false;
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(stack?.events ?? [], null, 2));
+    res.end(JSON.stringify([...(stack?.events ?? []), ...(stack?.repaymentEvents ?? [])], null, 2));
     return true;
   };
   stack = await startLocalStack({

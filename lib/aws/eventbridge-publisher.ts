@@ -4,8 +4,8 @@ import {
   type PutEventsRequestEntry,
   type PutEventsResultEntry,
 } from '@aws-sdk/client-eventbridge';
-import { type ContractEvent, EVENT_SOURCE } from '../contracts/events';
-import type { EventPublisher } from '../contracts/ports';
+import { EVENT_SOURCE } from '../contracts/events';
+import type { EventPublisher, OutboxEvent } from '../contracts/ports';
 import { logger } from '../observability';
 import { dependencyUnavailable } from './dependency';
 
@@ -18,13 +18,13 @@ export class EventBridgePublisher implements EventPublisher {
     private readonly eventBusName: string,
   ) {}
 
-  async publish(events: ContractEvent[]): Promise<void> {
+  async publish(events: OutboxEvent[]): Promise<void> {
     for (let start = 0; start < events.length; start += MAX_ENTRIES) {
       await this.putBatch(events.slice(start, start + MAX_ENTRIES));
     }
   }
 
-  private async putBatch(batch: ContractEvent[]): Promise<void> {
+  private async putBatch(batch: OutboxEvent[]): Promise<void> {
     const entries: PutEventsRequestEntry[] = batch.map((event) => ({
       Source: EVENT_SOURCE,
       DetailType: event.type,
@@ -60,7 +60,7 @@ export class LogPublisher implements EventPublisher {
     private readonly log: { info(message: string, extra: Record<string, unknown>): void } = logger,
   ) {}
 
-  async publish(events: ContractEvent[]): Promise<void> {
+  async publish(events: OutboxEvent[]): Promise<void> {
     for (const event of events) {
       this.log.info('contract event (EVENT_BUS_NAME unset: logged, not published)', {
         source: EVENT_SOURCE,

@@ -2,6 +2,8 @@ import { dynamoDocumentClient, eventBridgeClient } from '../aws/clients';
 import type { Schedule } from '../aws/contract-queue';
 import { DynamoContractStore } from '../aws/dynamo-contract-store';
 import { DynamoNotificationStore } from '../aws/dynamo-notification-store';
+import { DynamoRepaymentNotificationStore } from '../aws/dynamo-repayment-notification-store';
+import { DynamoRepaymentStore } from '../aws/dynamo-repayment-store';
 import { EventBridgePublisher, LogPublisher } from '../aws/eventbridge-publisher';
 import { parametersExtension } from '../aws/parameters-extension';
 import type { ApplyNotificationDeps } from '../contracts/notifications';
@@ -12,12 +14,15 @@ import type { SyncDeps } from '../contracts/sync';
 import type { TerminateDeps } from '../contracts/terminate';
 import type { Wiring } from '../http/lambda';
 import { logger } from '../observability';
+import type { ServiceEvent } from '../repayments/events';
+import type { ApplyDeductionPayDeps } from '../repayments/notifications';
 import type { PlatformCertificate } from '../wechatpay/certificates';
 import type { WechatPayClient } from '../wechatpay/client';
 import type { Clock } from '../wechatpay/clock';
 import { RefreshingVerifier } from '../wechatpay/refreshing-verifier';
 import { Verifier } from '../wechatpay/verifier';
 import { Cached } from './cache';
+import { readWithRepayments, type WithRepayments } from './repayment-settings';
 import { loadRequestHashKeys, type RequestHashKeys } from './request-hash-keys';
 import { processRuntime, type Runtime, wire } from './runtime';
 import { type Keys, loadKeys } from './secrets';
@@ -38,14 +43,14 @@ import { refreshCertificates, storedCertificates, verificationKeys, wechatpayCli
  * becomes every dependency's clock.
  */
 
-interface Inputs<S extends Settings = Settings> {
+export interface Inputs<S extends Settings = Settings> {
   settings: S;
   keys: Keys;
   platform: PlatformCertificate[];
 }
 
 /** The `build` of one function family, rebuilt only when its inputs change. */
-function builder<D, S extends Settings = Settings>(
+export function builder<D, S extends Settings = Settings>(
   runtime: Runtime,
   needs: { apiV3Key: boolean; platform: boolean },
   build: (inputs: Inputs<S>) => D,
@@ -71,7 +76,7 @@ function recheckOf(settings: Settings): { recheck: RecheckPolicy; schedule: Sche
 }
 
 /** What every function that calls WeChat Pay's contract API holds: the store, a verifying client, the clock. */
-function contractParts(runtime: Runtime, { settings, keys, platform }: Inputs): ContractDeps {
+export function contractParts(runtime: Runtime, { settings, keys, platform }: Inputs): ContractDeps {
   const verifier = new Verifier(verificationKeys(keys, platform), { clock: runtime.clock });
   const { recheck, schedule } = recheckOf(settings);
   return {
@@ -126,6 +131,8 @@ export function contractDeps(runtime: Runtime = processRuntime): Wiring<Contract
 export interface NotifyDeps extends ApplyNotificationDeps {
   verifier: RefreshingVerifier;
   apiV3Key: Buffer;
+  /** DEDUCTION_PAY goes to the repayments table, its id to the notifications table with every other callback. */
+  repayments: ApplyDeductionPayDeps;
 }
 
 /**
@@ -133,7 +140,8 @@ export interface NotifyDeps extends ApplyNotificationDeps {
  * download of the platform certificates when a callback names a serial it does not know.
  */
 export function notifyDeps(runtime: Runtime = processRuntime): Wiring<NotifyDeps> {
-  const build = builder(runtime, { apiV3Key: true, platform: true }, ({ settings, keys, platform }) => ({
+  const needs = { apiV3Key: true, platform: true };
+  const build = builder<NotifyDeps, WithRepayments>(runtime, needs, ({ settings, keys, platform }) => ({
     verifier: new RefreshingVerifier(verificationKeys(keys, platform), {
       ...(settings.wechatpay.platformCertificates
         ? {
@@ -157,9 +165,18 @@ export function notifyDeps(runtime: Runtime = processRuntime): Wiring<NotifyDeps
       settings.contractsTable,
       recheckOf(settings).schedule,
     ),
+    repayments: {
+      store: new DynamoRepaymentStore(dynamoDocumentClient('callback'), settings.repayments.table),
+      notifications: new DynamoRepaymentNotificationStore(
+        dynamoDocumentClient('callback'),
+        settings.notificationsTable,
+        settings.repayments.table,
+      ),
+      clock: runtime.clock,
+    },
     clock: runtime.clock,
   }));
-  return wire(runtime, async () => build(readSettings(runtime.env)));
+  return wire(runtime, async () => build(readWithRepayments(runtime.env)));
 }
 
 export interface CertificateDeps {
@@ -180,7 +197,7 @@ export function certificateDeps(runtime: Runtime = processRuntime): Wiring<Certi
 }
 
 export interface PublishDeps {
-  publisher: EventPublisher;
+  publisher: EventPublisher<ServiceEvent>;
 }
 
 /** The outbox publisher needs only the bus: with EVENT_BUS_NAME unset, events are logged, not published. */

@@ -1,5 +1,5 @@
 /**
- * How lib/config/settings.ts reads its variables: trimmed values, integers and the problems of one reading, so that
+ * How lib/config/settings.ts (and repayment-settings.ts) read their variables: trimmed values, integers and the problems of one reading, so that
  * a single error names them all. It reads only the environment object it is given (settings.ts names every variable).
  */
 export class Reader {

@@ -4,7 +4,6 @@
  */
 import type { PlatformCertificate } from '../wechatpay/certificates';
 import type { SendOptions, SignedRequest, WechatPayRequest, WechatPayResponse } from '../wechatpay/client';
-import type { ContractEvent } from './events';
 import type { ContractState } from './lifecycle';
 import type { ContractRecord } from './model';
 import type { Requeue } from './recheck';
@@ -103,9 +102,15 @@ export interface NotificationStore {
   ): Promise<'recorded' | 'duplicate' | 'conflict'>;
 }
 
-export interface EventPublisher {
+/** What the outbox publishes: a detail-type and a detail whose `event_id` is the same for every redelivery. */
+export interface OutboxEvent {
+  type: string;
+  detail: { event_id: string };
+}
+
+export interface EventPublisher<E extends OutboxEvent = OutboxEvent> {
   /** Publishes all of `events` or throws; a retry may publish some of them again. */
-  publish(events: ContractEvent[]): Promise<void>;
+  publish(events: E[]): Promise<void>;
 }
 
 /** One verified download of WeChat Pay's platform certificates. */

@@ -28,7 +28,7 @@ export const text = (max: number) =>
       z.regex(NO_CONTROL, 'must not contain control characters'),
     );
 
-const token = (max: number, pattern: RegExp, rule: string) =>
+export const token = (max: number, pattern: RegExp, rule: string) =>
   z
     .string()
     .check(
@@ -51,7 +51,7 @@ const httpsUrl = z.string().check(
 );
 
 // At most 15 digits: WeChat Pay's query answers carry the limit as a JSON integer, which must stay exact.
-const fen = z
+export const fen = z
   .string()
   .check(
     z.regex(

@@ -93,4 +93,52 @@ describe('demo page: form to SIGNED in a browser', () => {
       await phone.close();
     }
   });
+
+  // Last: it moves the stack's test clock a day on.
+  it('on the signed contract: books a repayment, moves the test clock to its date, deducts, and sees it repaid', async () => {
+    const phone = await openPhone(browser);
+    try {
+      const page = phone.page;
+      await page.goto(`${stack.api.url}/demo`);
+      const code = await page.inputValue('#f-out_contract_code');
+      await Promise.all([page.waitForURL((url) => url.pathname === '/sign'), page.click('#submit')]);
+      await Promise.all([page.waitForURL((url) => url.pathname === '/demo/result'), page.click('#agree')]);
+      await page.waitForSelector('#repayments:not([hidden])');
+      const tomorrow = new Date(stack.clock.now() + 8 * 3600_000 + 86_400_000).toISOString().slice(0, 10);
+      assert.equal(
+        await page.inputValue('#f-repayment_date'),
+        tomorrow,
+        "tomorrow on the test clock, Beijing's date",
+      );
+      assert.ok(await page.locator('#no-bookings').isVisible());
+
+      await page.click('#book');
+      const booking = page.locator('#bookings .booking');
+      await page.waitForSelector('#bookings .booking-state[data-state="SCHEDULED"]');
+      const id = (await booking.getAttribute('data-record')) ?? '';
+      assert.match(id, /^R[0-9A-Z]+$/);
+      assert.equal((await stack.request('GET', `/repayments/${id}`)).body.out_contract_code, code);
+      assert.equal(await booking.locator('button.deduct').count(), 0, 'not due before its date');
+      await phone.screenshot('demo-repayment-booked');
+
+      await booking.locator('button.advance').click();
+      await page.waitForSelector('#bookings button.deduct');
+      const today = new Date(stack.clock.now() + 8 * 3600_000).toISOString().slice(0, 10);
+      assert.equal(today, tomorrow, 'the test clock moved to the booked date');
+      await booking.locator('button.deduct').click();
+      // The simulator's wallet pays at once; its DEDUCTION_PAY reaches the callback route, and the page sees it.
+      await page.waitForSelector('#bookings .booking-state[data-state="SUCCEEDED"]', { timeout: 15_000 });
+      assert.match((await booking.locator('.booking-facts').textContent()) ?? '', /PAY_SUCCESS.*¥50\.00/);
+      const repaid = (await stack.request('GET', `/repayments/${id}`)).body;
+      assert.equal(repaid.state, 'SUCCEEDED');
+      assert.equal((repaid.orders as { pay_success_amount?: string }[])[0]?.pay_success_amount, '5000');
+      await stack.drainEvents();
+      const types = stack.repaymentEvents.filter((e) => e.detail.out_record_id === id).map((e) => e.type);
+      assert.deepEqual(types, ['RepaymentScheduled', 'RepaymentDeductionStarted', 'RepaymentSucceeded']);
+      await phone.screenshot('demo-repayment-repaid');
+      assert.deepEqual(phone.problems, []);
+    } finally {
+      await phone.close();
+    }
+  });
 });

@@ -1,16 +1,18 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { demoRoutes } from '../../infra/local/demo';
+import { bookedOn, demoRoutes } from '../../infra/local/demo';
 import { startTestStack, type TestStack } from '../support/local/stack';
 
 /** The stack `npm start` runs, demo page included (composed the way infra/local/start.ts does it). */
 export async function startE2eStack(): Promise<TestStack> {
   let apiUrl = '';
+  let stack: TestStack | undefined;
   const demo = demoRoutes({
     apiUrl: () => apiUrl,
     openapiPath: fileURLToPath(new URL('../../docs/openapi.json', import.meta.url)),
+    bookings: bookedOn(() => stack?.repaymentEvents ?? []),
   });
-  const stack = await startTestStack({ extra: demo });
+  stack = await startTestStack({ extra: demo });
   apiUrl = stack.api.url;
   return stack;
 }

@@ -12,6 +12,7 @@ import { parseJsonBody } from '../../lib/http/body';
 import { h5Body, residentId } from '../support/contracts/fixtures';
 import type { ApiAnswer, TestStack } from '../support/local/stack';
 import { type CapturedOutput, captureOutput } from '../support/observability/output-capture';
+import { hits, spellings } from '../support/observability/plaintext';
 import { lambdaContext } from './helpers/lambda';
 import { callbacksSettled, H5_PRESIGN, tokenOf } from './helpers/wechatpay';
 
@@ -42,18 +43,6 @@ const bodyOf = (p: Person, over: Record<string, unknown> = {}) =>
   });
 
 /** Each plaintext as written, and as a JSON \u escape would spell it. */
-const spellings = (plain: string): string[] => [
-  plain,
-  [...plain].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join(''),
-];
-
-function hits(haystack: string, needles: string[]): string[] {
-  return needles.flatMap((needle) => {
-    const at = haystack.indexOf(needle);
-    return at < 0 ? [] : [`${needle} in …${haystack.slice(Math.max(0, at - 120), at + needle.length + 40)}…`];
-  });
-}
-
 describe('privacy', () => {
   let output: CapturedOutput;
   let stack: TestStack;

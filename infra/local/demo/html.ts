@@ -24,6 +24,13 @@ input[readonly]{background:#f6f6f6;color:#555}
 button{width:100%;padding:13px;font-size:17px;border:0;border-radius:6px;background:#07c160;color:#fff}
 button:disabled{background:#9ad9b6}
 button .en{color:#e8fff1}
+h2{margin:0 0 8px;font-size:17px}
+#bookings{list-style:none;margin:12px 0 0;padding:0}
+.booking{border-top:1px solid #eee;padding:8px 0}
+.booking p{margin:0 0 6px}
+.booking-state{font-family:ui-monospace,Menlo,monospace}
+button.advance{background:#1f6feb;margin-bottom:6px}
+#repayment-error{border-left:4px solid #c62828;background:#fff4f4;padding:12px;border-radius:6px;margin-top:12px;word-break:break-all}
 #error{border-left:4px solid #c62828;background:#fff4f4;padding:12px;border-radius:6px;margin-bottom:16px}
 #error ul{margin:8px 0 0;padding-left:20px}
 .notice{border-left:4px solid #1f6feb;background:#eef4ff;padding:12px;border-radius:6px;margin-bottom:16px}

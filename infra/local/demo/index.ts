@@ -1,10 +1,12 @@
 /**
  * The local stack's demo H5 page (README "Try it locally", step 4), served by the local gateway next to the API;
  * never deployed. It plays a lending provider's page: form -> POST /contracts/h5-presign -> WeChat Pay's signing
- * page -> back to /demo/result, which polls the contract's state. Also serves the OpenAPI document.
+ * page -> back to /demo/result, which polls the contract's state and, once it is SIGNED, lists and books its
+ * repayments and moves the test clock to their date. Also serves the OpenAPI document.
  */
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RepaymentEvent } from '../../../lib/repayments/events';
 import type { Extra } from '../gateway';
 import { formPage } from './form-page';
 import { resultPage } from './result-page';
@@ -15,6 +17,11 @@ export interface DemoOptions {
   apiUrl: () => string;
   /** docs/openapi.json */
   openapiPath: string;
+  /**
+   * The out_record_ids booked on a contract, oldest first. The API reads one booking by its id (a provider keeps
+   * its own ids), so the page learns those booked elsewhere (curl, another tab) from the stack's events.
+   */
+  bookings: (outContractCode: string) => string[];
 }
 
 /**
@@ -43,6 +50,22 @@ function pageHeaders(base: string): Record<string, string> {
     'x-content-type-options': 'nosniff',
     'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src ${connect}; base-uri 'none'; form-action 'self'`,
   };
+}
+
+/** DemoOptions.bookings from the repayment events the outbox published, each booking once. */
+export function bookedOn(events: () => readonly RepaymentEvent[]): DemoOptions['bookings'] {
+  return (outContractCode) => [
+    ...new Set(
+      events().flatMap(({ type, detail }) =>
+        // An unhandled notification names ids WeChat Pay sent, which need not be a booking of ours.
+        type !== 'NotificationUnhandled' &&
+        detail.out_contract_code === outContractCode &&
+        detail.out_record_id
+          ? [detail.out_record_id]
+          : [],
+      ),
+    ),
+  ];
 }
 
 function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string | Buffer) {
@@ -74,6 +97,16 @@ export function demoRoutes(options: DemoOptions): Extra {
       case '/demo/': {
         const { apiUrl, base, headers } = page();
         send(res, 200, headers, formPage({ apiBase: base, apiUrl, outContractCode: newContractCode() }));
+        return true;
+      }
+      case '/demo/bookings': {
+        const ids = options.bookings(url.searchParams.get('out_contract_code') ?? '');
+        send(
+          res,
+          200,
+          { 'content-type': 'application/json', 'cache-control': 'no-store' },
+          JSON.stringify({ out_record_ids: ids }),
+        );
         return true;
       }
       case '/demo/result': {

@@ -1,6 +1,10 @@
 import { escapeHtml, footer, layout } from './html';
+import { REPAYMENTS_SCRIPT, repaymentsCard } from './repayments-card';
 
-/* Where WeChat Pay's signing page returns to: polls GET /contracts/{code} until the state is final. */
+/*
+ * Where WeChat Pay's signing page returns to: polls GET /contracts/{code} until the state is final; a SIGNED
+ * contract then shows its repayment card (repayments-card.ts).
+ */
 
 /** Runs in the browser; stops polling at a state that no longer changes on its own. */
 const RESULT_SCRIPT = `
@@ -53,6 +57,7 @@ const RESULT_SCRIPT = `
         return res.json().catch(function () { return {}; }).then(function (json) {
           if (res.status === 200) {
             show(json);
+            if (json.state === 'SIGNED') document.dispatchEvent(new CustomEvent('contract-signed'));
             if (FINAL.indexOf(json.state) >= 0) {
               // "Waiting for the callback" is over either way.
               var waiting = document.getElementById('agreed');
@@ -114,12 +119,13 @@ ${code ? '' : missingCode()}
 <dl id="details"></dl>
 <p class="hint" id="poll-note"></p>
 </div>
+${code ? repaymentsCard({ apiBase: options.apiBase, outContractCode: code }) : ''}
 <p><a href="/demo">再签一份 / Start again</a></p>`;
   return layout({
     title: '签约结果',
     titleEn: 'Signing result',
     body,
-    script: RESULT_SCRIPT,
+    script: RESULT_SCRIPT + REPAYMENTS_SCRIPT,
     footer: footer(options.apiUrl),
   });
 }

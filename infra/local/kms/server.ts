@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { RateLimits } from '../rate-limit';
 import { KmsError } from './errors';
 import { type Fault, type FaultKind, Faults } from './faults';
 import { KeyStore } from './keystore';
@@ -16,6 +17,11 @@ export interface KmsStandIn {
    *  KMSInternalException, 'hang' -> never answer (until close). */
   injectFault(fault: Fault): void;
   calls(operation?: string): number;
+  /** Per-operation requests-per-second quotas, as KMS enforces them (`{"Sign": 50}`; null lifts one). Past the
+   *  rate a call is answered 400 ThrottlingException and does nothing. */
+  setQuotas(quotas: Record<string, number | null>): void;
+  /** Calls refused by a quota so far. */
+  throttled(operation?: string): number;
 }
 
 export interface KmsStandInOptions {
@@ -70,6 +76,15 @@ export async function startKmsStandIn(options: KmsStandInOptions = {}): Promise<
   const host = options.host ?? '127.0.0.1';
   const store = await KeyStore.open(options.dataDir);
   const faults = new Faults(Object.keys(operations));
+  const quotas = new RateLimits();
+  const setQuotas = (input: unknown) => {
+    if (typeof input !== 'object' || input === null || Array.isArray(input))
+      throw new Error('quotas must be a JSON object of operation name to calls per second');
+    const known = Object.keys(operations);
+    const unknown = Object.keys(input).find((operation) => !known.includes(operation));
+    if (unknown) throw new Error(`quota operation ${unknown} is unknown (known: ${known.join(', ')})`);
+    quotas.setAll(input as Record<string, unknown>);
+  };
   const hung = new Set<ServerResponse>();
 
   async function kms(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -94,6 +109,13 @@ export async function startKmsStandIn(options: KmsStandInOptions = {}): Promise<
       return;
     }
     if (fault) throw injected(fault, name);
+    if (!quotas.take(name)) {
+      // KMS's own words for a spent request quota; the SDK maps __type to ThrottlingException.
+      throw new KmsError(
+        'ThrottlingException',
+        `You have exceeded the rate at which you may call KMS (${name}: ${quotas.quota(name)} per second). Reduce the frequency of your calls.`,
+      );
+    }
     const input = parseJson(body);
     if (typeof input !== 'object' || input === null) {
       throw new KmsError('SerializationException', 'request body must be a JSON object');
@@ -114,8 +136,16 @@ export async function startKmsStandIn(options: KmsStandInOptions = {}): Promise<
       }
       return send(res, 200, { ok: true }, 'application/json');
     }
+    if (req.url === '/sandbox/quota' && (req.method === 'GET' || req.method === 'POST')) {
+      try {
+        if (req.method === 'POST') setQuotas(JSON.parse((await readBody(req)) || '{}'));
+      } catch (error) {
+        return send(res, 400, { message: (error as Error).message }, 'application/json');
+      }
+      return send(res, 200, quotas.snapshot(), 'application/json');
+    }
     send(res, 404, {
-      message: `no route ${req.method} ${req.url} (try POST /, POST /sandbox/faults, GET /sandbox/calls)`,
+      message: `no route ${req.method} ${req.url} (try POST /, POST /sandbox/faults, GET /sandbox/calls, GET|POST /sandbox/quota)`,
     });
   }
 
@@ -145,6 +175,8 @@ export async function startKmsStandIn(options: KmsStandInOptions = {}): Promise<
     port,
     injectFault: (fault) => faults.inject(fault),
     calls: (operation) => faults.calls(operation),
+    setQuotas,
+    throttled: (operation) => quotas.throttled(operation),
     close: () =>
       new Promise<void>((resolve) => {
         for (const res of hung) res.destroy();

@@ -1,3 +1,4 @@
+import type { RateLimits } from '../rate-limit';
 import type { MerchantAuth } from './auth';
 import type { BookingStore } from './bookings';
 import type { CallbackSender } from './callbacks';
@@ -21,6 +22,8 @@ export interface SimContext {
   wallets: Wallets;
   callbacks: CallbackSender;
   faults: Faults;
+  /** Requests-per-second quotas by /v3 path prefix: past one, WeChat Pay answers 429 RATELIMIT_EXCEEDED. */
+  quotas: RateLimits;
   auth: MerchantAuth;
   requests: RecordedRequest[];
   /** The APP presign's one accepted name for the sub-merchant id. */

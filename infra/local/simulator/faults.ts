@@ -7,7 +7,7 @@ export type FaultAction =
   | { kind: 'delay'; ms: number };
 
 const DEFAULT_BODY: Record<number, unknown> = {
-  429: { code: 'FREQUENCY_LIMITED', message: '频率超限' },
+  429: { code: 'RATELIMIT_EXCEEDED', message: '请求未受理，请降低频率后重试' },
 };
 
 function defaultBody(status: number): unknown {

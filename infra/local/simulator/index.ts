@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { RateLimits } from '../rate-limit';
 import { MerchantAuth } from './auth';
 import { BookingStore } from './bookings';
 import { CallbackSender, defaultSchedule } from './callbacks';
@@ -9,6 +10,7 @@ import { Faults } from './faults';
 import { KeyStore } from './keys';
 import { sendProbe } from './notifications';
 import { PlanRegistry } from './plans';
+import { setQuotas } from './quota';
 import { collectOrder } from './repayment-api';
 import { createSimulatorServer } from './server';
 import { agree, decline } from './signing';
@@ -58,6 +60,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     deductions: new DeductionStore(),
     wallets: new Wallets(),
     faults: new Faults(),
+    quotas: new RateLimits(),
     requests,
     appSubMerchantField: options.appSubMerchantField ?? 'sub_mchid',
     auth: new MerchantAuth({
@@ -114,6 +117,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
     requests: () => structuredClone(requests),
     callbacks: () => ctx.callbacks.list(),
     injectFault: (fault) => ctx.faults.add(fault),
+    setQuotas: (quotas) => setQuotas(ctx, quotas),
     agree: async (token) => {
       await agree(ctx, token);
     },

@@ -2,6 +2,7 @@ import type { Reply, SimContext } from './context';
 import { sandboxError } from './errors';
 import { checkFault } from './faults';
 import { sendProbe } from './notifications';
+import { setQuotas } from './quota';
 import { handleRepaymentSandbox } from './sandbox-repayments';
 import type { PlatformMode } from './types';
 
@@ -49,6 +50,15 @@ export async function handleSandbox(
         return { status: 201, json: { armed: fault } };
       } catch (err) {
         return sandboxError(`invalid fault: ${(err as Error).message}`);
+      }
+    case 'GET /sandbox/quota':
+      return { status: 200, json: ctx.quotas.snapshot() };
+    case 'POST /sandbox/quota':
+      try {
+        setQuotas(ctx, input);
+        return { status: 200, json: ctx.quotas.snapshot() };
+      } catch (err) {
+        return sandboxError(`invalid quota: ${(err as Error).message}`);
       }
     case 'POST /sandbox/probe': {
       const code = input.out_contract_code;

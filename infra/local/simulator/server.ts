@@ -5,6 +5,7 @@ import type { IncomingCall } from './auth';
 import type { Reply, SimContext } from './context';
 import { newRequestId, randomAlnum, rsaSign, signatureMessage } from './crypto';
 import { WechatError } from './errors';
+import { throttled } from './quota';
 import { handleSandbox } from './sandbox';
 import { showSignPage, submitSignPage } from './signing';
 import type { RecordedRequest } from './types';
@@ -125,7 +126,8 @@ async function handle(ctx: SimContext, req: IncomingMessage, res: ServerResponse
     status: 0,
   };
   ctx.requests.push(record);
-  const fault = ctx.faults.take(method, path);
+  // A spent quota is refused before anything else, as WeChat Pay's gateway does: the call processed nothing.
+  const fault = throttled(ctx, path) ?? ctx.faults.take(method, path);
   if (fault?.kind === 'hang') {
     record.fault = 'hang';
     ctx.log(`fault: hanging ${method} ${url}`);

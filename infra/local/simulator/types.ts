@@ -159,6 +159,8 @@ export interface Simulator {
   requests(): RecordedRequest[];
   callbacks(): CallbackDelivery[];
   injectFault(f: Fault): void;
+  /** Requests-per-second quotas by /v3 path prefix (null lifts one); past one, 429 RATELIMIT_EXCEEDED. */
+  setQuotas(quotas: Record<string, number | null>): void;
   agree(token: string): Promise<void>;
   decline(token: string): void;
   sendProbe(outContractCode: string): Promise<CallbackDelivery>;

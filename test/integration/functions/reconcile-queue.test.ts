@@ -4,7 +4,7 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { type BackfillReport, makeHandler } from '../../../functions/reconcile';
 import { lambdaContext } from '../../../infra/local/lambda-context';
 import { DynamoContractStore } from '../../../lib/aws/dynamo-contract-store';
-import { contractDeps } from '../../../lib/config/deps';
+import { reconcileDeps } from '../../../lib/config/repayment-deps';
 import { createRuntime } from '../../../lib/config/runtime';
 import type { ContractRecord } from '../../../lib/contracts/model';
 import type { ReconcileReport } from '../../../lib/contracts/reconcile';
@@ -41,7 +41,7 @@ describe('reconcile always makes progress', () => {
 
   before(async () => {
     stack = await startTestStack({ simulator: { clock: now } });
-    handler = makeHandler(contractDeps(createRuntime({ clock: now })));
+    handler = makeHandler(reconcileDeps(createRuntime({ clock: now })));
   });
   after(async () => {
     await stack?.close();

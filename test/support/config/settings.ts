@@ -18,6 +18,7 @@ export const BASE_ENV = {
   WECHATPAY_NOTIFY_URL: 'https://example.com/wechatpay/notifications',
   CONTRACTS_TABLE: 'contracts',
   NOTIFICATIONS_TABLE: 'notifications',
+  REPAYMENTS_TABLE: 'repayments',
   KEY_MATERIAL_MAX_AGE_S: '300',
   REQUEST_HASH_KEY: REQUEST_HASH_SECRET_ARN,
 };

@@ -9,7 +9,7 @@ import { checkResponse } from '../docs/openapi';
 export interface TestStack extends LocalStack {
   db: DynamoDBDocumentClient;
   /** Every item of a table, for "nothing was written" and privacy assertions. */
-  scan(table: 'contracts' | 'notifications'): Promise<Record<string, unknown>[]>;
+  scan(table: 'contracts' | 'notifications' | 'repayments'): Promise<Record<string, unknown>[]>;
   /** POST/GET against the local API gateway. */
   request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<ApiAnswer>;
 }
@@ -65,7 +65,11 @@ export async function startTestStack(
     ...stack,
     db,
     async scan(table) {
-      const name = table === 'contracts' ? stack.env.CONTRACTS_TABLE : stack.env.NOTIFICATIONS_TABLE;
+      const name = {
+        contracts: stack.env.CONTRACTS_TABLE,
+        notifications: stack.env.NOTIFICATIONS_TABLE,
+        repayments: stack.env.REPAYMENTS_TABLE,
+      }[table];
       const { Items } = await db.send(new ScanCommand({ TableName: name, ConsistentRead: true }));
       return (Items ?? []) as Record<string, unknown>[];
     },

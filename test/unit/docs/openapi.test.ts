@@ -11,16 +11,23 @@ import { presign } from '../../../lib/contracts/presign';
 import { type TerminateDeps, terminate } from '../../../lib/contracts/terminate';
 import { validatePresign } from '../../../lib/contracts/validation';
 import {
+  BookingInProgress,
   ContractCodeUsed,
   ContractNotFound,
   ContractStateConflict,
+  DeductionInProgress,
   DependencyUnavailable,
   type ErrorCode,
   NotificationRejected,
   PayloadTooLarge,
   PresignInProgress,
+  RepaymentIdUsed,
+  RepaymentNotDue,
+  RepaymentNotFound,
+  RepaymentStateConflict,
   type ServiceError,
   SignatureInvalid,
+  TradeNoUsed,
   ValidationFailed,
   WechatPayRejected,
   WechatPayUnavailable,
@@ -29,6 +36,7 @@ import { errorResponse } from '../../../lib/http/errors';
 import { callbackErrors } from '../../../lib/http/notification';
 import { json } from '../../../lib/http/response';
 import { logger } from '../../../lib/observability';
+import { validateBooking, validateDeduct } from '../../../lib/repayments/validation';
 import { h5Body, PERSON } from '../../support/contracts/fixtures';
 import { gatewayDouble } from '../../support/contracts/gateway';
 import { MemoryContractStore } from '../../support/contracts/memory-store';
@@ -44,7 +52,10 @@ const PRESIGN_APP = 'POST /contracts/app-presign';
 const GET = 'GET /contracts/LOAN1';
 const TERMINATE = 'POST /contracts/LOAN1/terminate';
 const CALLBACK = 'POST /wechatpay/notifications';
-const API = [PRESIGN_H5, PRESIGN_APP, GET, TERMINATE];
+const BOOK = 'POST /contracts/LOAN1/repayments';
+const REPAYMENT = 'GET /repayments/R1';
+const DEDUCT = 'POST /repayments/R1/deduct';
+const API = [PRESIGN_H5, PRESIGN_APP, GET, TERMINATE, BOOK, REPAYMENT, DEDUCT];
 
 /** `(route, status, headers, body)` against the document, route as "METHOD /concrete/path". */
 function check(route: string, status: number, headers: Record<string, string>, body: unknown): void {
@@ -145,9 +156,12 @@ test('the routes are those of README "API" and serverless.yml, with IAM exactly 
   const documented = operations.map((o) => `${o.method.toUpperCase()} ${o.path}`).sort();
   assert.deepEqual(documented, [
     'GET /contracts/{out_contract_code}',
+    'GET /repayments/{out_record_id}',
     'POST /contracts/app-presign',
     'POST /contracts/h5-presign',
+    'POST /contracts/{out_contract_code}/repayments',
     'POST /contracts/{out_contract_code}/terminate',
+    'POST /repayments/{out_record_id}/deduct',
     'POST /wechatpay/notifications',
   ]);
   type Sls = {
@@ -196,6 +210,13 @@ const SAMPLES: Record<ErrorCode, ServiceError> = {
   DEPENDENCY_UNAVAILABLE: new DependencyUnavailable('DynamoDB', 'GetItem timed out'),
   NOTIFICATION_REJECTED: new NotificationRejected('body is not JSON'),
   PAYLOAD_TOO_LARGE: new PayloadTooLarge('body of 70000 bytes exceeds 65536'),
+  REPAYMENT_ID_USED: new RepaymentIdUsed('R1', 'SCHEDULED'),
+  BOOKING_IN_PROGRESS: new BookingInProgress('R1'),
+  REPAYMENT_NOT_FOUND: new RepaymentNotFound('R1'),
+  REPAYMENT_NOT_DUE: new RepaymentNotDue('R1', '2026-12-02', '2026-12-01'),
+  REPAYMENT_STATE_CONFLICT: new RepaymentStateConflict('repayment R1 cannot be deducted', 'SUCCEEDED'),
+  DEDUCTION_IN_PROGRESS: new DeductionInProgress('R1', 'T1', 'DEDUCT_ORDER_STATE_PENDING'),
+  TRADE_NO_USED: new TradeNoUsed('T1', 'by repayment R2'),
 };
 
 /** Where each code reaches a caller: our API routes, or the callback route (as `FAIL`). */
@@ -203,14 +224,21 @@ const ROUTES: Record<ErrorCode, string[]> = {
   VALIDATION_FAILED: API,
   CONTRACT_CODE_USED: [PRESIGN_H5, PRESIGN_APP],
   PRESIGN_IN_PROGRESS: [PRESIGN_H5, PRESIGN_APP],
-  CONTRACT_NOT_FOUND: [GET, TERMINATE],
-  CONTRACT_STATE_CONFLICT: [TERMINATE],
+  CONTRACT_NOT_FOUND: [GET, TERMINATE, BOOK],
+  CONTRACT_STATE_CONFLICT: [TERMINATE, BOOK, DEDUCT],
   WECHATPAY_REJECTED: API,
   WECHATPAY_UNAVAILABLE: API,
   WECHATPAY_SIGNATURE_INVALID: [GET, TERMINATE, CALLBACK],
   DEPENDENCY_UNAVAILABLE: API,
   NOTIFICATION_REJECTED: [CALLBACK],
   PAYLOAD_TOO_LARGE: [CALLBACK],
+  REPAYMENT_ID_USED: [BOOK],
+  BOOKING_IN_PROGRESS: [BOOK],
+  REPAYMENT_NOT_FOUND: [REPAYMENT, DEDUCT],
+  REPAYMENT_NOT_DUE: [DEDUCT],
+  REPAYMENT_STATE_CONFLICT: [DEDUCT],
+  DEDUCTION_IN_PROGRESS: [DEDUCT],
+  TRADE_NO_USED: [DEDUCT],
 };
 
 test('every ErrorCode of lib/errors.ts is in the document, with its real HTTP status and error name', () => {
@@ -420,6 +448,58 @@ test('terminate bodies terminate.ts accepts, the document accepts; and the same 
   }
   rejects(() => checkRequest('GET', '/contracts/LOAN1', {}), 'GET has no body');
   rejects(() => checkRequest('DELETE', '/contracts/LOAN1', {}), 'undocumented method');
+});
+
+test('booking and deduct bodies the repayment validation accepts, the document accepts; and the same for refusals', () => {
+  const now = Date.parse('2026-12-01T12:00:00+08:00');
+  const booking = (over: Record<string, unknown> = {}) => ({
+    out_record_id: 'R1',
+    repayment_amount: '5000',
+    repayment_date: '2026-12-02',
+    ...over,
+  });
+  const BOOK_PATH = '/contracts/LOAN1/repayments';
+  const DEDUCT_PATH = '/repayments/R1/deduct';
+  const all = {
+    min_repayment_amount: '1000',
+    sub_appid: 'wx_sub_1',
+    description: '12月还款',
+    auto_deduct: false,
+  };
+  for (const body of [booking(), booking(all), booking({ out_record_id: 'R'.repeat(32) })]) {
+    assert.doesNotThrow(() => validateBooking(wire(body), now), JSON.stringify(body));
+    assert.doesNotThrow(() => checkRequest('POST', BOOK_PATH, wire(body)), JSON.stringify(body));
+  }
+  const refusedBookings: [string, Record<string, unknown>][] = [
+    ['an id with a dash', booking({ out_record_id: 'R-1' })],
+    ['an id of 33 characters', booking({ out_record_id: 'R'.repeat(33) })],
+    ['an amount as a number', booking({ repayment_amount: 5000 })],
+    ['an amount with a leading zero', booking({ repayment_amount: '05000' })],
+    ['a date with slashes', booking({ repayment_date: '2026/12/02' })],
+    ['auto_deduct as a string', booking({ auto_deduct: 'yes' })],
+    ['an emoji in the description', booking({ description: '还款😀' })],
+    ['an unknown field', booking({ notify_url: 'https://x.example/n' })],
+    ['no repayment_date', booking({ repayment_date: undefined })],
+  ];
+  for (const [why, body] of refusedBookings) {
+    assert.throws(() => validateBooking(wire(body), now), ValidationFailed, `validation refuses ${why}`);
+    rejects(() => checkRequest('POST', BOOK_PATH, wire(body)), `document refuses ${why}`);
+  }
+  for (const body of [{}, { out_trade_no: 'T1', deduct_amount: '100', description: '还款', attach: 'a' }]) {
+    assert.doesNotThrow(() => validateDeduct(body));
+    assert.doesNotThrow(() => checkRequest('POST', DEDUCT_PATH, body));
+  }
+  const refusedDeducts: [string, Record<string, unknown>][] = [
+    ['an out_trade_no with an underscore', { out_trade_no: 'T_1' }],
+    ['an amount as a number', { deduct_amount: 100 }],
+    ['a tab in attach', { attach: 'a\tb' }],
+    ['an emoji in attach', { attach: '😀' }],
+    ['contract_id', { contract_id: 'CID1' }],
+  ];
+  for (const [why, body] of refusedDeducts) {
+    assert.throws(() => validateDeduct(body), ValidationFailed, `validation refuses ${why}`);
+    rejects(() => checkRequest('POST', DEDUCT_PATH, body), `document refuses ${why}`);
+  }
 });
 
 // --- responses of real code --------------------------------------------------------------------------

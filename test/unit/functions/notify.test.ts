@@ -27,6 +27,7 @@ const env = {
   WECHATPAY_NOTIFY_URL: 'https://example.com/wechatpay/notifications',
   CONTRACTS_TABLE: 'unit-contracts',
   NOTIFICATIONS_TABLE: 'unit-notifications',
+  REPAYMENTS_TABLE: 'unit-repayments',
 };
 const handler = makeHandler(notifyDeps(createRuntime({ env, clock: () => clock.now })));
 

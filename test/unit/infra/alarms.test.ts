@@ -14,7 +14,7 @@ import {
 
 let template: Template;
 const topic = { Ref: 'AlertsTopic' };
-const functions = ['Presign', 'Notify', 'Contracts', 'Reconcile', 'Publish', 'Certificates'];
+const functions = ['Presign', 'Notify', 'Contracts', 'Repayments', 'Reconcile', 'Publish', 'Certificates'];
 
 function alarm(id: string): Resource['Properties'] {
   const found = template.Resources[id];
@@ -78,6 +78,7 @@ describe('alarms', () => {
       Api5xxAlarm: ['AWS/ApiGateway', '5xx'],
       PresignWorkflowFailedAlarm: ['AWS/States', 'ExecutionsFailed'],
       SigningKeyTamperAlarm: ['AWS/Events', 'TriggeredRules'],
+      RepaymentPollExhaustedAlarm: ['WechatPayCreditRepayment', 'RepaymentPollExhausted'],
     };
     for (const [id, [namespace, metric]] of Object.entries(expected)) {
       const p = alarm(id);

@@ -64,6 +64,7 @@ describe('signing key', () => {
       { 'Fn::GetAtt': ['PresignRole', 'Arn'] },
       { 'Fn::GetAtt': ['ContractsRole', 'Arn'] },
       { 'Fn::GetAtt': ['ReconcileRole', 'Arn'] },
+      { 'Fn::GetAtt': ['RepaymentsRole', 'Arn'] },
       {
         'Fn::If': [
           'PlatformCertificatesEnabled',

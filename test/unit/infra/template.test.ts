@@ -83,9 +83,12 @@ describe('packaged CloudFormation template', () => {
     const callback = 'POST /wechatpay/notifications';
     assert.deepEqual([...routes.keys()].sort(), [
       'GET /contracts/{out_contract_code}',
+      'GET /repayments/{out_record_id}',
       'POST /contracts/app-presign',
       'POST /contracts/h5-presign',
+      'POST /contracts/{out_contract_code}/repayments',
       'POST /contracts/{out_contract_code}/terminate',
+      'POST /repayments/{out_record_id}/deduct',
       callback,
     ]);
     for (const [key, route] of routes) {
@@ -147,6 +150,51 @@ describe('packaged CloudFormation template', () => {
     assert.deepEqual(p.SSESpecification, { SSEEnabled: true });
   });
 
+  it('keeps repayments forever, with the sparse by_poll and by_due indexes and its stream into the outbox', () => {
+    const table = resource('RepaymentsTable');
+    assert.equal(table.DeletionPolicy, 'RetainExceptOnCreate');
+    const p = table.Properties;
+    assert.equal(p.TableName, 'wechatpay-credit-repayment-citest-repayments');
+    assert.deepEqual(p.KeySchema, [{ AttributeName: 'pk', KeyType: 'HASH' }]);
+    const indexes = (
+      p.GlobalSecondaryIndexes as { IndexName: string; KeySchema: { AttributeName: string }[] }[]
+    ).map((i) => [i.IndexName, ...i.KeySchema.map((k) => k.AttributeName)]);
+    assert.deepEqual(indexes, [
+      ['by_poll', 'poll_shard', 'poll_at'],
+      ['by_due', 'due_shard', 'out_record_id'],
+    ]);
+    assert.equal(p.TimeToLiveSpecification, undefined, 'ids are claimed forever: no TTL');
+    assert.deepEqual(p.StreamSpecification, { StreamViewType: 'NEW_AND_OLD_IMAGES' });
+    assert.deepEqual(p.DeletionProtectionEnabled, { 'Fn::If': ['TableDeletionProtection', true, false] });
+    const mappings = ofType('AWS::Lambda::EventSourceMapping').map(([, m]) => m.Properties);
+    const streams = mappings.map((m) => JSON.stringify(m.EventSourceArn));
+    assert.ok(
+      streams.some((arn) => arn.includes('RepaymentsTable')) &&
+        streams.some((arn) => arn.includes('ContractsTable')),
+    );
+    for (const m of mappings) assert.deepEqual(m.FunctionResponseTypes, ['ReportBatchItemFailures']);
+  });
+
+  it('lets each repayment path do only what it does: the repayments role never reads the APIv3 key or scans', () => {
+    const statements = iamStatements();
+    const of = (owner: string) =>
+      statements.filter((s) => s.owner === owner).flatMap((s) => actions(s.statement));
+    const repayments = of('RepaymentsRole');
+    assert.ok(repayments.includes('dynamodb:PutItem'));
+    assert.ok(
+      !repayments.some(
+        (a) => a.startsWith('secretsmanager:') || a === 'dynamodb:Scan' || a === 'dynamodb:Query',
+      ),
+    );
+    assert.deepEqual(of('NotifyRepaymentsPolicy').sort(), ['dynamodb:GetItem', 'dynamodb:PutItem']);
+    const poll = statements.find(
+      (s) => s.owner === 'ReconcileRepaymentsPolicy' && actions(s.statement).includes('dynamodb:Query'),
+    );
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub syntax.
+    assert.deepEqual(poll?.statement.Resource, { 'Fn::Sub': '${RepaymentsTable.Arn}/index/by_poll' });
+    assert.ok(!statements.some((s) => actions(s.statement).includes('dynamodb:Scan')), 'nobody scans');
+  });
+
   it('expires notification ids by TTL on expires_at_epoch', () => {
     const p = resource('NotificationsTable').Properties;
     assert.deepEqual(p.KeySchema, [{ AttributeName: 'id', KeyType: 'HASH' }]);
@@ -163,6 +211,7 @@ describe('packaged CloudFormation template', () => {
       ['ReconcileLambdaFunction', 'ReconcileRole'],
       ['PublishLambdaFunction', 'PublishRole'],
       ['CertificatesLambdaFunction', 'CertificatesRole'],
+      ['RepaymentsLambdaFunction', 'RepaymentsRole'],
     ] as const) {
       assert.deepEqual(roleOf(fn), { 'Fn::GetAtt': [role, 'Arn'] }, fn);
     }
@@ -177,8 +226,9 @@ describe('packaged CloudFormation template', () => {
     const queries = iamStatements().filter(({ statement }) => actions(statement).includes('dynamodb:Query'));
     assert.deepEqual(
       queries.map((q) => q.owner),
-      ['ReconcileRole'],
+      ['ReconcileRole', 'ReconcileRepaymentsPolicy'],
     );
+    assert.deepEqual(resource('ReconcileRepaymentsPolicy').Properties.Roles, [{ Ref: 'ReconcileRole' }]);
   });
 
   it('never grants dynamodb, kms, secretsmanager, ssm or events actions on a wildcard resource', () => {
@@ -349,7 +399,7 @@ describe('packaged CloudFormation template', () => {
       );
     }
     const functions = new Map(ofType('AWS::Lambda::Function'));
-    for (const id of ['Presign', 'Notify', 'Contracts', 'Reconcile', 'Certificates']) {
+    for (const id of ['Presign', 'Notify', 'Contracts', 'Reconcile', 'Certificates', 'Repayments']) {
       const fn = functions.get(`${id}LambdaFunction`);
       assert.deepEqual(fn?.Properties.Layers, [expected], id);
       assert.deepEqual(fn?.Properties.Architectures, ['arm64'], id);

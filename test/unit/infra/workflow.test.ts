@@ -66,6 +66,13 @@ const instances: errors.ServiceError[] = [
   new errors.DependencyUnavailable('KMS', 'Sign failed'),
   new errors.NotificationRejected('resource is not JSON'),
   new errors.PayloadTooLarge('body too large'),
+  new errors.RepaymentIdUsed('R1', 'SCHEDULED'),
+  new errors.BookingInProgress('R1'),
+  new errors.RepaymentNotFound('R1'),
+  new errors.RepaymentNotDue('R1', '2026-12-02', '2026-12-01'),
+  new errors.RepaymentStateConflict('repaid', 'SUCCEEDED'),
+  new errors.DeductionInProgress('R1', 'T1', 'DEDUCT_ORDER_STATE_PENDING'),
+  new errors.TradeNoUsed('T1', 'by repayment R2'),
 ];
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's DefinitionSubstitutions syntax.

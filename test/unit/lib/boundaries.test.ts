@@ -57,6 +57,20 @@ describe('layer boundaries', () => {
     for (const [file, target] of scanned) assert.doesNotMatch(target, forbidden, `${file} imports ${target}`);
   });
 
+  it('lib/repayments stays pure too, and builds on lib/contracts and lib/wechatpay, never the other way', () => {
+    for (const [file, target] of importsUnder('repayments')) {
+      assert.doesNotMatch(
+        target,
+        /^@aws-sdk\/|^@aws-lambda-powertools\/|^@middy\/|^aws-lambda$|\/(aws|http|config|observability)(\/|$)|\/functions\//,
+        `lib/repayments/${file} imports ${target}`,
+      );
+    }
+    for (const [file, target] of [...importsUnder('contracts'), ...importsUnder('wechatpay')]) {
+      // From lib/contracts or lib/wechatpay, lib/repayments is `../repayments/…` (lib/wechatpay/repayments.ts is not).
+      assert.doesNotMatch(target, /^\.\.\/repayments\//, `${file} imports ${target}`);
+    }
+  });
+
   it('the scan sees every kind of import', () => {
     const source = [
       "import { a } from './a';",

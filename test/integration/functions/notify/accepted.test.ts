@@ -7,7 +7,6 @@ import {
   type Callback,
   callback,
   chinaTime,
-  DEDUCTION_PAY,
   randomAlnum,
   SIGN_CONTRACT,
   signedContract,
@@ -16,6 +15,8 @@ import {
   type WechatPayKeys,
 } from '../../../support/wechatpay/callbacks';
 import { type NotifyHarness, startNotifyHarness } from './harness';
+
+const OTHER_EVENT = 'TRANSACTION.SUCCESS';
 
 /** A callback built only with wechatpay-axios-plugin's primitives: an SDK nobody here wrote. */
 function sdkCallback(keys: WechatPayKeys, eventType: string, resource: Record<string, unknown>): Callback {
@@ -151,19 +152,18 @@ describe('notify: genuine callbacks are acknowledged and move the contract', () 
 
   test('an event type we do not handle is stored raw, still encrypted, and acknowledged', async () => {
     const openid = `o${randomAlnum(27)}`;
+    // An ordinary payment's notification: neither a contract's nor a repayment's (DEDUCTION_PAY has its own tests).
     const cb = callback(h.keys, {
-      eventType: DEDUCTION_PAY,
+      eventType: OTHER_EVENT,
       resource: {
         sp_mchid: '1900000109',
         sub_mchid: '1000000109',
-        appid: 'wxd678efh567hg6787',
-        openid,
-        order_state: 'DEDUCT_ORDER_STATE_PAY_SUCCESS',
+        sp_appid: 'wxd678efh567hg6787',
+        payer: { sp_openid: openid },
+        trade_state: 'SUCCESS',
         out_trade_no: uniqueCode('TR'),
-        out_record_id: uniqueCode('RC'),
-        contract_id: 'CID1',
-        deduct_amount: 100,
-        description: '还款',
+        transaction_id: `42000${randomAlnum(23)}`,
+        amount: { total: 100, currency: 'CNY' },
       },
     });
     const before = await h.snapshot();
@@ -171,7 +171,7 @@ describe('notify: genuine callbacks are acknowledged and move the contract', () 
     assert.equal(res.status, 204, JSON.stringify(res.body));
     const stored = await h.notification(cb.id);
     assert.equal(stored?.outcome, 'STORED_RAW');
-    assert.equal(stored?.event_type, DEDUCTION_PAY);
+    assert.equal(stored?.event_type, OTHER_EVENT);
     assert.equal(stored?.raw_body, cb.body.toString('utf8'), 'the body exactly as received');
     assert.ok(!JSON.stringify(stored).includes(openid), 'no plaintext openid in the stored item');
     assert.deepEqual((await h.snapshot()).contracts, before.contracts, 'no contract touched');

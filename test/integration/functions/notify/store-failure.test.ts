@@ -86,6 +86,7 @@ describe('notify: a store failure answers 500 FAIL so WeChat Pay retries, and th
     await createTables(client, readCloudFormationResources(join(process.cwd(), 'infra/aws/tables.yml')), {
       ContractsTable: h.stack.env.CONTRACTS_TABLE as string,
       NotificationsTable: h.stack.env.NOTIFICATIONS_TABLE as string,
+      RepaymentsTable: h.stack.env.REPAYMENTS_TABLE as string,
     });
     client.destroy();
   }

@@ -74,6 +74,7 @@ describe('schedules on demand and on the test clock (real speed)', () => {
     assert.deepEqual(Object.keys(reconcile.body.result as object).sort(), [
       'examined',
       'failed',
+      'repayments',
       'settled',
       'unchanged',
     ]);

@@ -76,6 +76,15 @@ test('success stores PRESIGNED with the redirect URL and a 10-minute expiry; WeC
   assert.ok(!stored.includes(PERSON.id) && !stored.includes(PERSON.name), 'no personal data in the item');
 });
 
+test('sign-and-repay: trade_info.notify_url defaults to our callback route, and a given one is kept', async () => {
+  const { wechatpay, deps } = setup();
+  const trade = { out_trade_no: 'T20261127', deduct_amount: 500 };
+  await presign(deps, 'H5', h5Body({ trade_info: trade }));
+  await presign(deps, 'H5', h5Body({ trade_info: { ...trade, notify_url: 'https://lender.example/pay' } }));
+  const notifyUrls = wechatpay.sent.map((s) => JSON.parse(s.body).trade_info.notify_url);
+  assert.deepEqual(notifyUrls, [deps.notifyUrl, 'https://lender.example/pay']);
+});
+
 test('an identical retry replays without calling WeChat Pay; a different body gets CONTRACT_CODE_USED', async () => {
   const { wechatpay, deps } = setup();
   const body = h5Body();

@@ -37,7 +37,7 @@ describe('simulator: fault switch, lost callbacks and signature probes', () => {
     s.sim.injectFault({ path: '/v3/credit-repayment', count: 1, status: 429 });
     const limited = await presignCall();
     assert.equal(limited.status, 429);
-    assert.equal(limited.json.code, 'FREQUENCY_LIMITED');
+    assert.equal(limited.json.code, 'RATELIMIT_EXCEEDED');
     const faulted = s.sim.requests().filter((r) => r.fault === 'status');
     assert.deepEqual(
       faulted.map((r) => r.status),

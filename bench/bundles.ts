@@ -17,7 +17,7 @@ import { build, type Metafile } from 'esbuild';
 import { median, round } from './measure';
 import { node24 } from './node24';
 
-export const FUNCTIONS = ['presign', 'notify', 'contracts', 'reconcile', 'publish'] as const;
+export const FUNCTIONS = ['presign', 'notify', 'contracts', 'reconcile', 'repayments', 'publish'] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
 
 /** Which reference each function is held to: the SDK clients its family really uses. */
@@ -25,6 +25,7 @@ export const REFERENCE_OF: Record<FunctionName, string> = {
   presign: 'reference',
   contracts: 'reference',
   reconcile: 'reference',
+  repayments: 'reference',
   notify: 'reference_notify',
   publish: 'reference_publish',
 };
@@ -38,6 +39,7 @@ export const SPEC_FLOOR_OF: Record<FunctionName, string> = {
   presign: 'spec_floor',
   contracts: 'spec_floor',
   reconcile: 'spec_floor',
+  repayments: 'spec_floor',
   notify: 'spec_floor_notify',
   publish: 'spec_floor_publish',
 };

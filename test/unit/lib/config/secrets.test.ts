@@ -56,7 +56,7 @@ describe('loadKeys: SSM and Secrets Manager, each value kept KEY_MATERIAL_MAX_AG
     const china = 'arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:apiv3-AbCdEf';
     store.putSecret(china, API_V3_KEY);
     assert.equal((await load({ ...BASE_ENV, WECHATPAY_APIV3_KEY: china }, true)).apiV3Key, API_V3_KEY);
-    const key = 'x-arn:aws:secretsmanager:-0123456789abcdef';
+    const key = 'xarn:aws:secretsmanager:01234567';
     assert.equal(key.length, 32);
     assert.equal((await load({ ...BASE_ENV, WECHATPAY_APIV3_KEY: key }, true)).apiV3Key, key);
   });

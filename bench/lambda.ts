@@ -70,5 +70,6 @@ export function serviceEnv(publicKeyPem: string, apiV3Key: string): Record<strin
     WECHATPAY_NOTIFY_URL: 'https://api.example.com/wechatpay/notifications',
     CONTRACTS_TABLE: 'bench-contracts',
     NOTIFICATIONS_TABLE: 'bench-notifications',
+    REPAYMENTS_TABLE: 'bench-repayments',
   };
 }

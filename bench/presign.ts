@@ -12,8 +12,11 @@
  *   max(claim, sign) + WeChat Pay + store.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { sign } from 'node:crypto';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { ContractState } from '../lib/contracts/lifecycle';
@@ -37,14 +40,20 @@ import {
 } from './fixtures';
 import { apiEvent, lambdaContext, serviceEnv } from './lambda';
 import { compare, median, round } from './measure';
+import { TRACING_OPTIONS, type TracingOption } from './tracing-options';
 
 export interface PresignResult {
   /** After functions/presign.ts is loaded: with the tracing chosen (Lambda's own), what a deployed presign costs. */
   overhead_us: number;
-  /** Presign's own CPU with each tracing option: what each adds to every request. */
+  /**
+   * Presign's own CPU with each tracing option, each measured in fresh processes (tracing.ts), so that no option
+   * inherits another's hooks or the JIT state the others left: what each adds to every request.
+   */
   tracing_us: {
-    /** Before functions/presign.ts is loaded. Equal to overhead_us when the choice adds nothing in-process. */
+    /** No tracer and functions/presign.ts not loaded. */
     before_handler: number;
+    /** functions/presign.ts loaded: the tracing chosen (Lambda's own) adds nothing in-process. */
+    handler_loaded: number;
     /** A registered NodeTracerProvider (AsyncLocalStorage context manager) and one span around each presign. */
     opentelemetry_span: number;
     /**
@@ -74,6 +83,9 @@ interface Latencies {
   wechatpay: number;
   dynamodb_store: number;
 }
+
+const run$ = promisify(execFile);
+const TRACING = join(import.meta.dirname, 'tracing.ts');
 
 const LATENCIES: Latencies = { kms_sign: 50, dynamodb_claim: 20, wechatpay: 100, dynamodb_store: 20 };
 const OVERLAP_RUNS = 20;
@@ -117,22 +129,26 @@ function instantGateway(): WechatPayGateway {
 const deps = (store: MemoryContractStore, wechatpay: WechatPayGateway): PresignDeps =>
   presignTestDeps({ store, wechatpay, notifyUrl: NOTIFY_URL, clock: Date.now });
 
-export async function run(): Promise<PresignResult> {
-  const store = new MemoryContractStore();
+/** One presign on the instant stand-ins: the same body each time, the store emptied first (a first presign). */
+export function instantPresign(store = new MemoryContractStore()) {
   const instant = deps(store, instantGateway());
   const body = presignBody();
-  // The same body each time with the store emptied first: every call is a first presign of its code.
-  const once = async () => {
+  return async () => {
     store.items.clear();
     return presign(instant, 'H5', body);
   };
+}
+
+export async function run(): Promise<PresignResult> {
+  const store = new MemoryContractStore();
+  const body = presignBody();
+  const once = instantPresign(store);
   const first = await once();
   assert.ok(
     first.stored && !first.replayed && first.result.redirect_url,
     'stand-in presign did not complete',
   );
 
-  const beforeHandler = await compare({ overhead: once });
   const handler = await presignHandler(store);
   const event = apiEvent('POST', '/contracts/h5-presign', JSON.stringify(body));
   const context = lambdaContext('presign');
@@ -156,17 +172,12 @@ export async function run(): Promise<PresignResult> {
       metrics.publishStoredMetrics();
     },
   });
-  // Measured alone, as before the handler was loaded, so that the two differ only by what loading it did.
   const afterHandler = await compare({ overhead: once });
   const overlapped = await overlap();
-  const tracing = await tracingOptions(once);
+  const tracing = await tracingOptions();
   return {
     overhead_us: round(afterHandler.us.overhead),
-    tracing_us: {
-      before_handler: round(beforeHandler.us.overhead),
-      opentelemetry_span: round(tracing.opentelemetry),
-      xray_sdk_loaded: round(tracing.xray),
-    },
+    tracing_us: tracing,
     handler_overhead_us: round(times.us.handler),
     handler_parts_us: {
       deps_per_invocation: round(times.us.deps),
@@ -177,38 +188,36 @@ export async function run(): Promise<PresignResult> {
   };
 }
 
+const TRACING_ROUNDS = 3;
+
 /**
- * Presign's own CPU under the tracers the choice was made against (bench/README.md, tracing). They run after
- * everything else in this phase and leave their hooks behind, so the overlap run comes first.
+ * Presign's own CPU under each tracing option (bench/README.md, tracing): one fresh process per option and round
+ * (tracing.ts), the options taken in turn each round, and the median round kept.
  */
-async function tracingOptions(
-  once: () => Promise<unknown>,
-): Promise<{ opentelemetry: number; xray: number }> {
-  const { context, trace } = await import('@opentelemetry/api');
-  const { BatchSpanProcessor, InMemorySpanExporter, NodeTracerProvider } = await import(
-    '@opentelemetry/sdk-trace-node'
-  );
-  const exporter = new InMemorySpanExporter();
-  const provider = new NodeTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] });
-  provider.register();
-  const tracer = trace.getTracer('bench');
-  const traced = () =>
-    tracer.startActiveSpan('presign', async (span) => {
-      try {
-        return await once();
-      } finally {
-        span.end();
-      }
-    });
-  const opentelemetry = (await compare({ traced })).us.traced;
-  await provider.shutdown();
-  context.disable();
-  trace.disable();
-  // Loading the tracer loads the X-Ray SDK, which creates its cls-hooked namespace at once.
-  const { Tracer } = await import('@aws-lambda-powertools/tracer');
-  assert.ok(new Tracer({ serviceName: 'bench' }), 'Powertools Tracer did not load');
-  const xray = (await compare({ overhead: once })).us.overhead;
-  return { opentelemetry, xray };
+async function tracingOptions(): Promise<PresignResult['tracing_us']> {
+  const samples: Record<TracingOption, number[]> = {
+    before_handler: [],
+    handler_loaded: [],
+    opentelemetry_span: [],
+    xray_sdk_loaded: [],
+  };
+  for (let round = 0; round < TRACING_ROUNDS; round++) {
+    for (const option of TRACING_OPTIONS) {
+      const { stdout } = await run$(process.execPath, ['--import', 'tsx', '--no-warnings', TRACING, option], {
+        maxBuffer: 64 * 1024 * 1024,
+      });
+      const line = stdout.split('\n').find((l) => l.startsWith('TRACING '));
+      if (!line) throw new Error(`tracing.ts ${option} printed no result`);
+      samples[option].push(Number(line.slice('TRACING '.length)));
+    }
+  }
+  const summary = (option: TracingOption) => round(median(samples[option]));
+  return {
+    before_handler: summary('before_handler'),
+    handler_loaded: summary('handler_loaded'),
+    opentelemetry_span: summary('opentelemetry_span'),
+    xray_sdk_loaded: summary('xray_sdk_loaded'),
+  };
 }
 
 /**

@@ -41,7 +41,8 @@ const COLD_LOAD_LIMIT = 1.15;
 /** Above this, the tracing choice taxes presign's own CPU (the X-Ray SDK's hooks cost +29%); below it is noise. */
 const TRACING_TAX_LIMIT = 1.1;
 
-const tracingTax = (r: PhaseResults): number => r.presign.overhead_us / r.presign.tracing_us.before_handler;
+const tracingTax = (r: PhaseResults): number =>
+  r.presign.tracing_us.handler_loaded / r.presign.tracing_us.before_handler;
 
 export function goals(r: PhaseResults): Goal[] {
   const reuse = (name: string, x: Reuse): Goal => ({
@@ -67,7 +68,7 @@ export function goals(r: PhaseResults): Goal[] {
       met: r.presign.overlap.ratio <= 1.05,
     },
     {
-      goal: `no per-promise tax: presign_overhead_us ≤ ${TRACING_TAX_LIMIT} × before the handler loaded`,
+      goal: `no per-promise tax: presign's own CPU with the handler loaded ≤ ${TRACING_TAX_LIMIT} × without`,
       value: `${fixed(tracingTax(r), 3)} ×`,
       met: tracingTax(r) <= TRACING_TAX_LIMIT,
     },
@@ -182,8 +183,16 @@ export function table(r: PhaseResults, machine: Machine): string {
       mark(r.presign.overhead_us < 500),
     ],
     [
-      '  before the handler is loaded (µs)',
+      '  fresh processes: nothing loaded (µs)',
       fixed(r.presign.tracing_us.before_handler, 1),
+      'tracing.ts, median of 3 processes each',
+      '',
+      '',
+      '',
+    ],
+    [
+      '  the handler loaded (µs)',
+      fixed(r.presign.tracing_us.handler_loaded, 1),
       "Lambda's active tracing alone: nothing in-process",
       fixed(tracingTax(r), 3),
       `≤ ${TRACING_TAX_LIMIT}`,

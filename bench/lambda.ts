@@ -51,7 +51,10 @@ export function lambdaContext(functionName: string): Context {
   };
 }
 
-/** The environment lib/config/settings.ts reads, with key material given inline as local runs do. */
+/**
+ * The environment lib/config/settings.ts reads, with key material given inline (no extension to read it from):
+ * the phases time our code, and the first-invocation phase times the extension path.
+ */
 export function serviceEnv(publicKeyPem: string, apiV3Key: string): Record<string, string> {
   return {
     AWS_REGION: 'ap-southeast-1',
@@ -63,8 +66,10 @@ export function serviceEnv(publicKeyPem: string, apiV3Key: string): Record<strin
     WECHATPAY_PUBLIC_KEY_ID: PUBLIC_KEY_ID,
     WECHATPAY_PUBLIC_KEY: publicKeyPem,
     WECHATPAY_APIV3_KEY: apiV3Key,
+    REQUEST_HASH_KEY: `${apiV3Key}-request-hash`,
     WECHATPAY_NOTIFY_URL: 'https://api.example.com/wechatpay/notifications',
     CONTRACTS_TABLE: 'bench-contracts',
     NOTIFICATIONS_TABLE: 'bench-notifications',
+    REPAYMENTS_TABLE: 'bench-repayments',
   };
 }

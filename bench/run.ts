@@ -16,6 +16,7 @@ const PHASES = [
   'notify',
   'keepalive',
   'bundles',
+  'first',
   'local',
 ] as const satisfies readonly Phase[];
 const here = import.meta.dirname;

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { KMSClient, type KMSClientConfig, SignCommand } from '@aws-sdk/client-kms';
-import { tracer } from '../observability';
 import type { Signer } from '../wechatpay/signer';
 import { dependencyUnavailable } from './dependency';
 import { timed } from './latency';
@@ -37,8 +36,8 @@ export class KmsSigner implements Signer {
 
 let client: KMSClient | undefined;
 
-/** The merchant key's signer, on one traced and timed KMS client per container. */
+/** The merchant key's signer, on one timed KMS client per container. */
 export function kmsSigner(keyId: string, config: KMSClientConfig): KmsSigner {
-  client ??= tracer.captureAWSv3Client(timed(new KMSClient(config), 'KmsLatency'));
+  client ??= timed(new KMSClient(config), 'KmsLatency');
   return new KmsSigner(client, keyId);
 }

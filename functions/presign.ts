@@ -1,37 +1,42 @@
 import type { Context } from 'aws-lambda';
 import { presignDeps } from '../lib/config/deps';
 import { processRuntime, type Runtime } from '../lib/config/runtime';
+import { remainingTime } from '../lib/contracts/budget';
 import type { PresignKind } from '../lib/contracts/model';
 import { type PresignDeps, presign, type StoreFailure } from '../lib/contracts/presign';
 import { ContractCodeUsed, PresignInProgress, ValidationFailed, WechatPayRejected } from '../lib/errors';
-import { httpApi, isApiGatewayEvent } from '../lib/http/api';
+import { httpApi } from '../lib/http/api';
 import { parseJsonBody, rawBody } from '../lib/http/body';
+import { eventCommand, notTaken } from '../lib/http/command';
+import { decodeInbound, type Inbound } from '../lib/http/inbound';
 import { lambda, type Wiring } from '../lib/http/lambda';
 import { json } from '../lib/http/response';
 import { recordMetric } from '../lib/metrics';
 import { logger } from '../lib/observability';
 
+/** The EventBridge `detail-type`s this function owns, and the presign each asks for. */
+const COMMANDS = { PresignRequested: 'H5', AppPresignRequested: 'APP' } as const;
+
 /**
- * POST /contracts/h5-presign and POST /contracts/app-presign, or a direct invocation whose event is the
- * H5 body (or `{"kind":"APP", …body}` for APP). Returns 201 with the redirect URL / presign token, 200 for an
- * identical replay.
+ * POST /contracts/h5-presign and POST /contracts/app-presign; an EventBridge `PresignRequested` or
+ * `AppPresignRequested` whose `detail` is the body; or a direct invocation whose event is the H5 body (or
+ * `{"kind":"APP", …body}` for APP). Returns 201 with the redirect URL / presign token, 200 for an identical replay.
  */
 export function makeHandler(wiring: Wiring<PresignDeps>) {
   async function main(event: unknown, context: Context) {
-    const api = isApiGatewayEvent(event);
-    const { kind, body } = api
-      ? { kind: kindOfRoute(event.routeKey), body: parseJsonBody(rawBody(event)) }
-      : directInvocation(event);
+    const inbound = decodeInbound(event);
+    const { kind, body } = requested(inbound);
     // Every step fits in what Lambda leaves this invocation, so the outcome is recorded before it stops us.
-    const budget = { remainingMs: () => context.getRemainingTimeInMillis() };
-    const outcome = await presign(await wiring.load(), kind, body, budget).catch((error: unknown) => {
-      // A refused body's code is not logged: whatever the caller put there (a name, an ID number) stays out.
-      if (!(error instanceof ValidationFailed)) tagCode(body);
-      countFailure(error);
-      const storeFailure = (error as { storeFailure?: StoreFailure }).storeFailure;
-      if (storeFailure) logStoreFailure('presign failed and its outcome was not recorded', storeFailure);
-      throw error;
-    });
+    const outcome = await presign(await wiring.load(), kind, body, remainingTime(context)).catch(
+      (error: unknown) => {
+        // A refused body's code is not logged: whatever the caller put there (a name, an ID number) stays out.
+        if (!(error instanceof ValidationFailed)) tagCode(body);
+        countFailure(error);
+        const storeFailure = (error as { storeFailure?: StoreFailure }).storeFailure;
+        if (storeFailure) logStoreFailure('presign failed and its outcome was not recorded', storeFailure);
+        throw error;
+      },
+    );
     tagCode(body);
     recordMetric(outcome.replayed ? 'PresignReplayed' : 'PresignCreated');
     if (!outcome.stored) {
@@ -43,7 +48,7 @@ export function makeHandler(wiring: Wiring<PresignDeps>) {
     logger.info(outcome.replayed ? 'presign replayed' : 'presign created', {
       wechatpay_request_id: outcome.requestId,
     });
-    if (!api) return outcome.result;
+    if (inbound.kind !== 'api') return outcome.result;
     return outcome.replayed
       ? json(200, outcome.result, { 'idempotent-replayed': 'true' })
       : json(201, outcome.result);
@@ -65,8 +70,25 @@ function tagCode(body: unknown): void {
   if (typeof code === 'string') logger.appendKeys({ out_contract_code: code });
 }
 
-function kindOfRoute(routeKey: string): PresignKind {
-  return routeKey.endsWith('/app-presign') ? 'APP' : 'H5';
+function requested(inbound: Inbound): { kind: PresignKind; body: unknown } {
+  switch (inbound.kind) {
+    case 'api':
+      return {
+        kind: inbound.event.routeKey.endsWith('/app-presign') ? 'APP' : 'H5',
+        body: parseJsonBody(rawBody(inbound.event)),
+      };
+    case 'eventbridge': {
+      const { command, fields } = eventCommand(
+        inbound.event,
+        Object.keys(COMMANDS) as (keyof typeof COMMANDS)[],
+      );
+      return { kind: COMMANDS[command], body: fields };
+    }
+    case 'sqs':
+      throw notTaken('an SQS batch', 'an API Gateway request, an EventBridge command or a direct invocation');
+    case 'direct':
+      return directInvocation(inbound.body);
+  }
 }
 
 function directInvocation(event: unknown): { kind: PresignKind; body: unknown } {

@@ -1,14 +1,12 @@
 import type { Context } from 'aws-lambda';
 import { type ReconcileDeps, reconcileDeps } from '../lib/config/repayment-deps';
 import { processRuntime, type Runtime } from '../lib/config/runtime';
-import { type ReconcileReport, reconcile } from '../lib/contracts/reconcile';
+import { remainingTime } from '../lib/contracts/budget';
+import { LOOK_MS, type ReconcileReport, reconcile } from '../lib/contracts/reconcile';
 import { lambda, type Wiring } from '../lib/http/lambda';
 import { recordMetric } from '../lib/metrics';
 import { logger } from '../lib/observability';
 import { type PollReport, pollRepayments } from '../lib/repayments/poll';
-
-/** Leave this much of the invocation for the last queries in flight to finish. */
-const SAFETY_MS = 10_000;
 
 /** Records one migration step places in the queue: its writes fit well inside the function's timeout. */
 const BACKFILL_LIMIT = 500;
@@ -45,12 +43,13 @@ export function makeHandler(wiring: Wiring<ReconcileDeps>) {
       return step;
     }
     const limit = Math.min(Math.max(Number(event?.limit) || 200, 1), 1000);
-    const shouldStop = () => context.getRemainingTimeInMillis() < SAFETY_MS;
+    // The repayments' poll starts no query with under LOOK_MS left, as reconcile does.
+    const shouldStop = () => context.getRemainingTimeInMillis() < LOOK_MS;
     const report = await reconcile(deps, {
       limit,
       concurrency: 4,
       recheck: deps.recheck,
-      shouldStop,
+      budget: remainingTime(context),
       onError: (code, error) =>
         logger.warn('reconcile could not settle a contract', { out_contract_code: code, error }),
     });

@@ -1,4 +1,4 @@
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, EventBridgeEvent } from 'aws-lambda';
 import { repaymentDeps } from '../lib/config/repayment-deps';
 import { processRuntime, type Runtime } from '../lib/config/runtime';
 import type { StoreFailure } from '../lib/contracts/presign';
@@ -13,8 +13,10 @@ import {
   WechatPayRejected,
   WechatPayUnavailable,
 } from '../lib/errors';
-import { httpApi, isApiGatewayEvent } from '../lib/http/api';
+import { httpApi } from '../lib/http/api';
 import { parseJsonBody, rawBody } from '../lib/http/body';
+import { eventCommand, notTaken } from '../lib/http/command';
+import { decodeInbound } from '../lib/http/inbound';
 import { lambda, type Wiring } from '../lib/http/lambda';
 import { json } from '../lib/http/response';
 import { recordMetric } from '../lib/metrics';
@@ -29,36 +31,77 @@ import { checkPathId } from '../lib/repayments/validation';
 const BOOK = 'POST /contracts/{out_contract_code}/repayments';
 const DEDUCT = 'POST /repayments/{out_record_id}/deduct';
 const REPLAYED = { 'idempotent-replayed': 'true' };
+/** The EventBridge `detail-type`s this function owns. */
+const COMMANDS = ['RepaymentBookingRequested', 'DeductRequested'] as const;
 
 /**
  * POST /contracts/{out_contract_code}/repayments (book), GET /repayments/{out_record_id}[?sync=true] and
  * POST /repayments/{out_record_id}/deduct; or a direct invocation whose event is
- * `{"out_contract_code", …booking body}`, answered with the booking's 201/200 body.
+ * `{"out_contract_code", …booking body}`, answered with the booking's 201/200 body; or an EventBridge
+ * `RepaymentBookingRequested` (`detail`: that same event) or `DeductRequested` (`detail`: the deduct body plus
+ * `out_record_id`), answered with the booking's view.
  */
 export function makeHandler(wiring: Wiring<BookDeps>) {
   async function main(event: unknown) {
-    if (!isApiGatewayEvent(event)) {
-      const { out_contract_code: code, ...body } = directBooking(event);
-      return bookingAnswer((await booked(await wiring.load(), code, body)).record);
+    const inbound = decodeInbound(event);
+    switch (inbound.kind) {
+      case 'api':
+        return routed(wiring, inbound.event);
+      case 'eventbridge':
+        return commanded(wiring, inbound.event);
+      case 'direct':
+        return bookedDirectly(wiring, inbound.body);
+      case 'sqs':
+        throw notTaken(
+          'an SQS batch',
+          'an API Gateway request, an EventBridge command or a direct invocation',
+        );
     }
-    if (event.routeKey === BOOK) {
-      const code = event.pathParameters?.out_contract_code ?? '';
-      checkPathId('out_contract_code', code);
-      const outcome = await booked(await wiring.load(), code, parseJsonBody(rawBody(event)));
-      const answer = bookingAnswer(outcome.record);
-      return outcome.replayed ? json(200, answer, REPLAYED) : json(201, answer);
-    }
-    const id = event.pathParameters?.out_record_id ?? '';
-    checkPathId('out_record_id', id);
-    logger.appendKeys({ out_record_id: id });
-    const deps = await wiring.load();
-    if (event.routeKey === DEDUCT) return deducted(deps, id, event);
-    return query(deps, id, event.queryStringParameters?.sync);
   }
 
   // Never log the event, whatever POWERTOOLS_LOGGER_LOG_EVENT says: a refused body may hold anything a caller
   // put there, and a refusal must not echo it.
   return lambda(main, wiring, { logEvent: false, edge: httpApi() });
+}
+
+async function routed(wiring: Wiring<BookDeps>, event: APIGatewayProxyEventV2) {
+  if (event.routeKey === BOOK) {
+    const code = event.pathParameters?.out_contract_code ?? '';
+    checkPathId('out_contract_code', code);
+    const outcome = await booked(await wiring.load(), code, parseJsonBody(rawBody(event)));
+    const answer = bookingAnswer(outcome.record);
+    return outcome.replayed ? json(200, answer, REPLAYED) : json(201, answer);
+  }
+  const id = event.pathParameters?.out_record_id ?? '';
+  checkPathId('out_record_id', id);
+  logger.appendKeys({ out_record_id: id });
+  const deps = await wiring.load();
+  if (event.routeKey === DEDUCT) {
+    // 200 once the order is final, 202 while WeChat Pay is still collecting it.
+    const outcome = await deducted(deps, id, parseJsonBody(rawBody(event)));
+    const status = isFinalOrder(outcome.order.order_state) ? 200 : 202;
+    return json(status, publicView(outcome.record), outcome.replayed ? REPLAYED : {});
+  }
+  return query(deps, id, event.queryStringParameters?.sync);
+}
+
+/** An EventBridge command: a booking's `detail` is the direct invocation's event, a deduct's its body and id. */
+async function commanded(wiring: Wiring<BookDeps>, event: EventBridgeEvent<string, unknown>) {
+  const { command, fields } = eventCommand(event, COMMANDS);
+  if (command === 'RepaymentBookingRequested') return bookedDirectly(wiring, fields);
+  const { out_record_id: id, ...body } = fields;
+  if (typeof id !== 'string' || !/^[0-9A-Za-z]{1,32}$/.test(id)) {
+    throw new ValidationFailed([
+      { field: '/out_record_id', issue: 'is required: 1 to 32 letters and digits' },
+    ]);
+  }
+  logger.appendKeys({ out_record_id: id });
+  return publicView((await deducted(await wiring.load(), id, body)).record);
+}
+
+async function bookedDirectly(wiring: Wiring<BookDeps>, event: unknown) {
+  const { out_contract_code: code, ...body } = directBooking(event);
+  return bookingAnswer((await booked(await wiring.load(), code, body)).record);
 }
 
 async function booked(deps: BookDeps, code: string, body: unknown): Promise<BookOutcome> {
@@ -78,9 +121,8 @@ async function booked(deps: BookDeps, code: string, body: unknown): Promise<Book
   return outcome;
 }
 
-/** 200 once the order is final, 202 while WeChat Pay is still collecting it. */
-async function deducted(deps: BookDeps, id: string, event: APIGatewayProxyEventV2) {
-  const outcome = await deduct(deps, id, parseJsonBody(rawBody(event))).catch((error: unknown) => {
+async function deducted(deps: BookDeps, id: string, body: unknown) {
+  const outcome = await deduct(deps, id, body).catch((error: unknown) => {
     countFailure(error);
     throw error;
   });
@@ -89,8 +131,7 @@ async function deducted(deps: BookDeps, id: string, event: APIGatewayProxyEventV
   recordMetric(outcome.replayed ? 'RepaymentReplayed' : 'DeductionSent');
   if (outcome.storeFailure) logStoreFailure('deduct order answered but not recorded', outcome.storeFailure);
   logger.info(outcome.replayed ? 'deduct replayed' : 'deduct order sent', { order_state: order.order_state });
-  const status = isFinalOrder(order.order_state) ? 200 : 202;
-  return json(status, publicView(outcome.record), outcome.replayed ? REPLAYED : {});
+  return outcome;
 }
 
 async function query(deps: BookDeps, id: string, sync: string | undefined) {

@@ -46,7 +46,7 @@ export const METRICS = {
     'WeChat Pay answered a booking or deduct order but our record was not updated (the poll settles it)',
   ),
   NotificationUnhandled: count(
-    'a verified callback kept unapplied (it did not match our records): an operator must look (alarm)',
+    'a verified callback kept unapplied (an unknown event type or state, or it did not match our records): an operator must look (alarm)',
   ),
   CallbackForUnknownOrder: count('a DEDUCTION_PAY for an order we did not create, recorded from its data'),
   RepaymentPollSettled: count('bookings a reconcile run settled from WeChat Pay’s answer'),
@@ -54,8 +54,16 @@ export const METRICS = {
   RepaymentPollExhausted: count(
     'bookings whose 7-day polling window closed without a final answer: an operator must look (alarm)',
   ),
-  EventsPublished: count('events one publisher invocation published (zero included)'),
-  EventPublishFailed: count('a stream record whose events could not be published (Lambda retries from it)'),
+  EventsPublished: count(
+    'events one publish invocation put on the bus, stored outbox entries included (zero included)',
+  ),
+  EventPublishFailed: count(
+    'a stream record or outbox entry whose events could not be published (kept in the outbox; alarm)',
+  ),
+  EventsRepublished: count(
+    'outbox entries published (a stored NotificationUnhandled, or one kept after a failure)',
+  ),
+  OutboxPending: count('outbox entries still unpublished after a sweep (zero included; alarm)'),
   PlatformCertificateDaysLeft: count('days until the latest platform certificate expires (alarm under ~30)'),
   DynamoDBLatency: milliseconds('one DynamoDB call, SDK retries included'),
   KmsLatency: milliseconds('one KMS call (Sign), SDK retries included'),

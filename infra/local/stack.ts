@@ -14,8 +14,8 @@ import { createPublicKey } from 'node:crypto';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetPublicKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { makeHandler as makePublishHandler } from '../../functions/publish';
-import { createRuntime, processRuntime, wire } from '../../lib/config/runtime';
+import { handlerFor as publishHandlerFor } from '../../functions/publish';
+import { createRuntime } from '../../lib/config/runtime';
 import { readAppSubMerchantField } from '../../lib/config/settings';
 import type { ContractEvent } from '../../lib/contracts/events';
 import type { EventPublisher } from '../../lib/contracts/ports';
@@ -134,7 +134,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const log = options.log ?? (() => {});
   const secrets = new LocalSecrets(options.dataDir);
   const clock = new TestClock();
-  const functions = loadFunctions(root, createRuntime({ clock: clock.now }));
+  // Where every event goes (the publish function's and the outbox sweep's): there is no EventBridge locally.
+  const events: ContractEvent[] = [];
+  const repaymentEvents: RepaymentEvent[] = [];
+  const publisher: EventPublisher = options.publisher ?? {
+    async publish(batch) {
+      // What the outbox publishes is the service's own events, whichever way they came.
+      for (const e of batch as ServiceEvent[]) {
+        if (isRepaymentEvent(e)) repaymentEvents.push(e);
+        else events.push(e);
+        log('events', `${e.type} (${e.detail.event_id})`);
+      }
+    },
+  };
+  const runtime = createRuntime({ clock: clock.now, publisher });
+  const functions = loadFunctions(root, runtime);
   const closers: (() => Promise<void>)[] = [];
   const close = async () => {
     for (const c of closers.reverse()) await c().catch(() => undefined);
@@ -185,18 +199,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ddb.destroy();
 
     // The stand-in for the stream event source mappings: the real publish handler runs on every change.
-    const events: ContractEvent[] = [];
-    const repaymentEvents: RepaymentEvent[] = [];
-    const publisher: EventPublisher<ServiceEvent> = options.publisher ?? {
-      async publish(batch) {
-        for (const e of batch) {
-          if (isRepaymentEvent(e)) repaymentEvents.push(e);
-          else events.push(e);
-          log('events', `${e.type} (${e.detail.event_id})`);
-        }
-      },
-    };
-    const publish = makePublishHandler(wire(processRuntime, async () => ({ publisher })));
+    const publish = publishHandlerFor(runtime);
     const pollers = await Promise.all(
       [env.CONTRACTS_TABLE, env.REPAYMENTS_TABLE].map((tableName) =>
         startStreamPoller({

@@ -1,14 +1,32 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { ContractRecord } from '../contracts/model';
-import type { NotificationRecord, NotificationStore } from '../contracts/ports';
+import type { NotificationRecord, NotificationStore, OutboxEntry } from '../contracts/ports';
 import { defaultSchedule, queuedItem, type Schedule } from './contract-queue';
 import { dependencyUnavailable } from './dependency';
 import { versionCondition } from './dynamo-contract-store';
+import { outboxItem } from './outbox';
 
 /**
- * Notification ids in their own table, written in one transaction with the contract change they cause:
- * either both commit or neither, so a notification is applied at most once and never half-applied.
+ * The sparse index of UNHANDLED notifications: only they carry `unhandled`, so listing them reads nothing else.
+ * Settling one removes the attribute, and with it the notification from the index.
+ */
+const UNHANDLED_INDEX = 'by_unhandled';
+const UNHANDLED = 'UNHANDLED';
+
+type Write = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+
+/**
+ * Notification ids in their own table, written in one transaction with the contract change they cause and the
+ * events announced with them: either all commit or none, so a notification is applied at most once and never
+ * half-applied, and what we could not act on is announced even if we die right after storing it.
  */
 export class DynamoNotificationStore implements NotificationStore {
   constructor(
@@ -22,55 +40,122 @@ export class DynamoNotificationStore implements NotificationStore {
   async record(
     notification: NotificationRecord,
     next?: ContractRecord,
+    announce: OutboxEntry[] = [],
   ): Promise<'recorded' | 'duplicate' | 'conflict'> {
     const putNotification = {
       TableName: this.notificationsTable,
-      Item: notification,
+      Item: notification.outcome === UNHANDLED ? { ...notification, unhandled: UNHANDLED } : notification,
       ConditionExpression: 'attribute_not_exists(id)',
     };
+    const items: Write[] = [{ Put: putNotification }, ...this.writes(next, announce)];
     try {
-      if (!next) {
-        await this.db.send(new PutCommand(putNotification));
-        return 'recorded';
-      }
-      await this.db.send(
-        new TransactWriteCommand({
-          TransactItems: [
-            { Put: putNotification },
-            {
-              Put: {
-                TableName: this.contractsTable,
-                Item: queuedItem(next, this.schedule),
-                ...versionCondition(next),
-              },
-            },
-          ],
-        }),
-      );
+      if (items.length === 1) await this.db.send(new PutCommand(putNotification));
+      else await this.db.send(new TransactWriteCommand({ TransactItems: items }));
       return 'recorded';
     } catch (error) {
-      const refused = refusal(error);
+      const refused = refusal(error, 'duplicate');
       if (refused) return refused;
-      throw dependencyUnavailable('DynamoDB', next ? 'TransactWriteItems' : 'PutItem', error);
+      throw dependencyUnavailable('DynamoDB', items.length > 1 ? 'TransactWriteItems' : 'PutItem', error);
     }
+  }
+
+  async listUnhandled(
+    limit: number,
+    cursor?: string,
+  ): Promise<{ notifications: NotificationRecord[]; cursor?: string }> {
+    try {
+      const { Items, LastEvaluatedKey } = await this.db.send(
+        new QueryCommand({
+          TableName: this.notificationsTable,
+          IndexName: UNHANDLED_INDEX,
+          KeyConditionExpression: 'unhandled = :unhandled',
+          ExpressionAttributeValues: { ':unhandled': UNHANDLED },
+          Limit: limit,
+          ...(cursor ? { ExclusiveStartKey: JSON.parse(Buffer.from(cursor, 'base64url').toString()) } : {}),
+        }),
+      );
+      const notifications = (Items ?? []).map(({ unhandled: _index, ...n }) => n as NotificationRecord);
+      const next = LastEvaluatedKey && Buffer.from(JSON.stringify(LastEvaluatedKey)).toString('base64url');
+      return next ? { notifications, cursor: next } : { notifications };
+    } catch (error) {
+      throw dependencyUnavailable('DynamoDB', `Query ${UNHANDLED_INDEX}`, error);
+    }
+  }
+
+  async settle(
+    settled: NotificationRecord,
+    next?: ContractRecord,
+  ): Promise<'recorded' | 'gone' | 'conflict'> {
+    const update = {
+      TableName: this.notificationsTable,
+      Key: { id: settled.id },
+      UpdateExpression:
+        'SET outcome = :outcome, out_contract_code = :code, settled_at = :settled, expires_at_epoch = :expires ' +
+        'REMOVE unhandled',
+      // Applied by someone else meanwhile: this apply is not the one that counts.
+      ConditionExpression: 'unhandled = :unhandled',
+      ExpressionAttributeValues: {
+        ':outcome': settled.outcome,
+        ':code': settled.out_contract_code,
+        ':settled': settled.settled_at,
+        ':expires': settled.expires_at_epoch,
+        ':unhandled': UNHANDLED,
+      },
+    };
+    try {
+      if (!next) await this.db.send(new UpdateCommand(update));
+      else {
+        await this.db.send(
+          new TransactWriteCommand({ TransactItems: [{ Update: update }, ...this.writes(next)] }),
+        );
+      }
+      return 'recorded';
+    } catch (error) {
+      const refused = refusal(error, 'gone');
+      if (refused) return refused;
+      throw dependencyUnavailable('DynamoDB', next ? 'TransactWriteItems' : 'UpdateItem', error);
+    }
+  }
+
+  /** The contract write (if any) and the outbox entries that commit with a notification. */
+  private writes(next: ContractRecord | undefined, announce: OutboxEntry[] = []): Write[] {
+    const contract: Write[] = next
+      ? [
+          {
+            Put: {
+              TableName: this.contractsTable,
+              Item: queuedItem(next, this.schedule),
+              ...versionCondition(next),
+            },
+          },
+        ]
+      : [];
+    return [
+      ...contract,
+      ...announce.map((entry) => ({ Put: { TableName: this.contractsTable, Item: outboxItem(entry) } })),
+    ];
   }
 }
 
 /**
- * What a refused write means: the id is already recorded (`duplicate`), or the contract moved or is being
- * moved under us (`conflict`: re-read and try again). DynamoDB cancels a transaction that meets another one
- * in flight on the same item (`TransactionConflict`), e.g. two deliveries of one notification at once: that
- * is a conflict to retry at once, not a store failure to answer 500 for. `undefined`: a real failure.
+ * What a refused write means: the notification's own condition failed (`onNotification`: already recorded, or
+ * no longer UNHANDLED), or the contract moved or is being moved under us (`conflict`: re-read and try again).
+ * DynamoDB cancels a transaction that meets another one in flight on the same item (`TransactionConflict`), e.g.
+ * two deliveries of one notification at once: that is a conflict to retry at once, not a store failure to
+ * answer 500 for. `undefined`: a real failure.
  */
-function refusal(error: unknown): 'duplicate' | 'conflict' | undefined {
+function refusal<T extends 'duplicate' | 'gone'>(
+  error: unknown,
+  onNotification: T,
+): T | 'conflict' | undefined {
   if (error instanceof TransactionCanceledException) {
     const codes = (error.CancellationReasons ?? []).map((r) => r.Code);
-    if (codes[0] === 'ConditionalCheckFailed') return 'duplicate';
+    if (codes[0] === 'ConditionalCheckFailed') return onNotification;
     if (codes[1] === 'ConditionalCheckFailed' || codes.includes('TransactionConflict')) return 'conflict';
     return undefined;
   }
   if (!(error instanceof Error)) return undefined;
-  if (error.name === 'ConditionalCheckFailedException') return 'duplicate';
+  if (error.name === 'ConditionalCheckFailedException') return onNotification;
   if (error.name === 'TransactionConflictException') return 'conflict';
   return undefined;
 }

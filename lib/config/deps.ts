@@ -5,16 +5,18 @@ import { DynamoNotificationStore } from '../aws/dynamo-notification-store';
 import { DynamoRepaymentNotificationStore } from '../aws/dynamo-repayment-notification-store';
 import { DynamoRepaymentStore } from '../aws/dynamo-repayment-store';
 import { EventBridgePublisher, LogPublisher } from '../aws/eventbridge-publisher';
+import { DynamoOutbox } from '../aws/outbox';
 import { parametersExtension } from '../aws/parameters-extension';
 import type { ApplyNotificationDeps } from '../contracts/notifications';
-import type { EventPublisher, PlatformCertificateSet } from '../contracts/ports';
+import type { OutboxDeps } from '../contracts/outbox';
+import type { PlatformCertificateSet } from '../contracts/ports';
 import type { PresignDeps } from '../contracts/presign';
 import { firstCheckAt, type RecheckPolicy } from '../contracts/recheck';
 import type { SyncDeps } from '../contracts/sync';
 import type { TerminateDeps } from '../contracts/terminate';
+import type { UnhandledDeps } from '../contracts/unhandled';
 import type { Wiring } from '../http/lambda';
 import { logger } from '../observability';
-import type { ServiceEvent } from '../repayments/events';
 import type { ApplyDeductionPayDeps } from '../repayments/notifications';
 import type { PlatformCertificate } from '../wechatpay/certificates';
 import type { WechatPayClient } from '../wechatpay/client';
@@ -179,6 +181,25 @@ export function notifyDeps(runtime: Runtime = processRuntime): Wiring<NotifyDeps
   return wire(runtime, async () => build(readWithRepayments(runtime.env)));
 }
 
+/** The operator's notifications function: the kept notifications, the contracts, the APIv3 key to decrypt. */
+export function unhandledDeps(runtime: Runtime = processRuntime): Wiring<UnhandledDeps> {
+  const build = builder(runtime, { apiV3Key: true, platform: false }, ({ settings, keys }) => {
+    const { schedule } = recheckOf(settings);
+    return {
+      contracts: new DynamoContractStore(dynamoDocumentClient(), settings.contractsTable, schedule),
+      notifications: new DynamoNotificationStore(
+        dynamoDocumentClient(),
+        settings.notificationsTable,
+        settings.contractsTable,
+        schedule,
+      ),
+      apiV3Key: Buffer.from(keys.apiV3Key),
+      clock: runtime.clock,
+    };
+  });
+  return wire(runtime, async () => build(readSettings(runtime.env)));
+}
+
 export interface CertificateDeps {
   refresh(): Promise<PlatformCertificateSet>;
   clock: Clock;
@@ -196,19 +217,22 @@ export function certificateDeps(runtime: Runtime = processRuntime): Wiring<Certi
   });
 }
 
-export interface PublishDeps {
-  publisher: EventPublisher<ServiceEvent>;
-}
+export type PublishDeps = OutboxDeps;
 
-/** The outbox publisher needs only the bus: with EVENT_BUS_NAME unset, events are logged, not published. */
+/**
+ * The outbox publisher and its sweep need the bus (with EVENT_BUS_NAME unset, events are logged, not published;
+ * a runtime may bring its own publisher) and the outbox.
+ */
 export function publishDeps(runtime: Runtime = processRuntime): Wiring<PublishDeps> {
   const built = new Cached<PublishDeps>(runtime.clock);
   return wire(runtime, async () => {
-    const { eventBusName } = readEventSettings(runtime.env);
-    return built.get(eventBusName ?? '', Number.POSITIVE_INFINITY, () => ({
-      publisher: eventBusName
-        ? new EventBridgePublisher(eventBridgeClient(), eventBusName)
-        : new LogPublisher(),
+    const { eventBusName, contractsTable } = readEventSettings(runtime.env);
+    return built.get(`${eventBusName ?? ''} ${contractsTable}`, Number.POSITIVE_INFINITY, () => ({
+      publisher:
+        runtime.publisher ??
+        (eventBusName ? new EventBridgePublisher(eventBridgeClient(), eventBusName) : new LogPublisher()),
+      outbox: new DynamoOutbox(dynamoDocumentClient(), contractsTable),
+      clock: runtime.clock,
     }));
   });
 }

@@ -1,3 +1,4 @@
+import type { EventPublisher } from '../contracts/ports';
 import type { Wiring } from '../http/lambda';
 import { type Clock, systemClock } from '../wechatpay/clock';
 import { Cached } from './cache';
@@ -15,6 +16,8 @@ export interface Runtime {
   readonly clock: Clock;
   readonly keys: KeyCache;
   readonly certificates: PlatformCertificates;
+  /** Where events go instead of the bus: the local stack keeps them in memory. */
+  readonly publisher?: EventPublisher;
 }
 
 export interface RuntimeOptions {
@@ -22,6 +25,8 @@ export interface RuntimeOptions {
   env?: NodeJS.ProcessEnv;
   /** Default: the system clock. The local stack passes a clock it can move. */
   clock?: Clock;
+  /** Default: EventBridge (EVENT_BUS_NAME), or the log when it is unset. */
+  publisher?: EventPublisher;
 }
 
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
@@ -37,6 +42,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       requestHashKeyPrevious: new Cached(clock),
     },
     certificates: new PlatformCertificates(clock),
+    ...(options.publisher ? { publisher: options.publisher } : {}),
   };
 }
 

@@ -75,10 +75,12 @@ function appSubMerchantField(r: Reader): SubMerchantField {
   return 'sub_mchid';
 }
 
-/** What the outbox publisher needs. */
+/** What the outbox publisher and its sweep need. */
 export interface EventSettings {
   /** Unset: events are logged, not published. */
   eventBusName?: string;
+  /** Where the outbox entries live. */
+  contractsTable: string;
 }
 
 export function readSettings(env: NodeJS.ProcessEnv): Settings {
@@ -162,7 +164,13 @@ function keyMaterialMaxAge(r: Reader): number {
 }
 
 export function readEventSettings(env: NodeJS.ProcessEnv): EventSettings {
-  return ifSet('eventBusName', new Reader(env).optional('EVENT_BUS_NAME'));
+  const r = new Reader(env);
+  const settings = {
+    ...ifSet('eventBusName', r.optional('EVENT_BUS_NAME')),
+    contractsTable: r.required('CONTRACTS_TABLE'),
+  };
+  r.checkMissing();
+  return settings;
 }
 
 /** STAGE: the deployment stage, a dimension of every metric (so that dev and prod never share a graph). */

@@ -1,8 +1,9 @@
 /**
- * Contract state changes as domain events (docs/architecture.md, "The outbox"). The DynamoDB stream of the
- * contracts table is the outbox: every committed change reaches `eventsFor` with the images before and after it,
- * even when the writer died right after its commit. Delivery is at-least-once; `event_id` lets consumers
- * de-duplicate. They go out through the EventPublisher port (ports.ts).
+ * The service's events (docs/architecture.md, "The outbox"): contract state changes, and notifications we could
+ * not act on. The DynamoDB stream of the contracts table is the outbox: every committed change reaches
+ * `eventsFor` with the images before and after it, even when the writer died right after its commit, and the
+ * events a writer stored beside its change (outbox entries) reach the publisher the same way. Delivery is
+ * at-least-once; `event_id` lets consumers de-duplicate. They go out through the EventPublisher port (ports.ts).
  */
 import type { ContractState } from './lifecycle';
 import type { ContractRecord, WechatPayFailure } from './model';
@@ -39,6 +40,51 @@ export interface ContractEventDetail {
 export interface ContractEvent {
   type: ContractEventType;
   detail: ContractEventDetail;
+}
+
+/**
+ * A verified WeChat Pay notification we could not act on: kept, alarmed, to be applied by an operator. The same
+ * event as a repayment's unmatched DEDUCTION_PAY announces (lib/repayments/events.ts), one JSON Schema for both
+ * (docs/events/NotificationUnhandled.json).
+ */
+export interface NotificationUnhandledDetail {
+  /** WeChat Pay's notification id: the same for every redelivery. */
+  event_id: string;
+  notification_id: string;
+  /** WeChat Pay's `event_type`, e.g. one it added after this release. */
+  event_type: string;
+  /** Why it was not applied, in a few words (no data from the resource but our code and WeChat Pay's state). */
+  reason: string;
+  out_contract_code?: string;
+  /** When we received (and stored) it. */
+  occurred_at: string;
+}
+
+export interface NotificationUnhandledEvent {
+  type: 'NotificationUnhandled';
+  detail: NotificationUnhandledDetail;
+}
+
+/** Built from an allow-list, like contract events: nothing of the decrypted resource but these fields. */
+export function notificationUnhandled(notification: {
+  id: string;
+  event_type: string;
+  received_at: string;
+  reason: string;
+  out_contract_code?: string;
+}): NotificationUnhandledEvent {
+  const { id, event_type, received_at, reason, out_contract_code } = notification;
+  return {
+    type: 'NotificationUnhandled',
+    detail: {
+      event_id: id,
+      notification_id: id,
+      event_type,
+      reason,
+      ...(out_contract_code ? { out_contract_code } : {}),
+      occurred_at: received_at,
+    },
+  };
 }
 
 // PRESIGNING and PRESIGN_UNKNOWN are our own bookkeeping: nothing another service could act on.

@@ -74,8 +74,11 @@ export type NotificationOutcome =
   | 'APPLIED'
   /** Verified and recorded, but would not move the contract forward (late or repeated news). */
   | 'STALE'
-  /** An event type we do not act on yet: kept raw (still encrypted) so nothing is lost. */
-  | 'STORED_RAW';
+  /**
+   * Verified but not understood (an event type or a contract state this release does not know): kept raw (still
+   * encrypted) without expiry, announced, alarmed, until an operator applies it (unhandled.ts).
+   */
+  | 'UNHANDLED';
 
 export interface NotificationRecord {
   /** WeChat Pay's notification id: the de-duplication key. */
@@ -84,22 +87,63 @@ export interface NotificationRecord {
   create_time: string;
   out_contract_code?: string;
   outcome: NotificationOutcome;
+  /** Why an UNHANDLED notification was not applied. */
+  reason?: string;
   /** The verified callback body as received (its resource is still encrypted: no plaintext personal data). */
   raw_body?: string;
   received_at: string;
-  /** Seconds since the epoch after which DynamoDB may delete the record (WeChat Pay stops retrying long before). */
-  expires_at_epoch: number;
+  /** When an operator applied a notification kept UNHANDLED. */
+  settled_at?: string;
+  /**
+   * Seconds since the epoch after which DynamoDB may delete the record (WeChat Pay stops retrying long before).
+   * Absent on an UNHANDLED one: it is kept until applied.
+   */
+  expires_at_epoch?: number;
 }
 
 /**
- * Where each notification id is recorded at most once, atomically with the contract change it causes.
- * `conflict` means the contract changed since it was read (re-read and try again).
+ * Where each notification id is recorded at most once, atomically with the contract change it causes and the
+ * events announced with it. `conflict` means the contract changed since it was read (re-read and try again).
  */
 export interface NotificationStore {
   record(
     notification: NotificationRecord,
     next?: ContractRecord,
+    announce?: OutboxEntry[],
   ): Promise<'recorded' | 'duplicate' | 'conflict'>;
+  /** The UNHANDLED notifications, oldest first, `limit` at a time from `cursor`. */
+  listUnhandled(
+    limit: number,
+    cursor?: string,
+  ): Promise<{ notifications: NotificationRecord[]; cursor?: string }>;
+  /**
+   * Replaces an UNHANDLED notification by `settled` (its outcome now APPLIED or STALE), with the contract change,
+   * atomically. `gone`: it is no longer UNHANDLED (applied meanwhile); `conflict`: the contract moved.
+   */
+  settle(settled: NotificationRecord, next?: ContractRecord): Promise<'recorded' | 'gone' | 'conflict'>;
+}
+
+/** An event kept to be published later: stored by its writer beside its change, or after a failed publish. */
+export interface OutboxEntry {
+  event: OutboxEvent;
+  /** Publishes that failed so far. */
+  attempts: number;
+  /** RFC 3339: when the sweep publishes it (again). */
+  next_attempt_at: string;
+  created_at: string;
+  last_error?: string;
+}
+
+/** The events still to be published: what makes a failed publish replayable long after the stream forgot it. */
+export interface Outbox {
+  /** Keeps `events` a publish could not deliver at `now`, for the sweep from `at` (epoch ms); once per event. */
+  keep(events: OutboxEvent[], error: string, now: number, at: number): Promise<void>;
+  /** Entries to publish at `now` (RFC 3339), the longest due first. */
+  due(now: string, limit: number): Promise<OutboxEntry[]>;
+  /** Published: forgotten. */
+  remove(event: OutboxEvent): Promise<void>;
+  /** Not published this time either: tried again from `at` (epoch ms). */
+  postpone(entry: OutboxEntry, at: number, error: string): Promise<void>;
 }
 
 /** What the outbox publishes: a detail-type and a detail whose `event_id` is the same for every redelivery. */

@@ -1,6 +1,6 @@
+import { ANSWER_MS, type Budget, beforeDeadline, beforeRecording, late } from './budget';
 import type { ContractRecord } from './model';
 import type { ContractStore } from './ports';
-import { ANSWER_MS, type Budget, beforeDeadline, beforeRecording, late } from './presign-budget';
 import { isOwnWrite } from './presign-claim';
 
 /**

@@ -1,16 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WechatPayRejected, WechatPayUnavailable } from '../errors';
 import { backoffMs, type SignedRequest, type WechatPayResponse } from '../wechatpay/client';
+import { type Budget, beforeDeadline, beforeRecording, late, MIN_ATTEMPT_MS, outOfTime } from './budget';
 import type { PresignKind } from './model';
 import type { Clock, WechatPayGateway } from './ports';
-import {
-  type Budget,
-  beforeDeadline,
-  beforeRecording,
-  late,
-  MIN_ATTEMPT_MS,
-  outOfTime,
-} from './presign-budget';
 import { type PresignAnswer, presignAnswer } from './presign-request';
 
 /**

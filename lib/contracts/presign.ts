@@ -1,9 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { WechatPayRejected } from '../errors';
 import type { SignedRequest } from '../wechatpay/client';
-import { PRESIGN_TTL_MS } from './lifecycle';
-import type { ContractRecord, PresignKind } from './model';
-import type { Clock, ContractStore, WechatPayGateway } from './ports';
 import {
   type Budget,
   beforeDeadline,
@@ -12,7 +9,10 @@ import {
   MIN_ATTEMPT_MS,
   outOfTime,
   UNBOUNDED,
-} from './presign-budget';
+} from './budget';
+import { PRESIGN_TTL_MS } from './lifecycle';
+import type { ContractRecord, PresignKind } from './model';
+import type { Clock, ContractStore, WechatPayGateway } from './ports';
 import { decideClaim, lostRace } from './presign-claim';
 import { AttemptWrites, type StoreFailure, withStoreFailure } from './presign-record';
 import { presignRequest, type SubMerchantField } from './presign-request';
@@ -65,7 +65,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
  * Pre-signs one contract (docs/architecture.md, "Presign"). `budget` is the time the invocation has left: every
- * step is bounded by it, and the outcome is recorded before it runs out (see presign-budget.ts).
+ * step is bounded by it, and the outcome is recorded before it runs out (see budget.ts).
  */
 export async function presign(
   deps: PresignDeps,

@@ -1,3 +1,4 @@
+import { ANSWER_MS, type Budget, inTime, keeping, RECORD_MS, UNBOUNDED } from './budget';
 import type { ContractState } from './lifecycle';
 import type { ContractRecord } from './model';
 import { type RecheckPolicy, requeue } from './recheck';
@@ -10,10 +11,16 @@ export interface ReconcileOptions {
   concurrency: number;
   /** How often SIGNED contracts are asked about again (the queue's other times are fixed: recheck.ts). */
   recheck: RecheckPolicy;
-  /** Stop starting new work when this returns true (e.g. the Lambda's remaining time is short). */
-  shouldStop?: () => boolean;
+  /**
+   * The invocation's time (budget.ts): no look starts with under LOOK_MS left, and each keeps time to move its
+   * record back in the queue and to answer. Default: unbounded.
+   */
+  budget?: Budget;
   onError?: (outContractCode: string, error: unknown) => void;
 }
+
+/** Less than this left, and no look starts: a query attempt or two, its write, a move back in the queue. */
+export const LOOK_MS = 10_000;
 
 export interface ReconcileReport {
   examined: number;
@@ -31,20 +38,26 @@ export interface ReconcileReport {
  */
 export async function reconcile(deps: SyncDeps, options: ReconcileOptions): Promise<ReconcileReport> {
   const report: ReconcileReport = { examined: 0, settled: {}, unchanged: 0, failed: 0 };
+  const budget = options.budget ?? UNBOUNDED;
+  const answerBy = keeping(budget, ANSWER_MS);
+  const forLook = keeping(answerBy, RECORD_MS);
   const due = await deps.store.listDue(new Date(deps.clock()).toISOString(), options.limit);
   // A record that could not be moved back stays due, so the next run looks at it again: nothing is lost.
   const moveBack = (record: ContractRecord, outcome: 'unchanged' | 'failed') =>
-    deps.store
-      .requeue(record, requeue(record, outcome, deps.clock(), options.recheck))
-      .catch((error: unknown) => options.onError?.(record.out_contract_code, error));
+    inTime(
+      answerBy,
+      deps.store.requeue(record, requeue(record, outcome, deps.clock(), options.recheck)),
+      'DynamoDB',
+      'moving a record back in the queue',
+    ).catch((error: unknown) => options.onError?.(record.out_contract_code, error));
   let next = 0;
   const worker = async () => {
-    while (next < due.length && !options.shouldStop?.()) {
+    while (next < due.length && budget.remainingMs() >= LOOK_MS) {
       const listed = due[next++] as ContractRecord;
       const code = listed.out_contract_code;
       report.examined++;
       try {
-        const { record, changed } = await syncContract(deps, code);
+        const { record, changed } = await syncContract(deps, code, forLook);
         if (changed && record) {
           report.settled[record.state] = (report.settled[record.state] ?? 0) + 1;
         } else {

@@ -1,5 +1,6 @@
 import { WechatPayRejected, WechatPayUnavailable } from '../errors';
 import { contractPath, parseContract, type WechatPayContract } from '../wechatpay/credit-repayment';
+import { ANSWER_MS, type Budget, inTime, keeping, RECORD_MS, UNBOUNDED } from './budget';
 import { readDecideWrite } from './conditional-write';
 import { applyFacts, expired } from './lifecycle';
 import type { ContractRecord } from './model';
@@ -20,10 +21,16 @@ export interface SyncResult {
 /**
  * Asks WeChat Pay's query API about a contract and applies the answer through the same forward-only rules
  * as callbacks. "No such contract" after the presign token lapsed means the user never signed: EXPIRED.
+ * Within `budget` (budget.ts): the query's attempts keep time to record its answer, and the record is written
+ * before the budget ends or not waited for (DependencyUnavailable); a write that lands later is still right.
  */
-export async function syncContract(deps: SyncDeps, outContractCode: string): Promise<SyncResult> {
-  const facts = await queryWechatPay(deps, outContractCode);
-  return readDecideWrite<ContractRecord | undefined, ContractRecord, SyncResult>(
+export async function syncContract(
+  deps: SyncDeps,
+  outContractCode: string,
+  budget: Budget = UNBOUNDED,
+): Promise<SyncResult> {
+  const facts = await queryWechatPay(deps, outContractCode, keeping(budget, RECORD_MS + ANSWER_MS));
+  const written = readDecideWrite<ContractRecord | undefined, ContractRecord, SyncResult>(
     {
       read: () => deps.store.get(outContractCode),
       decide: (existing) => {
@@ -40,18 +47,20 @@ export async function syncContract(deps: SyncDeps, outContractCode: string): Pro
     },
     `contract ${outContractCode} kept changing during sync`,
   );
+  return inTime(keeping(budget, ANSWER_MS), written, 'DynamoDB', 'recording the query’s answer');
 }
 
-/** WeChat Pay's view of the contract, or undefined when it has none (404). */
+/** WeChat Pay's view of the contract, or undefined when it has none (404); its attempts fit in `budget`. */
 export async function queryWechatPay(
   deps: Pick<SyncDeps, 'wechatpay'>,
   outContractCode: string,
+  budget: Budget = UNBOUNDED,
 ): Promise<WechatPayContract | undefined> {
   let json: unknown;
   try {
     const response = await deps.wechatpay.call(
       { method: 'GET', path: contractPath(outContractCode) },
-      { retry: true },
+      { retry: true, remainingMs: () => budget.remainingMs() },
     );
     json = response.json();
   } catch (error) {

@@ -6,6 +6,7 @@ import {
   TERMINATE_PATH,
   type WechatPayContract,
 } from '../wechatpay/credit-repayment';
+import { ANSWER_MS, type Budget, inTime, keeping, RECORD_MS, UNBOUNDED } from './budget';
 import { readDecideWrite } from './conditional-write';
 import { applyFacts } from './lifecycle';
 import type { ContractRecord } from './model';
@@ -21,14 +22,22 @@ export interface TerminateDeps {
 
 const terminateBody = z.strictObject({ contract_termination_remark: text(128) });
 
-/** Terminates a SIGNED contract at WeChat Pay, then records what WeChat Pay reports. */
+/**
+ * Terminates a SIGNED contract at WeChat Pay, then records what WeChat Pay reports, within `budget`
+ * (budget.ts): WeChat Pay's calls keep time to record the outcome. Killed after WeChat Pay terminated, the record
+ * would stay SIGNED until the callback or reconcile's next look; answered in time, the caller knows to retry, and
+ * the retry's refusal is settled by the query.
+ */
 export async function terminate(
   deps: TerminateDeps,
   outContractCode: string,
   input: unknown,
+  budget: Budget = UNBOUNDED,
 ): Promise<ContractRecord> {
   const { contract_termination_remark: remark } = parseOrThrow(terminateBody, input);
-  const existing = await deps.store.get(outContractCode);
+  const answerBy = keeping(budget, ANSWER_MS);
+  const forWechatPay = keeping(answerBy, RECORD_MS);
+  const existing = await inTime(answerBy, deps.store.get(outContractCode), 'DynamoDB', 'GetItem');
   if (!existing) throw new ContractNotFound(outContractCode);
   if (existing.state !== 'SIGNED') {
     throw new ContractStateConflict(
@@ -38,21 +47,24 @@ export async function terminate(
   }
   let facts: WechatPayContract;
   try {
-    const response = await deps.wechatpay.call({
-      method: 'POST',
-      path: TERMINATE_PATH,
-      body: { out_contract_code: outContractCode, contract_termination_remark: remark },
-    });
-    facts = answeredFacts(response) ?? (await confirmed(deps, outContractCode, remark));
+    const response = await deps.wechatpay.call(
+      {
+        method: 'POST',
+        path: TERMINATE_PATH,
+        body: { out_contract_code: outContractCode, contract_termination_remark: remark },
+      },
+      { remainingMs: () => forWechatPay.remainingMs() },
+    );
+    facts = answeredFacts(response) ?? (await confirmed(deps, outContractCode, remark, forWechatPay));
   } catch (error) {
     // A refusal may mean it was already terminated (by the user, or by our own earlier attempt whose answer
     // was lost): WeChat Pay's query tells which.
     if (!(error instanceof WechatPayRejected)) throw error;
-    const current = await queryWechatPay(deps, outContractCode);
+    const current = await queryWechatPay(deps, outContractCode, forWechatPay);
     if (current?.contract_state !== 'CONTRACT_STATE_TERMINATED') throw error;
     facts = current;
   }
-  return record(deps, outContractCode, facts);
+  return inTime(answerBy, record(deps, outContractCode, facts), 'DynamoDB', 'recording the termination');
 }
 
 /**
@@ -60,14 +72,19 @@ export async function terminate(
  * cannot tell yet (unavailable, or still showing the contract in effect), record what is known, the termination
  * and the remark we sent, rather than a mode and a time of our own making.
  */
-async function confirmed(deps: TerminateDeps, code: string, remark: string): Promise<WechatPayContract> {
+async function confirmed(
+  deps: TerminateDeps,
+  code: string,
+  remark: string,
+  budget: Budget,
+): Promise<WechatPayContract> {
   const known: WechatPayContract = {
     out_contract_code: code,
     contract_state: 'CONTRACT_STATE_TERMINATED',
     contract_termination_remark: remark,
   };
   try {
-    const current = await queryWechatPay(deps, code);
+    const current = await queryWechatPay(deps, code, budget);
     return current?.contract_state === known.contract_state ? current : known;
   } catch {
     return known;

@@ -1,26 +1,18 @@
 import type { MiddlewareObj } from '@middy/core';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { logger } from '../observability';
 import { errorResponse, isExpected } from './errors';
-
-/** API Gateway (payload 2.0) events carry `requestContext.http`; a direct invocation's event is the body itself. */
-export function isApiGatewayEvent(event: unknown): event is APIGatewayProxyEventV2 {
-  return (
-    typeof event === 'object' &&
-    event !== null &&
-    typeof (event as { requestContext?: { http?: unknown } }).requestContext?.http === 'object'
-  );
-}
+import { isApiGatewayV2 } from './inbound';
 
 /**
  * The edge of our API: tags the log context with API Gateway's request id and turns errors into
- * `{code, message, …}` responses. Direct invocations get the error itself, whose `name` is the PascalCase
- * code that Step Functions `Retry`/`Catch` match.
+ * `{code, message, …}` responses. Any other invocation (direct, EventBridge) gets the error itself, whose `name`
+ * is the PascalCase code that Step Functions `Retry`/`Catch` match.
  */
 export function httpApi(): MiddlewareObj<unknown, APIGatewayProxyStructuredResultV2 | unknown> {
   return {
     before: (request) => {
-      if (isApiGatewayEvent(request.event)) {
+      if (isApiGatewayV2(request.event)) {
         logger.appendKeys({ api_request_id: request.event.requestContext.requestId });
       }
     },
@@ -31,7 +23,7 @@ export function httpApi(): MiddlewareObj<unknown, APIGatewayProxyStructuredResul
       } else {
         logger.error('request failed', { error });
       }
-      if (isApiGatewayEvent(request.event)) request.response = errorResponse(error);
+      if (isApiGatewayV2(request.event)) request.response = errorResponse(error);
     },
   };
 }

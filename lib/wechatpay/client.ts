@@ -73,7 +73,15 @@ export interface SendOptions {
   retry?: boolean;
   /** This call's per-attempt timeout, when the caller's own deadline leaves less than the configured one. */
   timeoutMs?: number;
+  /**
+   * The time the caller can give WeChat Pay, read before each attempt and pause: an attempt waits at most that
+   * long, and none is started (nor a resend paused for) with under MIN_ATTEMPT_MS left. Unset: no deadline.
+   */
+  remainingMs?: () => number;
 }
+
+/** Less than this left for WeChat Pay to answer, and an attempt is not started. */
+export const MIN_ATTEMPT_MS = 1000;
 
 export class WechatPayClient {
   readonly #o: Required<Omit<WechatPayClientOptions, 'baseUrl'>>;
@@ -116,15 +124,25 @@ export class WechatPayClient {
   async send(signed: SignedRequest, options: SendOptions = {}): Promise<WechatPayResponse> {
     const attempts = options.retry ? this.#o.maxRetries + 1 : 1;
     const timeoutMs = Math.min(options.timeoutMs ?? this.#o.timeoutMs, this.#o.timeoutMs);
+    const left = options.remainingMs ?? (() => Number.POSITIVE_INFINITY);
+    if (left() < MIN_ATTEMPT_MS) {
+      throw new WechatPayUnavailable(
+        `not sent: only ${Math.max(0, Math.round(left()))} ms of the caller's time left`,
+      );
+    }
     let headers = signed.headers;
     let requestId: string | undefined;
     for (let attempt = 1; ; attempt++) {
-      const outcome = await this.#attempt(signed, headers, timeoutMs);
+      const outcome = await this.#attempt(signed, headers, Math.min(timeoutMs, left()));
       if (!('description' in outcome)) return outcome;
       // A final timeout has no Request-ID; the one from an earlier answer is still what support can trace.
       requestId = outcome.requestId ?? requestId;
-      if (attempt >= attempts) throw unavailable({ ...outcome, requestId }, attempt);
-      await this.#o.sleep(backoffMs(attempt, this.#o.retryDelayMs));
+      const pauseMs = backoffMs(attempt, this.#o.retryDelayMs);
+      // Out of attempts, or of the caller's time for another one: this failure is the answer.
+      if (attempt >= attempts || left() - pauseMs < MIN_ATTEMPT_MS) {
+        throw unavailable({ ...outcome, requestId }, attempt);
+      }
+      await this.#o.sleep(pauseMs);
       const fresh = await this.#authorization(signed.request.method, signed.url, signed.body);
       headers = { ...signed.headers, Authorization: fresh };
     }

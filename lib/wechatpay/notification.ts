@@ -26,14 +26,25 @@ export function openNotification(
   deps: { verifier: Verifier; apiV3Key: Buffer },
 ): { envelope: NotificationEnvelope; resource: unknown } {
   deps.verifier.verify(readSignedHeaders(input.headers), input.body);
-  if (input.body.length === 0) throw new NotificationRejected('notification body is empty');
-  const envelope = parseEnvelope(parseJson(input.body, 'notification body'));
+  return readNotification(input.body, deps.apiV3Key);
+}
+
+/**
+ * The envelope and decrypted resource of a body already verified: by openNotification, or when it was received
+ * and kept (its signature's 300 s window is long past by the time an operator applies it).
+ */
+export function readNotification(
+  body: Buffer,
+  apiV3Key: Buffer,
+): { envelope: NotificationEnvelope; resource: unknown } {
+  if (body.length === 0) throw new NotificationRejected('notification body is empty');
+  const envelope = parseEnvelope(parseJson(body, 'notification body'));
   if (envelope.resource.algorithm !== ALGORITHM) {
     throw new NotificationRejected(
       `resource.algorithm ${JSON.stringify(envelope.resource.algorithm)} is not ${ALGORITHM}`,
     );
   }
-  const plaintext = decryptResource(deps.apiV3Key, envelope.resource);
+  const plaintext = decryptResource(apiV3Key, envelope.resource);
   return { envelope, resource: parseJson(plaintext, 'decrypted resource') };
 }
 

@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { inspect } from 'node:util';
-import type { ContractEvent } from '../../lib/contracts/events';
 import { validatePresign } from '../../lib/contracts/validation';
 import { parseJsonBody } from '../../lib/http/body';
+import type { ServiceEvent } from '../../lib/repayments/events';
 import { h5Body, residentId } from '../support/contracts/fixtures';
 import type { ApiAnswer, TestStack } from '../support/local/stack';
 import { type CapturedOutput, captureOutput } from '../support/observability/output-capture';
@@ -205,7 +205,7 @@ describe('privacy', () => {
     const items = [...(await stack.scan('contracts')), ...(await stack.scan('notifications'))];
     assert.ok(items.length >= 7, `items scanned: ${items.length}`);
     const errorAnswers = answers.filter((a) => a.status >= 400).map((a) => JSON.stringify(a.body));
-    const events = JSON.stringify(stack.events satisfies ContractEvent[]);
+    const events = JSON.stringify([...stack.events, ...stack.repaymentEvents] satisfies ServiceEvent[]);
 
     assert.deepEqual(hits(output.text(), [...personal, ...openids]), [], 'log lines');
     assert.deepEqual(hits(JSON.stringify(items), personal), [], 'DynamoDB items');

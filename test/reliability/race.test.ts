@@ -192,7 +192,7 @@ describe('race suite', () => {
       assert.equal(record?.state, 'SIGNED', code);
       assert.equal(record?.contract_id, contracts.get(code)?.contract_id);
     }
-    const events = stack.events.filter((e) => wanted.has(e.detail.out_contract_code));
+    const events = stack.events.filter((e) => wanted.has(e.detail.out_contract_code ?? ''));
     for (const code of codes) {
       const types = events.filter((e) => e.detail.out_contract_code === code).map((e) => e.type);
       assert.deepEqual(types, ['ContractPresigned', 'ContractSigned'], `events of ${code}`);

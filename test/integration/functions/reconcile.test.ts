@@ -6,7 +6,7 @@ import { handler } from '../../../functions/reconcile';
 import type { Fault } from '../../../infra/local/simulator';
 import { contractDeps } from '../../../lib/config/deps';
 import type { ContractState } from '../../../lib/contracts/lifecycle';
-import type { ReconcileReport } from '../../../lib/contracts/reconcile';
+import { LOOK_MS, type ReconcileReport } from '../../../lib/contracts/reconcile';
 import { TERMINATE_PATH } from '../../../lib/wechatpay/credit-repayment';
 import { h5Body } from '../../support/contracts/fixtures';
 import { startTestStack, type TestStack } from '../../support/local/stack';
@@ -165,14 +165,15 @@ describe('reconcile over 50 stale contracts in every state', () => {
   }
 
   /**
-   * A Lambda context whose remaining time drops below the handler's 10 s safety margin after `reads` reads of
-   * it. Middy reads it once itself (its early-timeout guard); the handler reads it before each contract.
+   * A Lambda context whose remaining time drops just below the 10 s in which reconcile starts no look (LOOK_MS)
+   * after `reads` reads of it: looks already started still have time for their query and writes. Middy reads it
+   * once itself (its early-timeout guard); reconcile reads it before each contract, and again within each look.
    */
   function context(reads = Number.POSITIVE_INFINITY): Context {
     let calls = 0;
     return {
       ...lambdaContext('reconcile'),
-      getRemainingTimeInMillis: () => (++calls > reads ? 5_000 : 100_000),
+      getRemainingTimeInMillis: () => (++calls > reads ? LOOK_MS - 1_000 : 100_000),
     };
   }
 

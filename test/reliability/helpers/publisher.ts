@@ -1,5 +1,5 @@
-import type { ContractEvent } from '../../../lib/contracts/events';
 import type { EventPublisher } from '../../../lib/contracts/ports';
+import type { ServiceEvent } from '../../../lib/repayments/events';
 
 export type Crash = 'before-publish' | 'after-publish';
 
@@ -9,7 +9,7 @@ export type Crash = 'before-publish' | 'after-publish';
  * checkpointed, so that the change is delivered again.
  */
 export class CrashingPublisher implements EventPublisher {
-  readonly published: ContractEvent[] = [];
+  readonly published: ServiceEvent[] = [];
   readonly #crashes = new Map<string, Crash[]>();
 
   /** The next `times` publish calls carrying an event of `code` crash `when`. */
@@ -17,8 +17,8 @@ export class CrashingPublisher implements EventPublisher {
     this.#crashes.set(code, Array<Crash>(times).fill(when));
   }
 
-  async publish(events: ContractEvent[]): Promise<void> {
-    const code = events.find((e) => this.#crashes.get(e.detail.out_contract_code)?.length)?.detail
+  async publish(events: ServiceEvent[]): Promise<void> {
+    const code = events.find((e) => this.#crashes.get(e.detail.out_contract_code ?? '')?.length)?.detail
       .out_contract_code;
     const crash = code === undefined ? undefined : this.#crashes.get(code)?.shift();
     if (crash === 'before-publish') throw new Error('publish function crashed before PutEvents (injected)');

@@ -3,13 +3,19 @@ import { afterEach, describe, it, mock } from 'node:test';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue, Context, DynamoDBRecord } from 'aws-lambda';
 import { makeHandler } from '../../../functions/publish';
+import { outboxItem } from '../../../lib/aws/outbox';
+import { ANSWER_MS, RECORD_MS } from '../../../lib/contracts/budget';
 import type { ContractState } from '../../../lib/contracts/lifecycle';
 import type { ContractRecord } from '../../../lib/contracts/model';
+import { PUBLISH_MS } from '../../../lib/contracts/outbox';
 import { metrics } from '../../../lib/observability';
 import { wiring } from '../../support/config/wiring';
+import { contractEvents } from '../../support/contracts/events';
+import { MemoryOutbox } from '../../support/contracts/memory-outbox';
 import { MemoryPublisher } from '../../support/contracts/memory-publisher';
 
 const CODE = 'C202601010001';
+const NOW = Date.parse('2026-01-01T00:00:10.000Z');
 
 function contract(
   state: ContractState,
@@ -79,7 +85,7 @@ describe('publish handler', () => {
   it('publishes the events of state changes, in stream order, and reports no failure', async () => {
     const publisher = new MemoryPublisher();
     const addMetric = mock.method(metrics, 'addMetric');
-    const result = await makeHandler(wiring({ publisher }))(
+    const result = await makeHandler(wiring({ publisher, outbox: new MemoryOutbox(), clock: Date.now }))(
       {
         Records: [
           change(undefined, presigning),
@@ -92,13 +98,13 @@ describe('publish handler', () => {
     );
     assert.deepEqual(result, { batchItemFailures: [] });
     assert.deepEqual(
-      publisher.events.map((e) => [e.type, e.detail.event_id, e.detail.previous_state]),
+      contractEvents(publisher.events).map((e) => [e.type, e.detail.event_id, e.detail.previous_state]),
       [
         ['ContractPresigned', `${CODE}:2`, 'PRESIGNING'],
         ['ContractSigned', `${CODE}:4`, 'PRESIGNED'],
       ],
     );
-    assert.equal(publisher.events[1]?.detail.contract_id, 'CID1');
+    assert.equal(contractEvents(publisher.events)[1]?.detail.contract_id, 'CID1');
     assert.equal(JSON.stringify(publisher.events).includes('o-secret-openid'), false);
     assert.equal(counted(addMetric, 'EventsPublished'), 2);
     assert.equal(counted(addMetric, 'EventPublishFailed'), 0);
@@ -107,17 +113,21 @@ describe('publish handler', () => {
   it('announces a record inserted directly as SIGNED (created from a callback)', async () => {
     const publisher = new MemoryPublisher();
     const created = contract('SIGNED', 1, { origin: 'CALLBACK', contract_id: 'CID9' });
-    await makeHandler(wiring({ publisher }))({ Records: [change(undefined, created)] }, context);
+    await makeHandler(wiring({ publisher, outbox: new MemoryOutbox(), clock: Date.now }))(
+      { Records: [change(undefined, created)] },
+      context,
+    );
     assert.deepEqual(
-      publisher.events.map((e) => [e.type, e.detail.event_id, e.detail.origin]),
+      contractEvents(publisher.events).map((e) => [e.type, e.detail.event_id, e.detail.origin]),
       [['ContractSigned', `${CODE}:1`, 'CALLBACK']],
     );
   });
 
-  it('stops at the first failed record and reports its sequence number, so Lambda retries from it', async () => {
+  it('stops at the first failed record, keeps its events and those behind it in the outbox, and reports it so Lambda retries from it', async () => {
     const terminated = contract('TERMINATED', 5, { contract_terminated_mode: 'USER_TERMINATE_CONTRACT' });
     const records = [change(presigning, presigned), change(presigned, signed), change(signed, terminated)];
     const publisher = new MemoryPublisher();
+    const outbox = new MemoryOutbox();
     let calls = 0;
     const flaky = {
       publish: async (events: Parameters<MemoryPublisher['publish']>[0]) => {
@@ -127,7 +137,10 @@ describe('publish handler', () => {
       },
     };
     const addMetric = mock.method(metrics, 'addMetric');
-    const result = await makeHandler(wiring({ publisher: flaky }))({ Records: records }, context);
+    const result = await makeHandler(wiring({ publisher: flaky, outbox, clock: () => NOW }))(
+      { Records: records },
+      context,
+    );
     assert.deepEqual(result, {
       batchItemFailures: [{ itemIdentifier: records[1]?.dynamodb?.SequenceNumber }],
     });
@@ -139,6 +152,135 @@ describe('publish handler', () => {
     assert.equal(calls, 2);
     assert.equal(counted(addMetric, 'EventPublishFailed'), 1);
     assert.equal(counted(addMetric, 'EventsPublished'), 1);
+    // Replayable whatever Lambda's retries do: the events themselves, this one's and those behind it, due for
+    // the sweep after the retries.
+    const due = new Date(NOW + 15 * 60_000).toISOString();
+    assert.deepEqual(
+      [...outbox.entries.values()].map((e) => [
+        e.event.type,
+        e.event.detail.event_id,
+        e.attempts,
+        e.next_attempt_at,
+      ]),
+      [
+        ['ContractSigned', `${CODE}:4`, 1, due],
+        ['ContractTerminated', `${CODE}:5`, 1, due],
+      ],
+    );
+    assert.match(String(outbox.entries.get(`${CODE}:4`)?.last_error), /ThrottlingException/);
+  });
+
+  it('inside the function’s time: a PutEvents that hangs is given up in time to keep it and what is behind it', async () => {
+    const records = [change(presigning, presigned), change(presigned, signed)];
+    const outbox = new MemoryOutbox();
+    const hanging = { publish: () => new Promise<void>(() => {}) };
+    const budgetMs = PUBLISH_MS + ANSWER_MS + 500;
+    const deadline = Date.now() + budgetMs;
+    const started = Date.now();
+    const result = await makeHandler(wiring({ publisher: hanging, outbox, clock: () => NOW }))(
+      { Records: records },
+      { ...context, getRemainingTimeInMillis: () => deadline - Date.now() },
+    );
+    const took = Date.now() - started;
+    assert.ok(took < budgetMs - ANSWER_MS - RECORD_MS + 300, `answered after ${took} ms`);
+    assert.deepEqual(result, {
+      batchItemFailures: [{ itemIdentifier: records[0]?.dynamodb?.SequenceNumber }],
+    });
+    assert.deepEqual([...outbox.entries.keys()], [`${CODE}:2`, `${CODE}:4`]);
+    assert.match(String(outbox.entries.get(`${CODE}:2`)?.last_error), /PutEvents got no answer in the time/);
+  });
+
+  it('inside the function’s time: with too little left to publish, keeps the batch and reports it, publishing nothing', async () => {
+    const records = [change(presigning, presigned)];
+    const publisher = new MemoryPublisher();
+    const outbox = new MemoryOutbox();
+    const result = await makeHandler(wiring({ publisher, outbox, clock: () => NOW }))(
+      { Records: records },
+      { ...context, getRemainingTimeInMillis: () => PUBLISH_MS },
+    );
+    assert.deepEqual(result, {
+      batchItemFailures: [{ itemIdentifier: records[0]?.dynamodb?.SequenceNumber }],
+    });
+    assert.equal(publisher.attempts.length, 0);
+    assert.match(
+      String(outbox.entries.get(`${CODE}:2`)?.last_error),
+      /too little of the function's time left/,
+    );
+  });
+
+  it('publishes an entry a writer stored at once and forgets it; one that fails waits for the sweep, the stream goes on', async () => {
+    const entry = (id: string) => ({
+      event: {
+        type: 'NotificationUnhandled' as const,
+        detail: {
+          event_id: id,
+          notification_id: id,
+          event_type: 'CREDIT_REPAYMENT.SOMETHING_NEW',
+          reason: 'unknown event type',
+          occurred_at: '2026-01-01T00:00:00.000Z',
+        },
+      },
+      attempts: 0,
+      next_attempt_at: '2026-01-01T00:05:00.000Z',
+      created_at: '2026-01-01T00:00:00.000Z',
+    });
+    const stored = (id: string, eventName: 'INSERT' | 'MODIFY' | 'REMOVE'): DynamoDBRecord => {
+      const image = marshall(outboxItem(entry(id)), { removeUndefinedValues: true }) as Record<
+        string,
+        AttributeValue
+      >;
+      sequence += 1;
+      return {
+        eventName,
+        dynamodb: {
+          Keys: { out_contract_code: { S: `#outbox#NotificationUnhandled#${id}` } },
+          ...(eventName === 'INSERT' ? {} : { OldImage: image }),
+          ...(eventName === 'REMOVE' ? {} : { NewImage: image }),
+          SequenceNumber: String(sequence),
+        },
+      };
+    };
+    const outbox = new MemoryOutbox();
+    for (const id of ['N1', 'N2']) outbox.entries.set(id, entry(id));
+    const publisher = new MemoryPublisher();
+    let first = true;
+    const flaky = {
+      publish: async (events: Parameters<MemoryPublisher['publish']>[0]) => {
+        if (first) {
+          first = false;
+          throw new Error('EventBridge unavailable: PutEvents failed: ThrottlingException');
+        }
+        await publisher.publish(events);
+      },
+    };
+    // N3 was kept by this function after a failed publish: its change is still the stream's to retry.
+    const kept = stored('N3', 'INSERT');
+    const keptImage = kept.dynamodb?.NewImage as Record<string, AttributeValue>;
+    keptImage.attempts = { N: '1' };
+    const records = [
+      stored('N1', 'INSERT'),
+      kept,
+      stored('N2', 'INSERT'),
+      stored('N2', 'MODIFY'),
+      stored('N2', 'REMOVE'),
+      change(presigning, presigned),
+    ];
+    const result = await makeHandler(wiring({ publisher: flaky, outbox, clock: () => NOW }))(
+      { Records: records },
+      context,
+    );
+    assert.deepEqual(result, { batchItemFailures: [] });
+    assert.deepEqual(
+      publisher.events.map((e) => e.detail.event_id),
+      ['N2', `${CODE}:2`],
+      'each stored entry tried once, on its INSERT, the kept one not at all; the contract change after them published',
+    );
+    assert.deepEqual([...outbox.entries.keys()], ['N1'], 'the published one forgotten');
+    const waiting = outbox.entries.get('N1');
+    assert.deepEqual(
+      [waiting?.attempts, waiting?.next_attempt_at],
+      [1, new Date(NOW + 5 * 60_000).toISOString()],
+    );
   });
 
   it('reports a record whose image cannot be read as failed instead of skipping it', async () => {
@@ -148,7 +290,10 @@ describe('publish handler', () => {
       dynamodb: { SequenceNumber: '900', NewImage: { state: { Z: 'SIGNED' } as never } },
     };
     const publisher = new MemoryPublisher();
-    const result = await makeHandler(wiring({ publisher }))({ Records: [broken] }, context);
+    const result = await makeHandler(wiring({ publisher, outbox: new MemoryOutbox(), clock: Date.now }))(
+      { Records: [broken] },
+      context,
+    );
     assert.equal(publisher.attempts.length, 0);
     assert.deepEqual(result, { batchItemFailures: [{ itemIdentifier: '900' }] });
   });

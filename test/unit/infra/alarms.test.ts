@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import { METRICS } from '../../../lib/metrics';
 import {
   ofType,
   PACKAGE_PARAMS,
@@ -14,7 +15,17 @@ import {
 
 let template: Template;
 const topic = { Ref: 'AlertsTopic' };
-const functions = ['Presign', 'Notify', 'Contracts', 'Repayments', 'Reconcile', 'Publish', 'Certificates'];
+const functions = [
+  'Presign',
+  'Notify',
+  'Contracts',
+  'Repayments',
+  'Reconcile',
+  'Publish',
+  'Outbox',
+  'Notifications',
+  'Certificates',
+];
 
 function alarm(id: string): Resource['Properties'] {
   const found = template.Resources[id];
@@ -75,6 +86,8 @@ describe('alarms', () => {
       EventsDeadLetterAlarm: ['AWS/SQS', 'ApproximateNumberOfMessagesVisible'],
       ScheduledRunFailedAlarm: ['AWS/SQS', 'ApproximateNumberOfMessagesVisible'],
       OutboxIteratorAgeAlarm: ['AWS/Lambda', 'IteratorAge'],
+      EventsPublishFailingAlarm: ['WechatPayCreditRepayment', 'EventPublishFailed'],
+      OutboxPendingAlarm: ['WechatPayCreditRepayment', 'OutboxPending'],
       Api5xxAlarm: ['AWS/ApiGateway', '5xx'],
       PresignWorkflowFailedAlarm: ['AWS/States', 'ExecutionsFailed'],
       SigningKeyTamperAlarm: ['AWS/Events', 'TriggeredRules'],
@@ -92,6 +105,16 @@ describe('alarms', () => {
     assert.ok(Number(alarm('SignatureRejectionsAlarm').Threshold) > 0, 'a spike, not a single rejection');
     assert.equal(template.Resources.PlatformCertificateExpiryAlarm?.Condition, 'PlatformCertificatesEnabled');
     assert.equal(alarm('PlatformCertificateExpiryAlarm').ComparisonOperator, 'LessThanThreshold');
+    // Throttling for minutes, not one failed publish that the stream's next retry clears.
+    assert.equal(alarm('EventsPublishFailingAlarm').DatapointsToAlarm, 3);
+    assert.equal(alarm('OutboxPendingAlarm').Statistic, 'Maximum');
+  });
+
+  it('alarms only on metrics the code emits (lib/metrics.ts)', () => {
+    const own = ofType(template, 'AWS::CloudWatch::Alarm').filter(
+      ([, a]) => a.Properties.Namespace === 'WechatPayCreditRepayment',
+    );
+    for (const [id, a] of own) assert.ok(String(a.Properties.MetricName) in METRICS, id);
   });
 
   it('counts our own metrics per stage: every alarm on them carries the service and stage dimensions', () => {

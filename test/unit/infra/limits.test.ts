@@ -24,7 +24,11 @@ describe('limits and records', () => {
   });
 
   it('sends failed scheduled runs to the scheduled-failures queue, which is alarmed', () => {
-    for (const fn of ['Reconcile', 'Certificates']) {
+    for (const [fn, role] of [
+      ['Reconcile', 'ReconcileRole'],
+      ['Certificates', 'CertificatesRole'],
+      ['Outbox', 'PublishRole'],
+    ]) {
       const config = template.Resources[`${fn}LambdaEvConf`]?.Properties;
       assert.deepEqual(
         config?.DestinationConfig,
@@ -32,7 +36,7 @@ describe('limits and records', () => {
         fn,
       );
       const send = iamStatements(template).find(
-        (s) => s.owner === `${fn}Role` && s.statement.Sid === 'ReportFailedRun',
+        (s) => s.owner === role && s.statement.Sid === 'ReportFailedRun',
       );
       assert.deepEqual(send?.statement.Resource, { 'Fn::GetAtt': ['ScheduledFailuresQueue', 'Arn'] }, fn);
     }

@@ -222,12 +222,23 @@ describe('packaged CloudFormation template', () => {
     assert.deepEqual(kms, []);
   });
 
-  it('keeps the state index away from the API: only reconcile may query it', () => {
-    const queries = iamStatements().filter(({ statement }) => actions(statement).includes('dynamodb:Query'));
-    assert.deepEqual(
-      queries.map((q) => q.owner),
-      ['ReconcileRole', 'ReconcileRepaymentsPolicy'],
-    );
+  it('keeps the indexes away from the API: each is queried by the roles whose work it is, never a table', () => {
+    const queried = new Map<string, string[]>();
+    for (const { owner, statement } of iamStatements()) {
+      if (!actions(statement).includes('dynamodb:Query')) continue;
+      const resources = [statement.Resource].flat() as { 'Fn::Sub'?: string }[];
+      for (const resource of resources) {
+        const index =
+          resource['Fn::Sub']?.match(/\/index\/(\w+)$/)?.[1] ?? `not an index: ${JSON.stringify(resource)}`;
+        queried.set(index, [...(queried.get(index) ?? []), owner]);
+      }
+    }
+    assert.deepEqual(Object.fromEntries(queried), {
+      by_next_check: ['ReconcileRole', 'PublishRole'],
+      by_state: ['ReconcileRole'],
+      by_unhandled: ['NotificationsRole'],
+      by_poll: ['ReconcileRepaymentsPolicy'],
+    });
     assert.deepEqual(resource('ReconcileRepaymentsPolicy').Properties.Roles, [{ Ref: 'ReconcileRole' }]);
   });
 
@@ -380,7 +391,7 @@ describe('packaged CloudFormation template', () => {
     assert.ok(arn.endsWith(`:parameter${next}`), arn);
   });
 
-  it('reads secrets and parameters through the extension layer for the region, arm64 like the functions; publish reads none', async () => {
+  it('reads secrets and parameters through the extension layer for the region, arm64 like the functions; publish and outbox read none', async () => {
     const published = readYaml(
       fileURLToPath(new URL('../../../infra/aws/parameters-secrets-extension.yml', import.meta.url)),
     ) as Record<string, string>;
@@ -399,7 +410,15 @@ describe('packaged CloudFormation template', () => {
       );
     }
     const functions = new Map(ofType('AWS::Lambda::Function'));
-    for (const id of ['Presign', 'Notify', 'Contracts', 'Reconcile', 'Certificates', 'Repayments']) {
+    for (const id of [
+      'Presign',
+      'Notify',
+      'Notifications',
+      'Contracts',
+      'Reconcile',
+      'Certificates',
+      'Repayments',
+    ]) {
       const fn = functions.get(`${id}LambdaFunction`);
       assert.deepEqual(fn?.Properties.Layers, [expected], id);
       assert.deepEqual(fn?.Properties.Architectures, ['arm64'], id);

@@ -7,7 +7,6 @@ import {
   type Callback,
   callback,
   chinaTime,
-  randomAlnum,
   SIGN_CONTRACT,
   signedContract,
   TERMINATE_CONTRACT,
@@ -15,8 +14,6 @@ import {
   type WechatPayKeys,
 } from '../../../support/wechatpay/callbacks';
 import { type NotifyHarness, startNotifyHarness } from './harness';
-
-const OTHER_EVENT = 'TRANSACTION.SUCCESS';
 
 /** A callback built only with wechatpay-axios-plugin's primitives: an SDK nobody here wrote. */
 function sdkCallback(keys: WechatPayKeys, eventType: string, resource: Record<string, unknown>): Callback {
@@ -148,35 +145,6 @@ describe('notify: genuine callbacks are acknowledged and move the contract', () 
     assert.equal(item?.display_name, resource.display_name);
     assert.equal(item?.version, 1);
     assert.equal(item?.request_hash, undefined);
-  });
-
-  test('an event type we do not handle is stored raw, still encrypted, and acknowledged', async () => {
-    const openid = `o${randomAlnum(27)}`;
-    // An ordinary payment's notification: neither a contract's nor a repayment's (DEDUCTION_PAY has its own tests).
-    const cb = callback(h.keys, {
-      eventType: OTHER_EVENT,
-      resource: {
-        sp_mchid: '1900000109',
-        sub_mchid: '1000000109',
-        sp_appid: 'wxd678efh567hg6787',
-        payer: { sp_openid: openid },
-        trade_state: 'SUCCESS',
-        out_trade_no: uniqueCode('TR'),
-        transaction_id: `42000${randomAlnum(23)}`,
-        amount: { total: 100, currency: 'CNY' },
-      },
-    });
-    const before = await h.snapshot();
-    const res = await h.deliver(cb);
-    assert.equal(res.status, 204, JSON.stringify(res.body));
-    const stored = await h.notification(cb.id);
-    assert.equal(stored?.outcome, 'STORED_RAW');
-    assert.equal(stored?.event_type, OTHER_EVENT);
-    assert.equal(stored?.raw_body, cb.body.toString('utf8'), 'the body exactly as received');
-    assert.ok(!JSON.stringify(stored).includes(openid), 'no plaintext openid in the stored item');
-    assert.deepEqual((await h.snapshot()).contracts, before.contracts, 'no contract touched');
-    const again = await h.invoke(cb, { isBase64Encoded: true });
-    assert.equal(again.status, 204, 'its duplicate is acknowledged too');
   });
 
   test('events: SIGN then TERMINATE publish ContractSigned then ContractTerminated once each, without PII', async () => {

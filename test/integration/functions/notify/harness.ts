@@ -7,6 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { handler } from '../../../../functions/notify';
+import { lambdaContext as localContext } from '../../../../infra/local/lambda-context';
 import { h5Body } from '../../../support/contracts/fixtures';
 import { checkResponse } from '../../../support/docs/openapi';
 import { startTestStack, type TestStack } from '../../../support/local/stack';
@@ -28,8 +29,14 @@ export interface NotifyHarness {
   keys: WechatPayKeys;
   /** POST through the local gateway; `contentType` other than JSON makes it base64-encode the body. */
   deliver(cb: Delivery, options?: { contentType?: string }): Promise<Answer>;
-  /** `handler(event, context)` with an API Gateway v2.0 event; `eventBody` replaces the event's body text. */
-  invoke(cb: Delivery, options: { isBase64Encoded: boolean; eventBody?: string }): Promise<Answer>;
+  /**
+   * `handler(event, context)` with an API Gateway v2.0 event; `eventBody` replaces the event's body text;
+   * `budgetMs` is the function's time left (default 10 s).
+   */
+  invoke(
+    cb: Delivery,
+    options: { isBase64Encoded: boolean; eventBody?: string; budgetMs?: number },
+  ): Promise<Answer>;
   /** Pre-signs a fresh contract through our API; returns its code and redirect_url. */
   presign(): Promise<{ code: string; redirect_url: string }>;
   contract(code: string): Promise<Item | undefined>;
@@ -85,9 +92,11 @@ export async function startNotifyHarness(name: string, options: StackOptions = {
       observe(await post(`${stack.api.url}${NOTIFY_PATH}`, cb, options), 'gateway'),
     async invoke(cb, options) {
       const started = performance.now();
+      const context =
+        options.budgetMs === undefined ? lambdaContext() : localContext('notify', options.budgetMs);
       const result = (await handler(
         apiGatewayEvent(cb, options),
-        lambdaContext(),
+        context,
       )) as APIGatewayProxyStructuredResultV2;
       const ms = performance.now() - started;
       const headers = Object.fromEntries(

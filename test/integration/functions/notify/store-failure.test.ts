@@ -123,6 +123,21 @@ describe('notify: a store failure answers 500 FAIL so WeChat Pay retries, and th
     await assertAppliedOnce(code, cb.id);
   });
 
+  test('DynamoDB swallowing requests with 1.5 s of the function left: 500 FAIL before its deadline, not killed', async () => {
+    const code = uniqueCode('SB');
+    const cb = callback(h.keys, { resource: signedContract(code) });
+    relay.swallow(true);
+    // The SDK alone would give up after about 1.8 s (2 attempts of 0.9 s), past this invocation's end.
+    const stuck = await h.invoke(cb, { isBase64Encoded: false, budgetMs: 1_500 });
+    relay.swallow(false);
+    assert.equal(stuck.status, 500, JSON.stringify(stuck.body));
+    assert.deepEqual(stuck.body, { code: 'FAIL', message: 'could not store the notification; please retry' });
+    assert.ok(stuck.ms < 1_500, `answered after ${stuck.ms.toFixed(0)} ms`);
+    const retry = await h.deliver(resend(h.keys, cb));
+    assert.equal(retry.status, 204, JSON.stringify(retry.body));
+    await assertAppliedOnce(code, cb.id);
+  });
+
   test('DynamoDB swallowing requests: 500 FAIL once the SDK gives up; then the retry is applied', async () => {
     const code = uniqueCode('SW');
     const cb = callback(h.keys, { resource: signedContract(code) });

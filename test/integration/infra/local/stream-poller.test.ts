@@ -16,7 +16,9 @@ import { createTables, readCloudFormationResources } from '../../../../infra/loc
 import { DynamoContractStore } from '../../../../lib/aws/dynamo-contract-store';
 import type { ContractRecord } from '../../../../lib/contracts/model';
 import { wiring } from '../../../support/config/wiring';
+import { contractEvents } from '../../../support/contracts/events';
 import { uniqueCode } from '../../../support/contracts/fixtures';
+import { MemoryOutbox } from '../../../support/contracts/memory-outbox';
 import { MemoryPublisher } from '../../../support/contracts/memory-publisher';
 
 const TABLES_YML = join(import.meta.dirname, '../../../../infra/aws/tables.yml');
@@ -95,40 +97,49 @@ describe('the event outbox: contracts table stream -> functions/publish', () => 
     );
     const publisher = new MemoryPublisher();
     const code = uniqueCode('EV');
-    await withPoller(table, makeHandler(wiring({ publisher })), async (poller) => {
-      assert.deepEqual(await store.claim(presigning(code, at(0))), { claimed: true });
-      let record = await store.transition(
-        { out_contract_code: code, version: 1 },
-        { state: 'PRESIGNED', updated_at: at(1), redirect_url: 'https://wx.example/p?t=secret' },
-      );
-      // A change that is not a state change: no event.
-      record = await store.transition(record ?? assert.fail('PRESIGNED not stored'), {
-        state: 'PRESIGNED',
-        updated_at: at(2),
-        wechatpay_request_id: 'R2',
-      });
-      record = await store.transition(record ?? assert.fail('refresh not stored'), {
-        state: 'SIGNED',
-        updated_at: at(3),
-        contract_id: 'CID-1',
-        openid: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o',
-      });
-      await store.transition(record ?? assert.fail('SIGNED not stored'), {
-        state: 'TERMINATED',
-        updated_at: at(4),
-        contract_terminated_mode: 'MERCHANT_TERMINATE_CONTRACT',
-      });
-      await poller.drain();
-    });
+    await withPoller(
+      table,
+      makeHandler(wiring({ publisher, outbox: new MemoryOutbox(), clock: Date.now })),
+      async (poller) => {
+        assert.deepEqual(await store.claim(presigning(code, at(0))), { claimed: true });
+        let record = await store.transition(
+          { out_contract_code: code, version: 1 },
+          { state: 'PRESIGNED', updated_at: at(1), redirect_url: 'https://wx.example/p?t=secret' },
+        );
+        // A change that is not a state change: no event.
+        record = await store.transition(record ?? assert.fail('PRESIGNED not stored'), {
+          state: 'PRESIGNED',
+          updated_at: at(2),
+          wechatpay_request_id: 'R2',
+        });
+        record = await store.transition(record ?? assert.fail('refresh not stored'), {
+          state: 'SIGNED',
+          updated_at: at(3),
+          contract_id: 'CID-1',
+          openid: 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o',
+        });
+        await store.transition(record ?? assert.fail('SIGNED not stored'), {
+          state: 'TERMINATED',
+          updated_at: at(4),
+          contract_terminated_mode: 'MERCHANT_TERMINATE_CONTRACT',
+        });
+        await poller.drain();
+      },
+    );
     assert.deepEqual(
-      publisher.events.map((e) => [e.type, e.detail.event_id, e.detail.previous_state, e.detail.occurred_at]),
+      contractEvents(publisher.events).map((e) => [
+        e.type,
+        e.detail.event_id,
+        e.detail.previous_state,
+        e.detail.occurred_at,
+      ]),
       [
         ['ContractPresigned', `${code}:2`, 'PRESIGNING', at(1)],
         ['ContractSigned', `${code}:4`, 'PRESIGNED', at(3)],
         ['ContractTerminated', `${code}:5`, 'SIGNED', at(4)],
       ],
     );
-    assert.equal(publisher.events[2]?.detail.contract_id, 'CID-1');
+    assert.equal(contractEvents(publisher.events)[2]?.detail.contract_id, 'CID-1');
     const serialised = JSON.stringify(publisher.events);
     assert.equal(serialised.includes('oUpF8uMuAJO_M2pxb1Q9zNjWeS6o'), false);
     assert.equal(serialised.includes('secret'), false);
@@ -139,14 +150,18 @@ describe('the event outbox: contracts table stream -> functions/publish', () => 
     const store = new DynamoContractStore(DynamoDBDocumentClient.from(client), table);
     const publisher = new MemoryPublisher().failNext(1);
     const code = uniqueCode('EV');
-    await withPoller(table, makeHandler(wiring({ publisher })), async (poller) => {
-      await store.claim(presigning(code, at(0)));
-      await store.transition(
-        { out_contract_code: code, version: 1 },
-        { state: 'PRESIGNED', updated_at: at(1) },
-      );
-      await poller.drain();
-    });
+    await withPoller(
+      table,
+      makeHandler(wiring({ publisher, outbox: new MemoryOutbox(), clock: Date.now })),
+      async (poller) => {
+        await store.claim(presigning(code, at(0)));
+        await store.transition(
+          { out_contract_code: code, version: 1 },
+          { state: 'PRESIGNED', updated_at: at(1) },
+        );
+        await poller.drain();
+      },
+    );
     assert.deepEqual(
       publisher.attempts.map((a) => [a.failed, a.events.map((e) => e.detail.event_id)]),
       [

@@ -73,7 +73,12 @@ describe('local schedules', () => {
       first.realAt - began >= 80,
       `the first run waits one compressed period (${first.realAt - began} ms)`,
     );
-    assert.ok(second.realAt - first.realAt >= 80, `${second.realAt - first.realAt} ms between runs`);
+    // Runs are anchored to the period, not to the run before: a late first run (a busy machine) does not pull
+    // the second one earlier than its own slot.
+    assert.ok(
+      second.realAt - began >= 180,
+      `the second run waits two compressed periods (${second.realAt - began} ms)`,
+    );
     const event = first.event;
     assert.deepEqual(Object.keys(event).sort(), [
       'account',

@@ -120,8 +120,8 @@ describe('the builders of each function’s dependencies', () => {
     assert.equal(deps?.clock, clock);
   });
 
-  it('the publisher needs only EVENT_BUS_NAME: logged when unset, published to the bus otherwise', async () => {
-    const env: NodeJS.ProcessEnv = {};
+  it('the publisher needs EVENT_BUS_NAME and its table: logged when unset, published to the bus otherwise', async () => {
+    const env: NodeJS.ProcessEnv = { CONTRACTS_TABLE: 'contracts' };
     const wiring = publishDeps(createRuntime({ env }));
     const logged = await wiring.load();
     assert.ok(logged.publisher instanceof LogPublisher);

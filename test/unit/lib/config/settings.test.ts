@@ -156,10 +156,18 @@ describe('readSettings: public key fingerprints', () => {
 });
 
 describe('settings per concern', () => {
-  it('the event bus alone: EVENT_BUS_NAME, absent when unset or blank, and nothing else required', () => {
-    assert.deepEqual(readEventSettings({}), {});
-    assert.deepEqual(readEventSettings({ EVENT_BUS_NAME: '  ' }), {});
-    assert.deepEqual(readEventSettings({ EVENT_BUS_NAME: ' bus ' }), { eventBusName: 'bus' });
+  it('the publisher and the outbox: EVENT_BUS_NAME, absent when unset or blank, and the table of kept events', () => {
+    const table = { CONTRACTS_TABLE: 't' };
+    assert.deepEqual(readEventSettings(table), { contractsTable: 't' });
+    assert.deepEqual(readEventSettings({ ...table, EVENT_BUS_NAME: '  ' }), { contractsTable: 't' });
+    assert.deepEqual(readEventSettings({ ...table, EVENT_BUS_NAME: ' bus ' }), {
+      eventBusName: 'bus',
+      contractsTable: 't',
+    });
+    assert.throws(
+      () => readEventSettings({ EVENT_BUS_NAME: 'bus' }),
+      /missing configuration: CONTRACTS_TABLE/,
+    );
   });
 
   it('STAGE, local by default', () => {

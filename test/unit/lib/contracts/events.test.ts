@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type ContractEventType, eventsFor } from '../../../../lib/contracts/events';
+import { type ContractEventType, eventsFor, notificationUnhandled } from '../../../../lib/contracts/events';
 import type { ContractState } from '../../../../lib/contracts/lifecycle';
 import type { ContractRecord } from '../../../../lib/contracts/model';
 import { PERSON } from '../../../support/contracts/fixtures';
+import { checkEvent } from '../../../support/repayments/event-schemas';
 
 function record(state: ContractState, overrides: Partial<ContractRecord> = {}): ContractRecord {
   return {
@@ -142,5 +143,33 @@ describe('eventsFor', () => {
     const detail = eventsFor(record('PRESIGNED'), odd)[0]?.detail;
     assert.equal(detail?.contract_id, undefined);
     assert.equal(JSON.stringify(detail).includes('o-nested'), false);
+  });
+});
+
+describe('notificationUnhandled', () => {
+  it('announces a kept notification by its id, in the one NotificationUnhandled schema repayments share', () => {
+    const event = notificationUnhandled({
+      id: 'N1',
+      event_type: 'CREDIT_REPAYMENT.SOMETHING_NEW',
+      received_at: '2026-11-27T05:00:00.000Z',
+      reason: 'unknown contract state',
+      out_contract_code: 'C1',
+    });
+    assert.deepEqual(event, {
+      type: 'NotificationUnhandled',
+      detail: {
+        event_id: 'N1',
+        notification_id: 'N1',
+        event_type: 'CREDIT_REPAYMENT.SOMETHING_NEW',
+        reason: 'unknown contract state',
+        out_contract_code: 'C1',
+        occurred_at: '2026-11-27T05:00:00.000Z',
+      },
+    });
+    checkEvent(event);
+    assert.throws(
+      () => checkEvent({ ...event, detail: { ...event.detail, openid: 'o-x' } }),
+      /does not match/,
+    );
   });
 });

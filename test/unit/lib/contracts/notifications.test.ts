@@ -1,21 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ContractRecord } from '../../../../lib/contracts/model';
 import { applyNotification } from '../../../../lib/contracts/notifications';
-import type { NotificationRecord, NotificationStore } from '../../../../lib/contracts/ports';
+import { MemoryNotifications } from '../../../support/contracts/memory-notifications';
 import { MemoryContractStore } from '../../../support/contracts/memory-store';
-
-/** Notification ids with the same all-or-nothing semantics as the DynamoDB transaction. */
-class MemoryNotifications implements NotificationStore {
-  readonly items = new Map<string, NotificationRecord>();
-  constructor(private readonly contracts: MemoryContractStore) {}
-  async record(n: NotificationRecord, next?: ContractRecord) {
-    if (this.items.has(n.id)) return 'duplicate' as const;
-    if (next && !(await this.contracts.save(next))) return 'conflict' as const;
-    this.items.set(n.id, n);
-    return 'recorded' as const;
-  }
-}
 
 function setup() {
   const contracts = new MemoryContractStore();
@@ -79,22 +66,63 @@ describe('applyNotification', () => {
     assert.equal(contracts.items.get('C1')?.state, 'TERMINATED');
   });
 
-  it('keeps unknown event types and unknown contract states raw (still encrypted), never lost', async () => {
+  it('keeps unknown event types and unknown contract states raw (still encrypted), without expiry, announced', async () => {
     const { notifications, contracts, deps } = setup();
     const other = await applyNotification(deps, {
-      envelope: envelope('D1', 'CREDIT_REPAYMENT.DEDUCTION_PAY'),
+      envelope: envelope('D1', 'CREDIT_REPAYMENT.SOMETHING_NEW'),
       resource: { x: 1 },
       rawBody: raw,
     });
-    assert.equal(other.outcome, 'STORED_RAW');
+    assert.deepEqual(other, { outcome: 'UNHANDLED', created: false });
     const odd = await applyNotification(deps, {
       envelope: envelope('U1'),
       resource: contract('CONTRACT_STATE_NEW_KIND'),
       rawBody: raw,
     });
-    assert.equal(odd.outcome, 'STORED_RAW');
-    assert.equal(notifications.items.get('U1')?.raw_body, raw.toString());
+    assert.deepEqual(odd, { outcome: 'UNHANDLED', out_contract_code: 'C1', created: false });
+    const kept = notifications.items.get('U1');
+    assert.equal(kept?.raw_body, raw.toString());
+    assert.equal(kept?.reason, 'unknown contract state');
+    assert.equal(kept?.expires_at_epoch, undefined, 'kept until applied, never expired');
+    assert.equal(notifications.items.get('D1')?.reason, 'unknown event type');
     assert.equal(contracts.items.size, 0);
+    assert.deepEqual(
+      notifications.announced.map((e) => [e.event.type, e.event.detail.event_id, e.attempts]),
+      [
+        ['NotificationUnhandled', 'D1', 0],
+        ['NotificationUnhandled', 'U1', 0],
+      ],
+    );
+    assert.deepEqual(notifications.announced[1]?.event.detail, {
+      event_id: 'U1',
+      notification_id: 'U1',
+      event_type: 'CREDIT_REPAYMENT.SIGN_CONTRACT',
+      reason: 'unknown contract state',
+      out_contract_code: 'C1',
+      occurred_at: '2026-11-27T05:00:00.000Z',
+    });
+    assert.ok(!JSON.stringify(notifications.announced).includes('o-secret'), 'no openid in the event');
+    const again = await applyNotification(deps, {
+      envelope: envelope('U1'),
+      resource: contract('CONTRACT_STATE_NEW_KIND'),
+      rawBody: raw,
+    });
+    assert.equal(again.outcome, 'DUPLICATE');
+    assert.equal(notifications.announced.length, 2, 'announced once');
+  });
+
+  it('an applied notification keeps its id for a week, to recognise WeChat Pay’s redeliveries', async () => {
+    const { notifications, deps } = setup();
+    await applyNotification(deps, {
+      envelope: envelope('A1'),
+      resource: contract('CONTRACT_STATE_EFFECTIVE'),
+      rawBody: raw,
+    });
+    assert.equal(
+      notifications.items.get('A1')?.expires_at_epoch,
+      Date.parse('2026-11-27T05:00:00Z') / 1000 + 7 * 24 * 3600,
+    );
+    assert.deepEqual(notifications.announced, []);
   });
 
   it('refuses a resource that is not a contract, naming the missing field', async () => {

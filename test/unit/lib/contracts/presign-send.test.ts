@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ANSWER_MS, type Budget, RECORD_MS, UNBOUNDED } from '../../../../lib/contracts/presign-budget';
+import { ANSWER_MS, type Budget, RECORD_MS, UNBOUNDED } from '../../../../lib/contracts/budget';
 import { type SendResult, sendPresign } from '../../../../lib/contracts/presign-send';
 import { DependencyUnavailable, WechatPayRejected, WechatPayUnavailable } from '../../../../lib/errors';
 import type { SendOptions, SignedRequest, WechatPayResponse } from '../../../../lib/wechatpay/client';

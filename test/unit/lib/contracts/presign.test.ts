@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { ANSWER_MS, MIN_ATTEMPT_MS, RECORD_MS } from '../../../../lib/contracts/budget';
 import { PRESIGN_TTL_MS } from '../../../../lib/contracts/lifecycle';
 import type { ContractRecord } from '../../../../lib/contracts/model';
 import { type PresignDeps, presign } from '../../../../lib/contracts/presign';
-import { ANSWER_MS, MIN_ATTEMPT_MS, RECORD_MS } from '../../../../lib/contracts/presign-budget';
 import {
   ContractCodeUsed,
   DependencyUnavailable,

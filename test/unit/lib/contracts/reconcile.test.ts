@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ANSWER_MS, RECORD_MS } from '../../../../lib/contracts/budget';
 import { type ContractState, EXPIRY_GRACE_MS, PRESIGN_TTL_MS } from '../../../../lib/contracts/lifecycle';
 import type { ContractRecord } from '../../../../lib/contracts/model';
 import type { ContractStore } from '../../../../lib/contracts/ports';
 import { EXPIRED_RECHECK_MS } from '../../../../lib/contracts/recheck';
-import { type ReconcileOptions, reconcile } from '../../../../lib/contracts/reconcile';
+import { LOOK_MS, type ReconcileOptions, reconcile } from '../../../../lib/contracts/reconcile';
 import type { SyncDeps } from '../../../../lib/contracts/sync';
 import { WechatPayRejected, WechatPayUnavailable } from '../../../../lib/errors';
-import type { WechatPayRequest, WechatPayResponse } from '../../../../lib/wechatpay/client';
+import type { SendOptions, WechatPayRequest, WechatPayResponse } from '../../../../lib/wechatpay/client';
 import { PRESIGNED_BY_US } from '../../../support/contracts/fixtures';
 import { gatewayDouble, jsonResponse } from '../../../support/contracts/gateway';
 import { MemoryContractStore } from '../../../support/contracts/memory-store';
@@ -37,12 +38,13 @@ function record(code: string, state: ContractState, updatedAt: number): Contract
 /** What WeChat Pay knows per code; counts queries and the most run at once. */
 function wechatpay(states: Map<string, WechatState>) {
   let inFlight = 0;
-  const seen = { queries: [] as string[], maxInFlight: 0 };
+  const seen = { queries: [] as string[], maxInFlight: 0, givenMs: [] as number[] };
   return gatewayDouble({
     seen,
-    async call(request: WechatPayRequest): Promise<WechatPayResponse> {
+    async call(request: WechatPayRequest, options?: SendOptions): Promise<WechatPayResponse> {
       const code = request.path.split('/').pop() ?? '';
       seen.queries.push(code);
+      seen.givenMs.push(options?.remainingMs?.() ?? Number.NaN);
       inFlight++;
       seen.maxInFlight = Math.max(seen.maxInFlight, inFlight);
       await new Promise((resolve) => setTimeout(resolve, 1));
@@ -158,19 +160,34 @@ describe('reconcile', () => {
     assert.equal(w.gateway.seen.queries[0], 'R22', 'the longest due first');
   });
 
-  it('stops starting work when told to, and the next run finishes the rest', async () => {
+  it('starts no look with under LOOK_MS of the function’s time left, and the next run finishes the rest', async () => {
     const seed: [ContractRecord, WechatState][] = Array.from({ length: 10 }, (_, i) => [
       record(`S${i}`, 'PRESIGN_UNKNOWN', SETTLED_BEFORE - (i + 1) * 1000),
       'NONE',
     ]);
     const w = await world(seed);
-    let checks = 0;
-    const first = await w.run({ concurrency: 1, shouldStop: () => ++checks > 4 });
+    // The time runs short once four contracts were asked about.
+    const budget = { remainingMs: () => (w.gateway.seen.queries.length >= 4 ? LOOK_MS - 1 : 60_000) };
+    const first = await w.run({ concurrency: 1, budget });
     assert.equal(first.examined, 4);
     assert.equal([...w.store.items.values()].filter((r) => r.state === 'EXPIRED').length, 4);
     const second = await w.run({ concurrency: 2 });
     assert.equal(second.examined, 6);
     assert.equal([...w.store.items.values()].filter((r) => r.state === 'EXPIRED').length, 10);
+  });
+
+  it('gives each query only the time that leaves room to record its answer, move the record back and answer', async () => {
+    const w = await world([
+      [record('H1', 'PRESIGNED', SETTLED_BEFORE - 2000), 'DOWN'],
+      [record('H2', 'PRESIGNED', SETTLED_BEFORE - 1000), 'NONE'],
+    ]);
+    const report = await w.run({ budget: { remainingMs: () => 20_000 } });
+    assert.deepEqual(report, { examined: 2, settled: { EXPIRED: 1 }, unchanged: 0, failed: 1 });
+    // The run's answer, the move back, the sync's write and its own answer margin.
+    assert.deepEqual(w.gateway.seen.givenMs, [
+      20_000 - 2 * (ANSWER_MS + RECORD_MS),
+      20_000 - 2 * (ANSWER_MS + RECORD_MS),
+    ]);
   });
 
   it('moves a contract WeChat Pay cannot answer for to the back, retrying it with a doubling backoff', async () => {

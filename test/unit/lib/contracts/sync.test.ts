@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ANSWER_MS, RECORD_MS } from '../../../../lib/contracts/budget';
 import {
   applyFacts,
   type ContractState,
@@ -10,7 +11,7 @@ import {
 import type { ContractRecord } from '../../../../lib/contracts/model';
 import { type SyncDeps, syncContract } from '../../../../lib/contracts/sync';
 import { WechatPayRejected, WechatPayUnavailable } from '../../../../lib/errors';
-import type { WechatPayRequest, WechatPayResponse } from '../../../../lib/wechatpay/client';
+import type { SendOptions, WechatPayRequest, WechatPayResponse } from '../../../../lib/wechatpay/client';
 import { contractPath, parseContract } from '../../../../lib/wechatpay/credit-repayment';
 import { PERSON, PRESIGNED_BY_US } from '../../../support/contracts/fixtures';
 import { gatewayDouble, jsonResponse } from '../../../support/contracts/gateway';
@@ -25,10 +26,10 @@ const notFound = () =>
 
 /** WeChat Pay's query API as the use case sees it: `answer` returns the JSON body or throws. */
 function gateway(answer: (request: WechatPayRequest) => unknown) {
-  const calls: { request: WechatPayRequest; options?: { retry?: boolean } }[] = [];
+  const calls: { request: WechatPayRequest; options?: SendOptions }[] = [];
   return gatewayDouble({
     calls,
-    async call(request: WechatPayRequest, options?: { retry?: boolean }): Promise<WechatPayResponse> {
+    async call(request: WechatPayRequest, options?: SendOptions): Promise<WechatPayResponse> {
       calls.push({ request, ...(options ? { options } : {}) });
       return jsonResponse(answer(request));
     },
@@ -82,10 +83,35 @@ describe('syncContract', () => {
     assert.equal(next?.state, 'SIGNED');
     assert.equal(next?.contract_id, '202611270000000000000000002');
     assert.equal(next?.repayment_amount_limit, '10000', 'the integer limit is stored as our string');
-    assert.deepEqual(wechatpay.calls, [
-      { request: { method: 'GET', path: contractPath(CODE) }, options: { retry: true } },
-    ]);
+    assert.deepEqual(
+      wechatpay.calls.map((c) => [c.request, c.options?.retry, c.options?.remainingMs?.()]),
+      [[{ method: 'GET', path: contractPath(CODE) }, true, Number.POSITIVE_INFINITY]],
+    );
     assert.equal((await store.get(CODE))?.state, 'SIGNED');
+  });
+
+  it('within the function’s time: the query keeps time to record its answer; a write that hangs is not waited for', async () => {
+    const { store, wechatpay, deps } = setup(
+      record('PRESIGNED'),
+      () => queryAnswer('CONTRACT_STATE_EFFECTIVE'),
+      T0 + 60_000,
+    );
+    const deadline = Date.now() + 3_300;
+    const budget = { remainingMs: () => deadline - Date.now() };
+    store.save = () => new Promise(() => {});
+    const started = Date.now();
+    await assert.rejects(syncContract(deps, CODE, budget), (error: Error) => {
+      assert.equal(error.name, 'DependencyUnavailable');
+      assert.match(
+        error.message,
+        /recording the query’s answer got no answer in the time the function had left/,
+      );
+      return true;
+    });
+    const took = Date.now() - started;
+    assert.ok(took < 3_300 - ANSWER_MS + 200, `answered after ${took} ms, leaving the answer its time`);
+    const given = wechatpay.calls[0]?.options?.remainingMs?.() ?? 0;
+    assert.ok(given <= 3_300 - RECORD_MS - ANSWER_MS, `the query was given ${given} ms`);
   });
 
   it('changes nothing when WeChat Pay repeats what we know', async () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ANSWER_MS, RECORD_MS } from '../../../../lib/contracts/budget';
 import type { ContractState } from '../../../../lib/contracts/lifecycle';
 import type { ContractRecord } from '../../../../lib/contracts/model';
 import { type TerminateDeps, terminate } from '../../../../lib/contracts/terminate';
@@ -10,7 +11,7 @@ import {
   WechatPayRejected,
   WechatPayUnavailable,
 } from '../../../../lib/errors';
-import type { WechatPayRequest, WechatPayResponse } from '../../../../lib/wechatpay/client';
+import type { SendOptions, WechatPayRequest, WechatPayResponse } from '../../../../lib/wechatpay/client';
 import { contractPath, TERMINATE_PATH } from '../../../../lib/wechatpay/credit-repayment';
 import { PERSON, PRESIGNED_BY_US } from '../../../support/contracts/fixtures';
 import { gatewayDouble } from '../../../support/contracts/gateway';
@@ -26,10 +27,14 @@ type Answer = (request: WechatPayRequest) => unknown;
 /** WeChat Pay as terminate sees it: `terminate` answers the POST, `query` the GET; each returns JSON or throws. */
 function gateway(terminateAnswer: Answer, query: Answer = () => notFound()) {
   const calls: WechatPayRequest[] = [];
+  /** What each call was given of the function's time. */
+  const given: number[] = [];
   return gatewayDouble({
     calls,
-    async call(request: WechatPayRequest): Promise<WechatPayResponse> {
+    given,
+    async call(request: WechatPayRequest, options?: SendOptions): Promise<WechatPayResponse> {
       calls.push(request);
+      given.push(options?.remainingMs?.() ?? Number.NaN);
       const body = request.method === 'POST' ? terminateAnswer(request) : query(request);
       if (body instanceof Error) throw body;
       const bytes = Buffer.from(body === undefined ? '' : JSON.stringify(body));
@@ -303,5 +308,32 @@ describe('terminate', () => {
       'the callback’s record, unchanged',
     );
     assert.equal((await store.get(CODE))?.version, 4, 'no second write');
+  });
+
+  it('within the function’s time: WeChat Pay’s calls keep time to record the outcome; a write that hangs is not waited for', async () => {
+    const { deps, store, wechatpay } = setup(
+      'SIGNED',
+      () => undefined,
+      () => info(),
+    );
+    const deadline = Date.now() + 3_500;
+    store.save = () => new Promise(() => {});
+    const started = Date.now();
+    await assert.rejects(
+      terminate(
+        deps,
+        CODE,
+        { contract_termination_remark: REMARK },
+        { remainingMs: () => deadline - Date.now() },
+      ),
+      /recording the termination got no answer in the time the function had left/,
+    );
+    assert.ok(Date.now() - started < 3_500 - ANSWER_MS + 200, 'answered before the deadline');
+    assert.deepEqual(
+      wechatpay.calls.map((c) => c.method),
+      ['POST', 'GET'],
+      'the empty answer was confirmed by the query',
+    );
+    for (const ms of wechatpay.given) assert.ok(ms <= 3_500 - ANSWER_MS - RECORD_MS, `given ${ms} ms`);
   });
 });

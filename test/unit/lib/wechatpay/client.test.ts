@@ -307,6 +307,35 @@ describe('WechatPayClient', () => {
     assert.equal((capped as Error).message, 'timed out after 100 ms');
   });
 
+  it('within the caller’s time: each attempt waits at most what is left, and none starts with under 1 s', async () => {
+    const deadline = Date.now() + 1300;
+    replies.push(hang, hang, hang);
+    const error = await caught(
+      client({ timeoutMs: 5000 }).call(
+        { method: 'GET', path: '/v3/x' },
+        { retry: true, remainingMs: () => deadline - Date.now() },
+      ),
+    );
+    // One attempt of what was left; after it, no time for another: no resend.
+    assert.match((error as Error).message, /^timed out after 1[23]\d\d ms$/);
+    assert.equal(seen.length, 1);
+
+    const unsent = await caught(client().call({ method: 'GET', path: '/v3/x' }, { remainingMs: () => 999 }));
+    assert.ok(unsent instanceof WechatPayUnavailable);
+    assert.equal(unsent.message, "not sent: only 999 ms of the caller's time left");
+    assert.equal(seen.length, 1, 'nothing sent');
+  });
+
+  it('within the caller’s time: resends while the time holds another attempt', async () => {
+    replies.push(reply(500, '{"code":"SYSTEM_ERROR","message":"x"}'), reply(200, '{"ok":true}'));
+    const response = await client().call(
+      { method: 'GET', path: '/v3/x' },
+      { retry: true, remainingMs: () => 20_000 },
+    );
+    assert.deepEqual(response.json(), { ok: true });
+    assert.equal(seen.length, 2);
+  });
+
   it('times out a hanging server after timeoutMs', async () => {
     replies.push(hang);
     const started = Date.now();

@@ -1,12 +1,16 @@
 /**
- * The time a presign has: Lambda stops the function at its timeout, mid-flight, whatever is pending. So every
- * step is bounded by what is left, and time is always kept back to record the outcome and answer: a function
- * that runs out records what it knows (PRESIGN_UNKNOWN, a resumable claim) instead of leaving the claim to guess.
+ * The time an invocation has: Lambda stops a function at its timeout, mid-flight, whatever is pending. So every
+ * step is bounded by what is left, and time is always kept back for what must follow it (recording an outcome,
+ * moving a record back in a queue, keeping an unpublished event) and for the answer. A function that runs out
+ * reports what it knows instead of being killed: presign records PRESIGN_UNKNOWN or a resumable claim, a callback
+ * is answered 500 so that WeChat Pay resends it, a reconcile run moves what it did not finish back in its queue,
+ * the publisher keeps what it did not publish. Every handler passes `remainingTime(context)`.
  */
 
 import { DependencyUnavailable } from '../errors';
+import { MIN_ATTEMPT_MS } from '../wechatpay/client';
 
-/** What is left of the invocation (the handler passes Lambda's `context.getRemainingTimeInMillis`). */
+/** What is left of the invocation. */
 export interface Budget {
   remainingMs(): number;
 }
@@ -14,14 +18,24 @@ export interface Budget {
 /** No deadline: unit tests, benchmarks. */
 export const UNBOUNDED: Budget = { remainingMs: () => Number.POSITIVE_INFINITY };
 
+/** Lambda's own clock of the invocation (`context.getRemainingTimeInMillis`). */
+export const remainingTime = (context: { getRemainingTimeInMillis(): number }): Budget => ({
+  remainingMs: () => context.getRemainingTimeInMillis(),
+});
+
+/** `budget` with `ms` more kept back: what a step may use when other work must still follow it. */
+export const keeping = (budget: Budget, ms: number): Budget => ({
+  remainingMs: () => budget.remainingMs() - ms,
+});
+
 /** Kept back at every step for the answer itself (and the wrapper's log and metric flush). */
 export const ANSWER_MS = 500;
 
 /** Kept back before an outcome is recorded: one conditional write, read back if its answer was lost. */
 export const RECORD_MS = 2500;
 
-/** Less than this left for WeChat Pay to answer, and an attempt is not started. */
-export const MIN_ATTEMPT_MS = 1000;
+/** Less than this left for WeChat Pay to answer, and an attempt is not started (the client's own rule). */
+export { MIN_ATTEMPT_MS };
 
 /** Time left for work that must still leave room to record its outcome and answer. */
 export function beforeRecording(budget: Budget): number {
@@ -30,8 +44,8 @@ export function beforeRecording(budget: Budget): number {
 
 /**
  * `work`, or `late()` once `ms` have passed without it settling. Work that lost the race goes on unobserved
- * (its failure is swallowed, never an unhandled rejection); whatever it wrote is found by the claim's own rules
- * (claim token, lease) on the next attempt.
+ * (its failure is swallowed, never an unhandled rejection); what it wrote is conditional, so whoever comes next
+ * finds it (a claim's token and lease, a record's version, a notification's id).
  */
 export function beforeDeadline<T>(work: Promise<T>, ms: number, late: () => Error): Promise<T> {
   if (ms === Number.POSITIVE_INFINITY) return work;
@@ -41,6 +55,16 @@ export function beforeDeadline<T>(work: Promise<T>, ms: number, late: () => Erro
     timer = setTimeout(() => reject(late()), Math.max(0, ms));
   });
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
+/** `work` within what `budget` has left, or a DependencyUnavailable naming what did not answer in time. */
+export function inTime<T>(
+  budget: Budget,
+  work: Promise<T>,
+  dependency: string,
+  operation: string,
+): Promise<T> {
+  return beforeDeadline(work, budget.remainingMs(), () => late(dependency, operation));
 }
 
 /** A dependency that did not answer in the time the function had left. */

@@ -1,0 +1,91 @@
+import type { APIGatewayProxyEventV2, EventBridgeEvent, SQSEvent } from 'aws-lambda';
+import { ValidationFailed } from '../errors';
+
+/**
+ * What a function was invoked with, recognised once at the edge so that no use case ever sees an envelope:
+ * an API Gateway (payload 2.0) request, an EventBridge event (a rule's target), an SQS batch (an event source
+ * mapping) or, for a direct invocation (Step Functions, another Lambda), the command's body itself.
+ */
+export type Inbound =
+  | { kind: 'api'; event: APIGatewayProxyEventV2 }
+  | { kind: 'eventbridge'; event: EventBridgeEvent<string, unknown> }
+  | { kind: 'sqs'; event: SQSEvent }
+  | { kind: 'direct'; body: unknown };
+
+/**
+ * Keys that only an AWS envelope has at its top level (no command body of ours uses one). An object holding one
+ * that is none of the envelopes we take (API Gateway v1.0, an ALB, SNS, S3, a malformed EventBridge event) is
+ * refused here rather than validated as a body, whose refusal would only confuse its sender.
+ */
+const ENVELOPE_KEYS = [
+  'Records',
+  'requestContext',
+  'routeKey',
+  'httpMethod',
+  'detail-type',
+  'detail',
+  'source',
+  'version',
+];
+
+/** At most this many keys of what was received are named in a refusal, each cut to this many characters. */
+const MAX_KEYS_NAMED = 20;
+const MAX_KEY_CHARS = 64;
+
+export function decodeInbound(event: unknown): Inbound {
+  if (!isObject(event)) return { kind: 'direct', body: event };
+  if (isApiGatewayV2(event)) return { kind: 'api', event };
+  if (isEventBridge(event)) return { kind: 'eventbridge', event };
+  if (isSqsBatch(event)) return { kind: 'sqs', event };
+  if (ENVELOPE_KEYS.some((key) => key in event)) throw unknownEnvelope(event);
+  return { kind: 'direct', body: event };
+}
+
+/** API Gateway's HTTP API, payload 2.0: `version: "2.0"` and the request under `requestContext.http`. */
+export function isApiGatewayV2(event: unknown): event is APIGatewayProxyEventV2 {
+  return (
+    isObject(event) &&
+    event.version === '2.0' &&
+    typeof event.routeKey === 'string' &&
+    isObject(event.requestContext) &&
+    isObject(event.requestContext.http)
+  );
+}
+
+function isEventBridge(
+  event: Record<string, unknown>,
+): event is Record<string, unknown> & EventBridgeEvent<string, unknown> {
+  return (
+    event.version === '0' &&
+    typeof event.id === 'string' &&
+    typeof event['detail-type'] === 'string' &&
+    typeof event.source === 'string' &&
+    'detail' in event
+  );
+}
+
+function isSqsBatch(event: Record<string, unknown>): event is Record<string, unknown> & SQSEvent {
+  const records = event.Records;
+  return (
+    Array.isArray(records) &&
+    records.length > 0 &&
+    records.every((r) => isObject(r) && r.eventSource === 'aws:sqs' && typeof r.body === 'string')
+  );
+}
+
+/** Names what was received by its top-level keys only: a value may be anything, personal data included. */
+function unknownEnvelope(event: Record<string, unknown>): ValidationFailed {
+  const keys = Object.keys(event);
+  const named = keys.slice(0, MAX_KEYS_NAMED).map((key) => JSON.stringify(key.slice(0, MAX_KEY_CHARS)));
+  const more = keys.length > MAX_KEYS_NAMED ? ` and ${keys.length - MAX_KEYS_NAMED} more` : '';
+  return new ValidationFailed([
+    {
+      field: '',
+      issue: `is not an event this service takes (an API Gateway v2.0 request, an EventBridge event, an SQS batch or a command body); its top-level keys: ${named.join(', ')}${more}`,
+    },
+  ]);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

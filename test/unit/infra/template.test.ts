@@ -391,7 +391,7 @@ describe('packaged CloudFormation template', () => {
     assert.ok(arn.endsWith(`:parameter${next}`), arn);
   });
 
-  it('reads secrets and parameters through the extension layer for the region, arm64 like the functions; publish reads none', async () => {
+  it('reads secrets and parameters through the extension layer for the region, arm64 like the functions; publish and outbox read none', async () => {
     const published = readYaml(
       fileURLToPath(new URL('../../../infra/aws/parameters-secrets-extension.yml', import.meta.url)),
     ) as Record<string, string>;
@@ -410,7 +410,15 @@ describe('packaged CloudFormation template', () => {
       );
     }
     const functions = new Map(ofType('AWS::Lambda::Function'));
-    for (const id of ['Presign', 'Notify', 'Contracts', 'Reconcile', 'Certificates', 'Repayments']) {
+    for (const id of [
+      'Presign',
+      'Notify',
+      'Notifications',
+      'Contracts',
+      'Reconcile',
+      'Certificates',
+      'Repayments',
+    ]) {
       const fn = functions.get(`${id}LambdaFunction`);
       assert.deepEqual(fn?.Properties.Layers, [expected], id);
       assert.deepEqual(fn?.Properties.Architectures, ['arm64'], id);

@@ -4,8 +4,9 @@
  * processes of the `require()` of the bundle, timed inside the child with process.hrtime.
  *
  * Beside them, reference bundles that only import and instantiate the AWS SDK clients a function family uses
- * (our floor), and attribution bundles (the reference plus one of our other dependencies) that show where the
- * rest of the load time goes.
+ * (our floor), and attribution bundles (the reference plus one of our other dependencies, or one we chose not to
+ * bundle) that show where the rest of the load time goes. Every load is timed on this process's Node and, when it
+ * is installed, on Node 24 (the deploy runtime: node24.ts).
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -14,8 +15,9 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { build, type Metafile } from 'esbuild';
 import { median, round } from './measure';
+import { node24 } from './node24';
 
-export const FUNCTIONS = ['presign', 'notify', 'contracts', 'reconcile', 'publish'] as const;
+export const FUNCTIONS = ['presign', 'notify', 'contracts', 'reconcile', 'repayments', 'publish'] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
 
 /** Which reference each function is held to: the SDK clients its family really uses. */
@@ -23,19 +25,21 @@ export const REFERENCE_OF: Record<FunctionName, string> = {
   presign: 'reference',
   contracts: 'reference',
   reconcile: 'reference',
+  repayments: 'reference',
   notify: 'reference_notify',
   publish: 'reference_publish',
 };
 
 /**
  * The design floor: the reference plus what the design itself requires of every deployed function (Powertools
- * Parameters for the SSM / Secrets Manager key material, Powertools Logger, Metrics and Tracer, middy; see
- * bench/README.md). What a function loads beyond it is our own code and our own choices (zod, KMS in notify).
+ * Logger and Metrics, middy; key material comes through the Parameters and Secrets extension over HTTP, tracing
+ * is Lambda's own: bench/README.md). What a function loads beyond it is our own code and our own choices.
  */
 export const SPEC_FLOOR_OF: Record<FunctionName, string> = {
   presign: 'spec_floor',
   contracts: 'spec_floor',
   reconcile: 'spec_floor',
+  repayments: 'spec_floor',
   notify: 'spec_floor_notify',
   publish: 'spec_floor_publish',
 };
@@ -49,13 +53,19 @@ const EVENTBRIDGE = `import { EventBridgeClient } from '@aws-sdk/client-eventbri
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 export const eventbridge = new EventBridgeClient({});
 export const toRecord = unmarshall;`;
-const PARAMETERS = `import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
-import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
-export const parameters = [getSecret, getParameter];`;
+const EXTENSION = `import { parametersExtension } from './lib/aws/parameters-extension';
+export const keys = parametersExtension({ port: 2773 });`;
 const TRACER = `import { Tracer } from '@aws-lambda-powertools/tracer';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 export const tracer = new Tracer({ serviceName: 'bench' });
 export const tracing = captureLambdaHandler;`;
+// The least an in-process OpenTelemetry tracer needs: a registered provider (context manager, span processor)
+// and the API; an exporter comes on top of it.
+const OPENTELEMETRY = `import { trace } from '@opentelemetry/api';
+import { BatchSpanProcessor, NodeTracerProvider, InMemorySpanExporter } from '@opentelemetry/sdk-trace-node';
+const provider = new NodeTracerProvider({ spanProcessors: [new BatchSpanProcessor(new InMemorySpanExporter())] });
+provider.register();
+export const tracer = trace.getTracer('bench');`;
 const LOGGING = `import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics } from '@aws-lambda-powertools/metrics';
@@ -68,9 +78,9 @@ const REFERENCES: Record<string, string> = {
   reference: `${DYNAMODB}\n${KMS}`,
   reference_notify: DYNAMODB,
   reference_publish: EVENTBRIDGE,
-  spec_floor: [DYNAMODB, KMS, PARAMETERS, TRACER, LOGGING].join('\n'),
-  spec_floor_notify: [DYNAMODB, PARAMETERS, TRACER, LOGGING].join('\n'),
-  spec_floor_publish: [EVENTBRIDGE, TRACER, LOGGING].join('\n'),
+  spec_floor: [DYNAMODB, KMS, LOGGING].join('\n'),
+  spec_floor_notify: [DYNAMODB, LOGGING].join('\n'),
+  spec_floor_publish: [EVENTBRIDGE, LOGGING].join('\n'),
 };
 
 /** The presign family's reference plus one dependency each: what that dependency adds to a cold load. */
@@ -79,8 +89,9 @@ const ATTRIBUTION: Record<string, string> = {
 export const schema = z.strictObject({ code: z.string().regex(/^[0-9A-Za-z]+$/) });`,
   'zod/mini (the same schema)': `import * as z from 'zod/mini';
 export const schema = z.strictObject({ code: z.string().check(z.regex(/^[0-9A-Za-z]+$/)) });`,
-  'Powertools Parameters (SSM + Secrets Manager clients)': PARAMETERS,
-  'Powertools Tracer (aws-xray-sdk-core)': TRACER,
+  'our Parameters and Secrets extension adapter (node:http)': EXTENSION,
+  'Powertools Tracer (aws-xray-sdk-core), not bundled': TRACER,
+  'minimal OpenTelemetry SDK (sdk-trace-node, registered), not bundled': OPENTELEMETRY,
   'Powertools Logger + Metrics, middy': LOGGING,
 };
 
@@ -92,6 +103,16 @@ export interface BundlesResult {
   cold_load_cpu_ms: Record<string, number>;
   /** Each function's cold load over its reference's. */
   cold_load_ratio: Record<FunctionName, number>;
+  /** The same loads on Node 24 (the deploy runtime), when it is installed (node24.ts); null otherwise. */
+  node24: {
+    version: string;
+    cold_load_ms: Record<string, number>;
+    cold_load_cpu_ms: Record<string, number>;
+    cold_load_ratio: Record<FunctionName, number>;
+    attribution_ms: Record<string, number>;
+  } | null;
+  /** What no bundle may hold, found in each function's bundle (its package in the metafile, or its service id). */
+  forbidden_in_bundle: Record<FunctionName, string[]>;
   /** Each function's cold load over its design floor's: what our code and our own choices add. */
   cold_load_spec_ratio: Record<FunctionName, number>;
   /** Whether each function's bundle holds the KMS client (its code or its service id). */
@@ -108,7 +129,7 @@ const RUNS = 20;
 const TOP_PACKAGES = 8;
 
 // Serverless's custom.esbuild: bundle, minify, no sourcemap, node24, cjs, platform node, nothing external.
-const OPTIONS = {
+export const BUNDLE_OPTIONS = {
   bundle: true,
   minify: true,
   sourcemap: false,
@@ -146,7 +167,7 @@ export async function run(): Promise<BundlesResult> {
     for (const fn of FUNCTIONS) {
       const file = join(dir, `${fn}.js`);
       const result = await build({
-        ...OPTIONS,
+        ...BUNDLE_OPTIONS,
         entryPoints: [join(root, 'functions', `${fn}.ts`)],
         outfile: file,
       });
@@ -157,18 +178,18 @@ export async function run(): Promise<BundlesResult> {
     for (const [name, code] of [...Object.entries(REFERENCES), ...extra]) {
       const file = join(dir, `${name.replace(/\W+/g, '_')}.js`);
       const result = await build({
-        ...OPTIONS,
+        ...BUNDLE_OPTIONS,
         stdin: { contents: code, resolveDir: root, loader: 'ts', sourcefile: `${name}.ts` },
         outfile: file,
       });
       outputs.set(name, { file, bytes: outputBytes(result.metafile), metafile: result.metafile });
     }
 
-    const times = await coldLoads(
-      dir,
-      [...outputs].map(([name, o]) => [name, o.file] as const),
-    );
+    const bundles = [...outputs].map(([name, o]) => [name, o.file] as const);
+    const times = await coldLoads(dir, bundles, process.execPath);
     const ms = (name: string) => times.get(name)?.ms as number;
+    const on24 = node24();
+    const times24 = on24 ? await coldLoads(dir, bundles, on24.path) : undefined;
     const bundle_bytes = Object.fromEntries([...outputs].map(([name, o]) => [name, o.bytes]));
     const cold_load_ms = Object.fromEntries([...times].map(([name, t]) => [name, round(t.ms)]));
     const cold_load_cpu_ms = Object.fromEntries([...times].map(([name, t]) => [name, round(t.cpu_ms)]));
@@ -186,6 +207,26 @@ export async function run(): Promise<BundlesResult> {
       cold_load_cpu_ms,
       cold_load_ratio: fnRecord((fn) => round(ms(fn) / ms(REFERENCE_OF[fn]), 3)),
       cold_load_spec_ratio: fnRecord((fn) => round(ms(fn) / ms(SPEC_FLOOR_OF[fn]), 3)),
+      node24:
+        on24 && times24
+          ? {
+              version: on24.version,
+              cold_load_ms: Object.fromEntries([...times24].map(([name, t]) => [name, round(t.ms)])),
+              cold_load_cpu_ms: Object.fromEntries([...times24].map(([name, t]) => [name, round(t.cpu_ms)])),
+              cold_load_ratio: fnRecord((fn) =>
+                round((times24.get(fn)?.ms as number) / (times24.get(REFERENCE_OF[fn])?.ms as number), 3),
+              ),
+              attribution_ms: Object.fromEntries(
+                Object.keys(ATTRIBUTION).map((name) => [
+                  name,
+                  round((times24.get(name)?.ms as number) - (times24.get('reference')?.ms as number)),
+                ]),
+              ),
+            }
+          : null,
+      forbidden_in_bundle: fnRecord((fn) =>
+        forbidden((outputs.get(fn) as { metafile: Metafile }).metafile, texts.get(fn) ?? ''),
+      ),
       kms_client: fnRecord(holdsKms),
       kms_loaded_at_cold_start: Object.fromEntries(
         await Promise.all(FUNCTIONS.map(async (fn) => [fn, await loadsKms(root, dir, fn)] as const)),
@@ -207,7 +248,7 @@ export async function run(): Promise<BundlesResult> {
 async function loadsKms(root: string, dir: string, fn: FunctionName): Promise<boolean> {
   const file = join(dir, `${fn}-kms-external.js`);
   await build({
-    ...OPTIONS,
+    ...BUNDLE_OPTIONS,
     external: ['@aws-sdk/client-kms'],
     entryPoints: [join(root, 'functions', `${fn}.ts`)],
     outfile: file,
@@ -219,6 +260,26 @@ require(${JSON.stringify(file)}); process.stdout.write(String(kms));`;
   return stdout.trim() === 'true';
 }
 
+/**
+ * What no function may bundle: an SSM or Secrets Manager client (key material comes through the Parameters and
+ * Secrets extension) and the X-Ray SDK or Powertools Tracer (its support ends 2027-02-25). By package, and by the
+ * service ids a copy under another name would still carry (SSM's `AmazonSSM`, Secrets Manager's JSON target).
+ */
+const FORBIDDEN_PACKAGES = [
+  '@aws-sdk/client-ssm',
+  '@aws-sdk/client-secrets-manager',
+  '@aws-lambda-powertools/parameters',
+  '@aws-lambda-powertools/tracer',
+  'aws-xray-sdk-core',
+];
+const FORBIDDEN_TEXT = [/AmazonSSM\b/, /secretsmanager\.GetSecretValue/];
+
+function forbidden(metafile: Metafile, text: string): string[] {
+  const inputs = Object.values(metafile.outputs).flatMap((o) => Object.keys(o.inputs));
+  const packages = FORBIDDEN_PACKAGES.filter((pkg) => inputs.some((i) => i.includes(`node_modules/${pkg}/`)));
+  return [...packages, ...FORBIDDEN_TEXT.filter((re) => re.test(text)).map((re) => re.source)];
+}
+
 const outputBytes = (metafile: Metafile): number =>
   Object.values(metafile.outputs).reduce((sum, o) => sum + o.bytes, 0);
 
@@ -227,7 +288,11 @@ const outputBytes = (metafile: Metafile): number =>
  * phase is spread over all of them. Warnings are off: Node 20 makes the SDK print a support notice, which
  * Lambda's Node 22 does not.
  */
-async function coldLoads(dir: string, bundles: (readonly [string, string])[]): Promise<Map<string, Load>> {
+async function coldLoads(
+  dir: string,
+  bundles: (readonly [string, string])[],
+  node: string,
+): Promise<Map<string, Load>> {
   const env = {
     PATH: process.env.PATH ?? '',
     AWS_REGION: 'ap-southeast-1',
@@ -237,7 +302,7 @@ async function coldLoads(dir: string, bundles: (readonly [string, string])[]): P
   const samples = new Map<string, Load[]>(bundles.map(([name]) => [name, []]));
   for (let i = 0; i < RUNS; i++) {
     for (const [name, file] of bundles) {
-      const { stdout } = await run$(process.execPath, ['--no-warnings', join(dir, 'load.cjs'), file], {
+      const { stdout } = await run$(node, ['--no-warnings', join(dir, 'load.cjs'), file], {
         env,
       });
       samples.get(name)?.push(JSON.parse(stdout) as Load);

@@ -10,6 +10,7 @@ const phases = {
   notify: () => import('./notify'),
   keepalive: () => import('./keepalive'),
   bundles: () => import('./bundles'),
+  first: () => import('./first'),
   local: () => import('./local'),
   repaymentDay: () => import('./repayment-day'),
 };

@@ -66,7 +66,7 @@ export async function run(): Promise<LocalResult> {
       (_, i) => `${prefix}${String(i).padStart(6, '0')}`,
     );
     await putPresigned(stack, codes);
-    const apiV3Key = stack.env.WECHATPAY_APIV3_KEY as string;
+    const apiV3Key = stack.keyMaterial.apiV3Key;
     const sealed = codes.map((code) =>
       sealCallback({
         platformKey: platform.privateKey,

@@ -5,12 +5,18 @@
  * - overhead: `presign()` with stand-ins that answer instantly and do no RSA (no KMS signature, no OAEP):
  *   validation, the request HMAC, the record, the claim and update in memory, JSON, the answer's parsing.
  * - handler: the same through functions/presign.ts (middy, Powertools, settings and key checks per call).
+ * - tracing: the overhead before the handler is loaded, after it (Lambda's active tracing alone: nothing in the
+ *   process), then with each in-process tracer the choice was made against: a minimal OpenTelemetry SDK with a
+ *   span per presign, then Powertools Tracer's X-Ray SDK (last: its async hooks cannot be removed once loaded).
  * - overlap: the real WechatPayClient and a real presign with injected latencies, against the ideal
  *   max(claim, sign) + WeChat Pay + store.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { sign } from 'node:crypto';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { ContractState } from '../lib/contracts/lifecycle';
@@ -34,14 +40,28 @@ import {
 } from './fixtures';
 import { apiEvent, lambdaContext, serviceEnv } from './lambda';
 import { compare, median, round } from './measure';
+import { TRACING_OPTIONS, type TracingOption } from './tracing-options';
 
 export interface PresignResult {
+  /** After functions/presign.ts is loaded: with the tracing chosen (Lambda's own), what a deployed presign costs. */
   overhead_us: number;
   /**
-   * The same, measured before functions/presign.ts is loaded: Powertools Tracer loads aws-xray-sdk-core, whose
-   * cls-hooked namespace enables async_hooks (init/destroy) for every promise of the process from then on.
+   * Presign's own CPU with each tracing option, each measured in fresh processes (tracing.ts), so that no option
+   * inherits another's hooks or the JIT state the others left: what each adds to every request.
    */
-  overhead_before_tracer_us: number;
+  tracing_us: {
+    /** No tracer and functions/presign.ts not loaded. */
+    before_handler: number;
+    /** functions/presign.ts loaded: the tracing chosen (Lambda's own) adds nothing in-process. */
+    handler_loaded: number;
+    /** A registered NodeTracerProvider (AsyncLocalStorage context manager) and one span around each presign. */
+    opentelemetry_span: number;
+    /**
+     * After Powertools Tracer loaded aws-xray-sdk-core, whose cls-hooked namespace enables async_hooks
+     * (init/destroy) for every promise of the process; no segment is even recorded.
+     */
+    xray_sdk_loaded: number;
+  };
   handler_overhead_us: number;
   /** Parts of the handler's extra cost, each alone: what the middy layer spends its time on. */
   handler_parts_us: { deps_per_invocation: number; log_line: number; metrics_flush: number };
@@ -63,6 +83,9 @@ interface Latencies {
   wechatpay: number;
   dynamodb_store: number;
 }
+
+const run$ = promisify(execFile);
+const TRACING = join(import.meta.dirname, 'tracing.ts');
 
 const LATENCIES: Latencies = { kms_sign: 50, dynamodb_claim: 20, wechatpay: 100, dynamodb_store: 20 };
 const OVERLAP_RUNS = 20;
@@ -106,22 +129,26 @@ function instantGateway(): WechatPayGateway {
 const deps = (store: MemoryContractStore, wechatpay: WechatPayGateway): PresignDeps =>
   presignTestDeps({ store, wechatpay, notifyUrl: NOTIFY_URL, clock: Date.now });
 
-export async function run(): Promise<PresignResult> {
-  const store = new MemoryContractStore();
+/** One presign on the instant stand-ins: the same body each time, the store emptied first (a first presign). */
+export function instantPresign(store = new MemoryContractStore()) {
   const instant = deps(store, instantGateway());
   const body = presignBody();
-  // The same body each time with the store emptied first: every call is a first presign of its code.
-  const once = async () => {
+  return async () => {
     store.items.clear();
     return presign(instant, 'H5', body);
   };
+}
+
+export async function run(): Promise<PresignResult> {
+  const store = new MemoryContractStore();
+  const body = presignBody();
+  const once = instantPresign(store);
   const first = await once();
   assert.ok(
     first.stored && !first.replayed && first.result.redirect_url,
     'stand-in presign did not complete',
   );
 
-  const beforeTracer = await compare({ overhead: once });
   const handler = await presignHandler(store);
   const event = apiEvent('POST', '/contracts/h5-presign', JSON.stringify(body));
   const context = lambdaContext('presign');
@@ -145,16 +172,51 @@ export async function run(): Promise<PresignResult> {
       metrics.publishStoredMetrics();
     },
   });
+  const afterHandler = await compare({ overhead: once });
+  const overlapped = await overlap();
+  const tracing = await tracingOptions();
   return {
-    overhead_us: round(times.us.overhead),
-    overhead_before_tracer_us: round(beforeTracer.us.overhead),
+    overhead_us: round(afterHandler.us.overhead),
+    tracing_us: tracing,
     handler_overhead_us: round(times.us.handler),
     handler_parts_us: {
       deps_per_invocation: round(times.us.deps),
       log_line: round(times.us.log),
       metrics_flush: round(times.us.metrics),
     },
-    overlap: await overlap(),
+    overlap: overlapped,
+  };
+}
+
+const TRACING_ROUNDS = 3;
+
+/**
+ * Presign's own CPU under each tracing option (bench/README.md, tracing): one fresh process per option and round
+ * (tracing.ts), the options taken in turn each round, and the median round kept.
+ */
+async function tracingOptions(): Promise<PresignResult['tracing_us']> {
+  const samples: Record<TracingOption, number[]> = {
+    before_handler: [],
+    handler_loaded: [],
+    opentelemetry_span: [],
+    xray_sdk_loaded: [],
+  };
+  for (let round = 0; round < TRACING_ROUNDS; round++) {
+    for (const option of TRACING_OPTIONS) {
+      const { stdout } = await run$(process.execPath, ['--import', 'tsx', '--no-warnings', TRACING, option], {
+        maxBuffer: 64 * 1024 * 1024,
+      });
+      const line = stdout.split('\n').find((l) => l.startsWith('TRACING '));
+      if (!line) throw new Error(`tracing.ts ${option} printed no result`);
+      samples[option].push(Number(line.slice('TRACING '.length)));
+    }
+  }
+  const summary = (option: TracingOption) => round(median(samples[option]));
+  return {
+    before_handler: summary('before_handler'),
+    handler_loaded: summary('handler_loaded'),
+    opentelemetry_span: summary('opentelemetry_span'),
+    xray_sdk_loaded: summary('xray_sdk_loaded'),
   };
 }
 

@@ -16,6 +16,7 @@ const PHASES = [
   'notify',
   'keepalive',
   'bundles',
+  'first',
   'local',
   'repaymentDay',
 ] as const satisfies readonly Phase[];

@@ -6,7 +6,9 @@
  *
  * Every configuration variable (README, "Configuration") that is set is honoured; only what is missing is
  * generated. With WECHATPAY_BASE_URL set, no simulator starts and the service talks to that WeChat Pay v3 peer
- * instead.
+ * instead. The key material (APIv3 key, request-hash key, WeChat Pay's public key), given or generated, is served
+ * by a local AWS Parameters and Secrets extension and named by secret ARN and parameter name, as deployed: the
+ * functions read it through the same code path as in Lambda.
  */
 import { createPublicKey } from 'node:crypto';
 import { join } from 'node:path';
@@ -25,6 +27,11 @@ import { LocalSecrets, randomApiV3Key, randomPublicKeyId, randomRequestHashKey, 
 import { type KmsStandIn, startKmsStandIn } from './kms/server';
 import { type LocalLambdaApi, startLambdaApi } from './lambda-api';
 import { ClockNotMovable, localRoutes } from './local-routes';
+import {
+  type LocalParametersExtension,
+  localSecretArn,
+  startParametersExtension,
+} from './parameters-extension';
 import { type LocalSchedules, startSchedules } from './schedules';
 import { type Simulator, type SimulatorOptions, startSimulator } from './simulator';
 import { type LocalStepFunctions, startStepFunctions } from './step-functions';
@@ -36,7 +43,10 @@ export interface LocalStackOptions {
   /** Project root (serverless.yml, infra/aws). */
   root?: string;
   host?: string;
-  /** 0 = a free port. Defaults: 3000, 3100, 4599, 8000, 3002 (Lambda Invoke API) and 3003 (Step Functions). */
+  /**
+   * 0 = a free port. Defaults: 3000, 3100, 4599, 8000, 3002 for the Lambda Invoke API, 3003 for Step Functions
+   * and 2773 for the Parameters and Secrets extension (the extension's own).
+   */
   ports?: {
     api?: number;
     simulator?: number;
@@ -44,6 +54,7 @@ export interface LocalStackOptions {
     dynamodb?: number;
     lambda?: number;
     states?: number;
+    extension?: number;
   };
   /** Configuration in; what is missing is generated. Default process.env. */
   env?: NodeJS.ProcessEnv;
@@ -84,6 +95,10 @@ export interface LocalStack {
   simulator?: Simulator;
   kms?: KmsStandIn;
   dynamodb?: DynamoDbLocal;
+  /** The Parameters and Secrets extension the functions read their key material from (put-secret-value: `putSecret`). */
+  extension: LocalParametersExtension;
+  /** The values the secrets and the parameter hold at start (the variables name them, as deployed). */
+  keyMaterial: KeyMaterial;
   /** The configuration the handlers run with (also applied to process.env). */
   env: Record<string, string>;
   /** Contract events the outbox published (unless a publisher was given). */
@@ -94,6 +109,19 @@ export interface LocalStack {
   drainEvents(): Promise<void>;
   close(): Promise<void>;
 }
+
+export interface KeyMaterial {
+  apiV3Key: string;
+  requestHashKey: string;
+  publicKeyPem: string;
+}
+
+/** The names serverless.yml gives the secrets and the parameter, for the local stage. */
+const NAMES = {
+  apiV3Key: 'wechatpay-credit-repayment/local/apiv3-key',
+  requestHashKey: 'wechatpay-credit-repayment/local/request-hash-key',
+  publicKey: '/wechatpay-credit-repayment/local/wechatpay-public-key',
+};
 
 const LOCAL_AWS = {
   AWS_REGION: 'ap-southeast-1',
@@ -192,8 +220,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     env.WECHATPAY_MERCHANT_SERIAL_NO =
       given.WECHATPAY_MERCHANT_SERIAL_NO || secrets.text('merchant-serial', randomSerial);
     env.WECHATPAY_SIGNING_KEY_ID = given.WECHATPAY_SIGNING_KEY_ID || 'alias/wechatpay-merchant';
-    env.WECHATPAY_APIV3_KEY = given.WECHATPAY_APIV3_KEY || secrets.text('apiv3-key', randomApiV3Key);
-    env.REQUEST_HASH_KEY = given.REQUEST_HASH_KEY || secrets.text('request-hash-key', randomRequestHashKey);
+    const apiV3Key = given.WECHATPAY_APIV3_KEY || secrets.text('apiv3-key', randomApiV3Key);
+    const requestHashKey = given.REQUEST_HASH_KEY || secrets.text('request-hash-key', randomRequestHashKey);
+    const extension = await startParametersExtension({
+      host,
+      port: options.ports?.extension ?? 2773,
+      log: (l) => log('secrets', l),
+    });
+    closers.push(() => extension.close());
+    env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT = String(extension.port);
+    env.AWS_SESSION_TOKEN = extension.token;
+    env.WECHATPAY_APIV3_KEY = localSecretArn(NAMES.apiV3Key);
+    env.REQUEST_HASH_KEY = localSecretArn(NAMES.requestHashKey);
+    extension.putSecret(env.WECHATPAY_APIV3_KEY, apiV3Key);
+    extension.putSecret(env.REQUEST_HASH_KEY, requestHashKey);
+    env.WECHATPAY_PUBLIC_KEY = NAMES.publicKey;
 
     let simulator: Simulator | undefined;
     let schedules: LocalSchedules | undefined;
@@ -239,14 +280,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (repaymentDay) env.REPAYMENT_DAY_STATE_MACHINE_ARN = repaymentDay.arn;
     env.WECHATPAY_NOTIFY_URL = given.WECHATPAY_NOTIFY_URL || `${api.url}/wechatpay/notifications`;
 
+    let publicKeyPem: string;
     if (given.WECHATPAY_BASE_URL) {
       env.WECHATPAY_BASE_URL = given.WECHATPAY_BASE_URL;
-      for (const name of ['WECHATPAY_PUBLIC_KEY_ID', 'WECHATPAY_PUBLIC_KEY'] as const) {
+      const [id, pem] = (['WECHATPAY_PUBLIC_KEY_ID', 'WECHATPAY_PUBLIC_KEY'] as const).map((name) => {
         const value = given[name];
         if (!value)
           throw new Error(`${name} is required when WECHATPAY_BASE_URL points at another WeChat Pay peer`);
-        env[name] = value;
-      }
+        return value;
+      }) as [string, string];
+      env.WECHATPAY_PUBLIC_KEY_ID = id;
+      publicKeyPem = pem;
     } else {
       const kmsClient = new KMSClient({ ...awsConfig, endpoint: env.AWS_ENDPOINT_URL_KMS });
       const keyId = env.WECHATPAY_SIGNING_KEY_ID;
@@ -261,7 +305,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           if (!PublicKey) throw new Error(`KMS returned no public key for ${keyId}`);
           return createPublicKey({ key: Buffer.from(PublicKey), format: 'der', type: 'spki' });
         },
-        apiV3Key: Buffer.from(env.WECHATPAY_APIV3_KEY),
+        apiV3Key: Buffer.from(apiV3Key),
         publicKey: {
           id: given.WECHATPAY_PUBLIC_KEY_ID || secrets.text('wechatpay-public-key-id', randomPublicKeyId),
           privateKey: secrets.rsaKey('wechatpay-platform-key.pem'),
@@ -281,8 +325,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       const platform = simulator.wechatpayPublicKey();
       env.WECHATPAY_BASE_URL = simulator.url;
       env.WECHATPAY_PUBLIC_KEY_ID = platform.id;
-      env.WECHATPAY_PUBLIC_KEY = platform.pem;
+      publicKeyPem = platform.pem;
     }
+    extension.putParameter(NAMES.publicKey, publicKeyPem);
     for (const name of [
       'EVENT_BUS_NAME',
       'WECHATPAY_TIMEOUT_MS',
@@ -318,6 +363,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(simulator ? { simulator } : {}),
       ...(kms ? { kms } : {}),
       ...(dynamodb ? { dynamodb } : {}),
+      extension,
+      keyMaterial: { apiV3Key, requestHashKey, publicKeyPem },
       env,
       events,
       repaymentEvents,

@@ -3,7 +3,8 @@
  * one ready line with every URL and a copy-paste presign `curl`. Ctrl-C stops everything.
  *
  * Ports: PORT (API, 3000), LAMBDA_PORT (Lambda Invoke API, 3002), STATES_PORT (Step Functions, 3003),
- * SIMULATOR_PORT (3100), KMS_PORT (4599), DYNAMODB_PORT (8000). LOCAL_SCHEDULE_SPEEDUP (default 10, 0 = off) compresses serverless.yml's schedules.
+ * SIMULATOR_PORT (3100), KMS_PORT (4599), DYNAMODB_PORT (8000), PARAMETERS_SECRETS_EXTENSION_HTTP_PORT (the
+ * Parameters and Secrets extension's, 2773). LOCAL_SCHEDULE_SPEEDUP (default 10, 0 = off) compresses serverless.yml's schedules.
  * Every configuration variable (README, "Configuration") that is set is honoured; generated keys live in .local/
  * (LOCAL_DATA_DIR moves them, so a test can run this without touching a developer's keys).
  */
@@ -61,6 +62,7 @@ async function main(): Promise<LocalStack> {
     simulator: port('SIMULATOR_PORT', 3100),
     kms: port('KMS_PORT', 4599),
     dynamodb: port('DYNAMODB_PORT', 8000),
+    extension: port('PARAMETERS_SECRETS_EXTENSION_HTTP_PORT', 2773),
   };
   const scheduleSpeedup = speedup();
   const needsDynamo = !process.env.AWS_ENDPOINT_URL_DYNAMODB;
@@ -76,6 +78,7 @@ async function main(): Promise<LocalStack> {
     [ports.simulator, 'SIMULATOR_PORT', !process.env.WECHATPAY_BASE_URL],
     [ports.kms, 'KMS_PORT', !process.env.AWS_ENDPOINT_URL_KMS],
     [ports.dynamodb, 'DYNAMODB_PORT', needsDynamo],
+    [ports.extension, 'PARAMETERS_SECRETS_EXTENSION_HTTP_PORT', true],
   ];
   await Promise.all(checks.filter(([, , used]) => used).map(([p, v]) => assertPortFree(p, '127.0.0.1', v)));
 
@@ -124,7 +127,8 @@ function readyLine(stack: LocalStack): string {
     `READY in ${since()}: API ${api} | demo ${api}/demo | OpenAPI ${api}/openapi.json | events ${api}/local/events | ` +
       `clock ${api}/local/clock | schedules ${api}/local/schedules | Lambda ${stack.lambda.url} | ` +
       `Step Functions ${stack.stepFunctions.url} | ` +
-      `WeChat Pay ${wechatpay} | KMS ${stack.env.AWS_ENDPOINT_URL_KMS} | DynamoDB ${stack.env.AWS_ENDPOINT_URL_DYNAMODB}`,
+      `WeChat Pay ${wechatpay} | KMS ${stack.env.AWS_ENDPOINT_URL_KMS} | DynamoDB ${stack.env.AWS_ENDPOINT_URL_DYNAMODB} | ` +
+      `secrets localhost:${stack.extension.port}`,
     'Try a presign:',
     `  curl -s -X POST ${api}/contracts/h5-presign -H 'content-type: application/json' -d '${JSON.stringify(body)}'`,
   ].join('\n');

@@ -1,7 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { tracer } from '../observability';
 import { timed } from './latency';
 
 /** Every AWS client but the callback path's: fail fast enough to answer API Gateway (29 s) with our own 503. */
@@ -26,24 +25,21 @@ export type DynamoProfile = 'api' | 'callback';
 const documentClients = new Map<DynamoProfile, DynamoDBDocumentClient>();
 let eventBridge: EventBridgeClient | undefined;
 
-/** The traced, timed DynamoDB document client of `profile` (its timeouts and retries). */
+/** The timed DynamoDB document client of `profile` (its timeouts and retries). */
 export function dynamoDocumentClient(profile: DynamoProfile = 'api'): DynamoDBDocumentClient {
   let client = documentClients.get(profile);
   if (!client) {
     const config = profile === 'callback' ? CALLBACK_CLIENT_CONFIG : AWS_CLIENT_CONFIG;
-    client = DynamoDBDocumentClient.from(
-      tracer.captureAWSv3Client(timed(new DynamoDBClient(config), 'DynamoDBLatency')),
-      { marshallOptions: { removeUndefinedValues: true } },
-    );
+    client = DynamoDBDocumentClient.from(timed(new DynamoDBClient(config), 'DynamoDBLatency'), {
+      marshallOptions: { removeUndefinedValues: true },
+    });
     documentClients.set(profile, client);
   }
   return client;
 }
 
-/** The traced, timed EventBridge client. */
+/** The timed EventBridge client. */
 export function eventBridgeClient(): EventBridgeClient {
-  eventBridge ??= tracer.captureAWSv3Client(
-    timed(new EventBridgeClient(AWS_CLIENT_CONFIG), 'EventBridgeLatency'),
-  );
+  eventBridge ??= timed(new EventBridgeClient(AWS_CLIENT_CONFIG), 'EventBridgeLatency');
   return eventBridge;
 }

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { KMSClient, type KMSClientConfig, SignCommand } from '@aws-sdk/client-kms';
 import { DependencyUnavailable } from '../errors';
-import { tracer } from '../observability';
 import type { Signer } from '../wechatpay/signer';
 import { dependencyUnavailable } from './dependency';
 import { timed } from './latency';
@@ -42,14 +41,14 @@ export type KmsProfile = 'api' | 'paced';
 const clients = new Map<KmsProfile, KMSClient>();
 
 /**
- * The merchant key's signer, on one traced and timed KMS client per profile and container. A paced job passes
- * a config without retries: an SDK retry of a throttled Sign is one more call against the quota that the job's
- * pacer neither sees nor spaces.
+ * The merchant key's signer, on one timed KMS client per profile and container. A paced job passes a config
+ * without retries: an SDK retry of a throttled Sign is one more call against the quota that the job's pacer
+ * neither sees nor spaces.
  */
 export function kmsSigner(keyId: string, config: KMSClientConfig, profile: KmsProfile = 'api'): KmsSigner {
   let client = clients.get(profile);
   if (!client) {
-    client = tracer.captureAWSv3Client(timed(new KMSClient(config), 'KmsLatency'));
+    client = timed(new KMSClient(config), 'KmsLatency');
     clients.set(profile, client);
   }
   return new KmsSigner(client, keyId);

@@ -1,5 +1,4 @@
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { tracer } from '../observability';
 import type { DayRunInput, DayRunStarter } from '../repayments/day-start';
 import { AWS_CLIENT_CONFIG } from './clients';
 import { dependencyUnavailable } from './dependency';
@@ -14,7 +13,7 @@ export class SfnRunStarter implements DayRunStarter {
   constructor(private readonly stateMachineArn: string) {}
 
   async start(name: string, input: DayRunInput): Promise<string> {
-    client ??= tracer.captureAWSv3Client(new SFNClient(AWS_CLIENT_CONFIG));
+    client ??= new SFNClient(AWS_CLIENT_CONFIG);
     try {
       const { executionArn } = await client.send(
         new StartExecutionCommand({

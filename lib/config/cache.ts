@@ -7,7 +7,7 @@ import type { Clock } from '../wechatpay/clock';
  * - a failed load is never kept, so the next invocation tries again;
  * - callers arriving while a load runs share it.
  * What is read from outside the process (SSM, Secrets Manager, the stored platform certificates) ages out after
- * POWERTOOLS_PARAMETERS_MAX_AGE; what is built from it (a function's dependencies) is keyed by it, so it is
+ * KEY_MATERIAL_MAX_AGE_S; what is built from it (a function's dependencies) is keyed by it, so it is
  * rebuilt exactly when its inputs change.
  */
 export class Cached<T> {

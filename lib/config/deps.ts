@@ -6,6 +6,7 @@ import { DynamoRepaymentNotificationStore } from '../aws/dynamo-repayment-notifi
 import { DynamoRepaymentStore } from '../aws/dynamo-repayment-store';
 import { EventBridgePublisher, LogPublisher } from '../aws/eventbridge-publisher';
 import { DynamoOutbox } from '../aws/outbox';
+import { parametersExtension } from '../aws/parameters-extension';
 import type { ApplyNotificationDeps } from '../contracts/notifications';
 import type { OutboxDeps } from '../contracts/outbox';
 import type { PlatformCertificateSet } from '../contracts/ports';
@@ -30,6 +31,7 @@ import { type Keys, loadKeys } from './secrets';
 import {
   type PresignSettings,
   readEventSettings,
+  readExtensionSettings,
   readPresignSettings,
   readSettings,
   type Settings,
@@ -58,13 +60,16 @@ export function builder<D, S extends Settings = Settings>(
   const built = new Cached<D>(runtime.clock);
   return async (settings) => {
     const [keys, platform] = await Promise.all([
-      loadKeys(settings, needs.apiV3Key, runtime.keys),
+      loadKeys(settings, needs.apiV3Key, runtime.keys, keyStore(runtime)),
       needs.platform ? storedCertificates(runtime, settings) : [],
     ]);
     const inputs = { settings, keys, platform };
     return built.get(JSON.stringify(inputs), Number.POSITIVE_INFINITY, () => build(inputs));
   };
 }
+
+/** The Parameters and Secrets extension, as this invocation's environment says where it is. */
+const keyStore = (runtime: Runtime) => parametersExtension(readExtensionSettings(runtime.env));
 
 /** Reconcile's policy, and where every contract write places the record in its queue. */
 function recheckOf(settings: Settings): { recheck: RecheckPolicy; schedule: Schedule } {
@@ -106,7 +111,8 @@ export function presignDeps(runtime: Runtime = processRuntime): Wiring<PresignDe
   return wire(runtime, async () => {
     const settings = readSettings(runtime.env);
     const presign = readPresignSettings(runtime.env);
-    const hashKeys = await loadRequestHashKeys(presign, settings.parametersMaxAge * 1000, runtime.keys);
+    const maxAgeMs = settings.keyMaterialMaxAge * 1000;
+    const hashKeys = await loadRequestHashKeys(presign, maxAgeMs, runtime.keys, keyStore(runtime));
     return build({ ...settings, presign, hashKeys });
   });
 }

@@ -1,5 +1,6 @@
 import type { LoanType } from '../repayments/validation';
-import { Reader, readSettings, type Settings } from './settings';
+import { Reader } from './reader';
+import { readSettings, type Settings } from './settings';
 
 /**
  * The repayment functions' configuration (README "Configuration"), beside settings.ts and read by its Reader, so

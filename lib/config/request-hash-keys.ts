@@ -1,5 +1,4 @@
-import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
-import type { KeyCache } from './secrets';
+import { isSecretArn, type KeyCache, type KeyStore, secretOrValue } from './secrets';
 import type { PresignSettings } from './settings';
 
 /** The keys of the request hash, as bytes: the current one, and during a rotation the previous one. */
@@ -8,7 +7,6 @@ export interface RequestHashKeys {
   previous?: Buffer;
 }
 
-const SECRET_ARN = 'arn:aws:secretsmanager:';
 /** Secrets Manager's label for a secret's version before the current one (what `put-secret-value` keeps). */
 const PREVIOUS_VERSION = 'AWSPREVIOUS';
 /** An HMAC-SHA256 key shorter than its 32-byte output would weaken it. */
@@ -17,20 +15,23 @@ const MIN_KEY_BYTES = 32;
 /**
  * REQUEST_HASH_KEY and REQUEST_HASH_KEY_PREVIOUS resolved (README "Configuration"): a secret ARN is read from
  * Secrets Manager, `AWSPREVIOUS` is the previous version of REQUEST_HASH_KEY's secret, anything else is the key
- * itself. Each is kept `maxAgeMs` in `cache`, so a rotated secret is seen within POWERTOOLS_PARAMETERS_MAX_AGE.
+ * itself. Each is kept `maxAgeMs` in `cache`, so a rotated secret is seen within KEY_MATERIAL_MAX_AGE_S.
  */
 export async function loadRequestHashKeys(
   s: PresignSettings,
   maxAgeMs: number,
   cache: KeyCache,
+  store: KeyStore,
 ): Promise<RequestHashKeys> {
   const { requestHashKey: current, requestHashKeyPrevious: previous } = s;
   const [currentKey, previousKey] = await Promise.all([
-    cache.requestHashKey.get(current, maxAgeMs, () => resolve(current)),
+    cache.requestHashKey.get(current, maxAgeMs, () => secretOrValue(store, 'REQUEST_HASH_KEY', current)),
     previous === undefined
       ? undefined
       : cache.requestHashKeyPrevious.get(`${current}\n${previous}`, maxAgeMs, () =>
-          previous === PREVIOUS_VERSION ? previousVersion(current) : resolve(previous),
+          previous === PREVIOUS_VERSION
+            ? previousVersion(store, current)
+            : secretOrValue(store, 'REQUEST_HASH_KEY_PREVIOUS', previous),
         ),
   ]);
   checkKey('REQUEST_HASH_KEY', currentKey);
@@ -43,28 +44,17 @@ export async function loadRequestHashKeys(
   };
 }
 
-async function resolve(value: string): Promise<string> {
-  if (!value.startsWith(SECRET_ARN)) return value;
-  return (await getSecret<string>(value, { maxAge: 0 })) ?? '';
-}
-
 /**
  * The version of REQUEST_HASH_KEY's secret before the current one; none before the first rotation (so that a
  * deploy may name it before `put-secret-value` makes it exist, and no replay breaks in between).
  */
-async function previousVersion(current: string): Promise<string | undefined> {
-  if (!current.startsWith(SECRET_ARN)) {
+async function previousVersion(store: KeyStore, current: string): Promise<string | undefined> {
+  if (!isSecretArn(current)) {
     throw new Error(
       `REQUEST_HASH_KEY_PREVIOUS=${PREVIOUS_VERSION} needs REQUEST_HASH_KEY to be a secret ARN`,
     );
   }
-  try {
-    return await getSecret<string>(current, { maxAge: 0, sdkOptions: { VersionStage: PREVIOUS_VERSION } });
-  } catch (error) {
-    const cause = (error as { cause?: { name?: string } }).cause;
-    if (cause?.name === 'ResourceNotFoundException') return undefined;
-    throw error;
-  }
+  return store.secret(current, PREVIOUS_VERSION);
 }
 
 function checkKey(name: string, key: string): void {

@@ -1,8 +1,19 @@
 import { createHash, createPublicKey } from 'node:crypto';
-import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
-import { getParameter } from '@aws-lambda-powertools/parameters/ssm';
 import type { Cached } from './cache';
 import type { Settings } from './settings';
+
+/**
+ * Where deployed key material is read (lib/aws/parameters-extension.ts: the Parameters and Secrets extension).
+ * Each resolves undefined when the secret, its version or the parameter does not exist, so that the caller can
+ * name the variable that pointed at it; any other failure throws.
+ */
+export interface KeyStore {
+  secret(secretId: string, versionStage?: string): Promise<string | undefined>;
+  parameter(name: string): Promise<string | undefined>;
+}
+
+/** A value that names a Secrets Manager secret (in any partition: aws, aws-cn, aws-us-gov) rather than being the key. */
+export const isSecretArn = (value: string): boolean => /^arn:aws(-[a-z]+)*:secretsmanager:/.test(value);
 
 /** Key material, resolved from SSM / Secrets Manager when deployed. */
 export interface Keys {
@@ -20,30 +31,39 @@ export interface KeyCache {
   requestHashKeyPrevious: Cached<string | undefined>;
 }
 
+/** The secret `value` names (its current version), or `value` itself when it is the key. */
+export async function secretOrValue(store: KeyStore, name: string, value: string): Promise<string> {
+  if (!isSecretArn(value)) return value;
+  const secret = await store.secret(value);
+  if (secret === undefined) throw new Error(`${name}: secret ${value} does not exist`);
+  return secret;
+}
+
 /**
- * SSM parameter names go to getParameter (decrypted), secret ARNs to getSecret, values given inline (local runs)
- * are used as they are. Each value is kept `parametersMaxAge` seconds in `cache`; Powertools keeps none itself
- * (`maxAge: 0`), so that one policy decides how long a rotated key may go unseen.
+ * SSM parameter names and secret ARNs are read from `store` (parameters decrypted), values given inline are used
+ * as they are. Each value is kept `keyMaterialMaxAge` seconds in `cache`: one policy decides how long a rotated
+ * key may go unseen (the extension's own cache is held to the same age: docs/deploy.md).
  */
-export async function loadKeys(s: Settings, needsApiV3Key: boolean, cache: KeyCache): Promise<Keys> {
+export async function loadKeys(
+  s: Settings,
+  needsApiV3Key: boolean,
+  cache: KeyCache,
+  store: KeyStore,
+): Promise<Keys> {
   const { publicKey, publicKeySha256, nextPublicKey, apiV3Key } = s.wechatpay;
-  const maxAgeMs = s.parametersMaxAge * 1000;
+  const maxAgeMs = s.keyMaterialMaxAge * 1000;
   const [pem, nextPem, apiV3] = await Promise.all([
     cache.publicKey.get(JSON.stringify([publicKey, publicKeySha256]), maxAgeMs, () =>
-      publicKeyPem('WECHATPAY_PUBLIC_KEY', publicKey, publicKeySha256),
+      publicKeyPem(store, 'WECHATPAY_PUBLIC_KEY', publicKey, publicKeySha256),
     ),
     nextPublicKey &&
       cache.nextPublicKey.get(JSON.stringify([nextPublicKey.key, nextPublicKey.sha256]), maxAgeMs, () =>
-        publicKeyPem('WECHATPAY_PUBLIC_KEY_NEXT', nextPublicKey.key, nextPublicKey.sha256),
+        publicKeyPem(store, 'WECHATPAY_PUBLIC_KEY_NEXT', nextPublicKey.key, nextPublicKey.sha256),
       ),
     !needsApiV3Key
       ? ''
-      : apiV3Key.startsWith('arn:aws:secretsmanager:')
-        ? cache.apiV3Key.get(
-            apiV3Key,
-            maxAgeMs,
-            async () => (await getSecret<string>(apiV3Key, { maxAge: 0 })) ?? '',
-          )
+      : isSecretArn(apiV3Key)
+        ? cache.apiV3Key.get(apiV3Key, maxAgeMs, () => secretOrValue(store, 'WECHATPAY_APIV3_KEY', apiV3Key))
         : apiV3Key,
   ]);
   if (needsApiV3Key && (typeof apiV3 !== 'string' || Buffer.byteLength(apiV3) !== 32)) {
@@ -56,10 +76,14 @@ export async function loadKeys(s: Settings, needsApiV3Key: boolean, cache: KeyCa
   };
 }
 
-async function publicKeyPem(name: string, value: string, sha256: string | undefined): Promise<string> {
-  const pem = value.startsWith('-----BEGIN')
-    ? value
-    : await getParameter(value, { maxAge: 0, decrypt: true });
+async function publicKeyPem(
+  store: KeyStore,
+  name: string,
+  value: string,
+  sha256: string | undefined,
+): Promise<string> {
+  const pem = value.startsWith('-----BEGIN') ? value : await store.parameter(value);
+  if (pem === undefined) throw new Error(`${name}: SSM parameter ${value} does not exist`);
   if (!pem) throw new Error(`${name}: SSM parameter ${value} is empty`);
   if (sha256) checkFingerprint(name, pem, sha256);
   return pem;

@@ -1,4 +1,5 @@
 import type { SubMerchantField } from '../contracts/presign-request';
+import { ifSet, Reader } from './reader';
 
 /**
  * The environment, parsed and validated: the only code that reads configuration variables (README
@@ -30,8 +31,8 @@ export interface Settings {
   wechatpay: WechatPaySettings;
   contractsTable: string;
   notificationsTable: string;
-  /** Seconds a value read from SSM, Secrets Manager or the stored platform certificates is reused. */
-  parametersMaxAge: number;
+  /** KEY_MATERIAL_MAX_AGE_S: seconds a value read from SSM, Secrets Manager or the stored certificates is reused. */
+  keyMaterialMaxAge: number;
   /** RECONCILE_SIGNED_INTERVAL_S, in ms: how often reconcile asks WeChat Pay again about a SIGNED contract. */
   signedRecheckMs: number;
 }
@@ -82,51 +83,6 @@ export interface EventSettings {
   contractsTable: string;
 }
 
-/** Collects every problem of one reading, so that a single error names them all. */
-export class Reader {
-  readonly #env: NodeJS.ProcessEnv;
-  readonly #missing: string[] = [];
-  readonly #invalid: string[] = [];
-
-  constructor(env: NodeJS.ProcessEnv) {
-    this.#env = env;
-  }
-
-  /** The trimmed value, or undefined when unset or blank. */
-  optional(name: string): string | undefined {
-    return this.#env[name]?.trim() || undefined;
-  }
-
-  required(name: string): string {
-    const value = this.optional(name);
-    if (!value) this.#missing.push(name);
-    return value ?? '';
-  }
-
-  invalid(problem: string): void {
-    this.#invalid.push(problem);
-  }
-
-  /** A positive integer, or `fallback` when unset; anything else is invalid. */
-  positive(name: string, fallback: number): number {
-    const raw = this.optional(name);
-    if (!raw) return fallback;
-    if (!/^[1-9]\d*$/.test(raw)) this.invalid(`${name}=${raw} is not a positive integer`);
-    return Number(raw);
-  }
-
-  /** Missing variables first (nothing else is worth checking without them), then every invalid one. */
-  checkMissing(): void {
-    if (this.#missing.length > 0) {
-      throw new Error(`missing configuration: ${this.#missing.join(', ')} (see README "Configuration")`);
-    }
-  }
-
-  checkInvalid(): void {
-    if (this.#invalid.length > 0) throw new Error(`invalid configuration: ${this.#invalid.join('; ')}`);
-  }
-}
-
 export function readSettings(env: NodeJS.ProcessEnv): Settings {
   const r = new Reader(env);
   const settings: Settings = {
@@ -146,7 +102,7 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     },
     contractsTable: r.required('CONTRACTS_TABLE'),
     notificationsTable: r.required('NOTIFICATIONS_TABLE'),
-    parametersMaxAge: r.positive('POWERTOOLS_PARAMETERS_MAX_AGE', 300),
+    keyMaterialMaxAge: keyMaterialMaxAge(r),
     signedRecheckMs: r.positive('RECONCILE_SIGNED_INTERVAL_S', 86_400) * 1000,
   };
   r.checkMissing();
@@ -174,6 +130,39 @@ export function readPresignSettings(env: NodeJS.ProcessEnv): PresignSettings {
   return settings;
 }
 
+/** Where the AWS Parameters and Secrets Lambda Extension answers, and the token it serves (docs/deploy.md). */
+export interface ExtensionSettings {
+  /** PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: the extension's own setting, so both ends agree (2773). */
+  port: number;
+  /** AWS_SESSION_TOKEN, which Lambda sets: the extension answers only requests that carry it. */
+  token?: string;
+}
+
+export function readExtensionSettings(env: NodeJS.ProcessEnv): ExtensionSettings {
+  const r = new Reader(env);
+  const port = r.positive('PARAMETERS_SECRETS_EXTENSION_HTTP_PORT', 2773);
+  if (port > 65_535) r.invalid(`PARAMETERS_SECRETS_EXTENSION_HTTP_PORT=${port} is not a port (1-65535)`);
+  r.checkInvalid();
+  return { port, ...ifSet('token', r.optional('AWS_SESSION_TOKEN')) };
+}
+
+/**
+ * KEY_MATERIAL_MAX_AGE_S (300 s); POWERTOOLS_PARAMETERS_MAX_AGE, its name while Powertools Parameters read the keys,
+ * is still accepted alone. The extension's own cache is held to the same age (serverless.yml).
+ */
+function keyMaterialMaxAge(r: Reader): number {
+  const current = r.positive('KEY_MATERIAL_MAX_AGE_S', 300);
+  if (!r.optional('POWERTOOLS_PARAMETERS_MAX_AGE')) return current;
+  const former = r.positive('POWERTOOLS_PARAMETERS_MAX_AGE', 300);
+  if (!r.optional('KEY_MATERIAL_MAX_AGE_S')) return former;
+  if (former !== current) {
+    r.invalid(
+      `POWERTOOLS_PARAMETERS_MAX_AGE=${former} contradicts KEY_MATERIAL_MAX_AGE_S=${current} (the former name of it)`,
+    );
+  }
+  return current;
+}
+
 export function readEventSettings(env: NodeJS.ProcessEnv): EventSettings {
   const r = new Reader(env);
   const settings = {
@@ -192,17 +181,8 @@ export function readStage(env: NodeJS.ProcessEnv): string {
 /**
  * WECHATPAY_PUBLIC_KEY_NEXT_ID / WECHATPAY_PUBLIC_KEY_NEXT: a second WeChat Pay public key that verifies (never
  * encrypts), so that a key switch fails no verification. Two named slots rather than a list keep each id next to
- * its PEM, and let promotion swap them in one deploy. Runbook (deployed; osls parameters):
- *   1. Put the new key's PEM in the SSM parameter the current key does not use (the first time: the default
- *      <public key parameter>-next); deploy with wechatpayPublicKeyNextId=<new id> and, unless it is the default,
- *      wechatpayPublicKeyNextParameter=<that name>. Every function now verifies with both keys.
- *   2. Switch WeChat Pay to the new key (merchant portal). Either signature verifies.
- *   3. Promote in ONE deploy, so each function's id and PEM change together: wechatpayPublicKeyId=<new id>,
- *      wechatpayPublicKeyParameter=<the next parameter>, wechatpayPublicKeyNextId=<old id>,
- *      wechatpayPublicKeyNextParameter=<the old parameter>. Requests now encrypt with the new key.
- *   4. Once nothing signed by the old key can arrive (a day), deploy without wechatpayPublicKeyNextId.
- * test/integration/functions/key-modes.test.ts runs this during traffic. The two fingerprints, when pinned, move
- * with their keys.
+ * its PEM, and let promotion swap them in one deploy (runbook: docs/deploy.md, section 9; run during traffic by
+ * test/integration/functions/key-modes.test.ts). The two fingerprints, when pinned, move with their keys.
  */
 function nextPublicKey(r: Reader): Pick<WechatPaySettings, 'nextPublicKey'> {
   const id = r.optional('WECHATPAY_PUBLIC_KEY_NEXT_ID');
@@ -228,11 +208,6 @@ function platformMode(r: Reader): boolean {
     r.invalid(`WECHATPAY_PLATFORM_CERTIFICATES is ${JSON.stringify(mode)}, not enabled or disabled`);
   }
   return mode === 'enabled';
-}
-
-/** `{ [name]: value }`, or `{}` when there is no value: unset settings stay absent rather than undefined. */
-function ifSet<K extends string>(name: K, value: string | undefined): { [P in K]?: string } {
-  return (value === undefined ? {} : { [name]: value }) as { [P in K]?: string };
 }
 
 /**

@@ -71,10 +71,10 @@ function platformKeyStore(s: Settings): DynamoPlatformKeyStore {
   return new DynamoPlatformKeyStore(dynamoDocumentClient(), s.notificationsTable);
 }
 
-/** The stored platform certificates in certificate mode (none otherwise), re-read every `parametersMaxAge`. */
+/** The stored platform certificates in certificate mode (none otherwise), re-read every `keyMaterialMaxAge`. */
 export function storedCertificates(runtime: Runtime, s: Settings): Promise<PlatformCertificate[]> {
   if (!s.wechatpay.platformCertificates) return Promise.resolve([]);
-  return runtime.certificates.current(platformKeyStore(s), s.notificationsTable, s.parametersMaxAge * 1000);
+  return runtime.certificates.current(platformKeyStore(s), s.notificationsTable, s.keyMaterialMaxAge * 1000);
 }
 
 /** WeChat Pay stops waiting for a callback's answer after 5 s; a download inside one must leave time to verify. */

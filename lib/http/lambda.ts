@@ -1,9 +1,8 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { logger, metrics, tracer } from '../observability';
+import { logger, metrics } from '../observability';
 
 /** What a handler is built from (lib/config builds it; a test or the local stack may build its own). */
 export interface Wiring<D> {
@@ -31,18 +30,16 @@ function setDefaultDimensions(dimensions: Record<string, string>): void {
 }
 
 /**
- * Every function's Lambda handler: `main` traced (never its answer), its log lines carrying the invocation's context (keys reset
- * each time), its metrics dimensioned by `wiring` and flushed at the end, success or failure.
+ * Every function's Lambda handler: its log lines carrying the invocation's context (keys reset each time, and the
+ * trace id Lambda's active tracing gives the invocation), its metrics dimensioned by `wiring` and flushed at the
+ * end, success or failure.
  */
 export function lambda<E, R>(
   main: (event: E, context: Context) => Promise<R>,
   wiring: Pick<Wiring<unknown>, 'dimensions'>,
   options: LambdaOptions<E, R> = {},
 ) {
-  // Never record the answer in the trace: the contracts function answers with the openid, and no function's
-  // answer is worth what an X-Ray segment readable by anyone with tracing rights would then hold.
   const handler = middy(main)
-    .use(captureLambdaHandler(tracer, { captureResponse: false }))
     .use(
       injectLambdaContext(logger, {
         resetKeys: true,

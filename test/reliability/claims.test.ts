@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { randomApiV3Key } from '../../infra/local/keys';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { randomApiV3Key, randomRequestHashKey } from '../../infra/local/keys';
 import { type DynamoDbProxy, startDynamoDbProxy } from '../support/aws/dynamodb-proxy';
 import { h5Body } from '../support/contracts/fixtures';
 import { startTestStack, type TestStack } from '../support/local/stack';
@@ -151,17 +152,21 @@ describe('claims recognised as our own', () => {
     assert.equal(again.headers.get('idempotent-replayed'), 'true');
   });
 
-  test('REQUEST_HASH_KEY rotated with the previous key kept: the identical retry replays; with it dropped, a conflict', async () => {
+  test('REQUEST_HASH_KEY rotated with put-secret-value and REQUEST_HASH_KEY_PREVIOUS=AWSPREVIOUS: the identical retry replays; with it dropped, a conflict', async () => {
     const body = h5Body();
     assert.equal((await stack.request('POST', H5, body)).status, 201);
-    const rotated = {
-      REQUEST_HASH_KEY: randomApiV3Key(),
-      REQUEST_HASH_KEY_PREVIOUS: stack.env.REQUEST_HASH_KEY,
-    };
-    const during = await withEnv(rotated, () => stack.request('POST', H5, body));
+    const secret = String(stack.env.REQUEST_HASH_KEY);
+    // The runbook (docs/deploy.md, section 9): the new value goes into the same secret, the old one stays as its
+    // AWSPREVIOUS version. A one-second cache age lets the functions see it after a second instead of 300.
+    stack.extension.putSecret(secret, randomRequestHashKey());
+    const fresh = { KEY_MATERIAL_MAX_AGE_S: '1' };
+    await sleep(1100);
+    const during = await withEnv({ ...fresh, REQUEST_HASH_KEY_PREVIOUS: 'AWSPREVIOUS' }, () =>
+      stack.request('POST', H5, body),
+    );
     assert.equal(during.status, 200, JSON.stringify(during.body));
-    const dropped = { ...rotated, REQUEST_HASH_KEY_PREVIOUS: undefined };
-    const afterwards = await withEnv(dropped, () => stack.request('POST', H5, body));
+    assert.ok(stack.extension.requests.includes(`/secretsmanager/get ${secret} AWSPREVIOUS 200`));
+    const afterwards = await withEnv(fresh, () => stack.request('POST', H5, body));
     assert.equal(afterwards.status, 409, 'without the previous key the old hash is someone else’s');
     assert.equal(afterwards.body.code, 'CONTRACT_CODE_USED');
   });

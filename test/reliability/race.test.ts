@@ -45,7 +45,7 @@ describe('race suite', () => {
         publicKey: { id: wechatpay.serial, privateKey: wechatpay.privateKey },
       },
     });
-    wechatpay.apiV3Key = stack.env.WECHATPAY_APIV3_KEY ?? '';
+    wechatpay.apiV3Key = stack.keyMaterial.apiV3Key;
     if (!stack.simulator) throw new Error('the test stack runs the simulator');
     simulator = stack.simulator;
   });

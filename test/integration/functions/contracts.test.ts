@@ -69,7 +69,7 @@ describe('query with sync and terminate', () => {
     stack = await startTestStack({
       simulator: { publicKey: { id: keys.serial, privateKey: keys.privateKey } },
     });
-    keys.apiV3Key = stack.env.WECHATPAY_APIV3_KEY as string;
+    keys.apiV3Key = stack.keyMaterial.apiV3Key;
   });
   after(async () => {
     await stack?.close();

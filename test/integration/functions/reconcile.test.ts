@@ -184,7 +184,7 @@ describe('reconcile over 50 stale contracts in every state', () => {
       stack = await startTestStack({
         simulator: { publicKey: { id: keys.serial, privateKey: keys.privateKey } },
       });
-      keys.apiV3Key = stack.env.WECHATPAY_APIV3_KEY as string;
+      keys.apiV3Key = stack.keyMaterial.apiV3Key;
 
       // Presigns WeChat Pay answers, a few at a time (no faults armed; more at once could outlast the 1.5 s
       // WeChat Pay timeout on a busy CI machine).

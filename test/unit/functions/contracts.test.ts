@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
-import { afterEach, describe, it, mock } from 'node:test';
+import { createSocket } from 'node:dgram';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { makeHandler } from '../../../functions/contracts';
 import type { ContractDeps } from '../../../lib/config/deps';
 import type { ContractRecord } from '../../../lib/contracts/model';
-import { tracer } from '../../../lib/observability';
 import { wiring } from '../../support/config/wiring';
 import { PRESIGNED_BY_US } from '../../support/contracts/fixtures';
 import { gatewayDouble } from '../../support/contracts/gateway';
@@ -24,24 +26,6 @@ const SIGNED: ContractRecord = {
   version: 3,
 };
 
-/**
- * Everything the tracer would send to X-Ray for one invocation: tracing switched on (as in Lambda), its segment
- * stood in for, every metadata entry, annotation and error it is handed collected as JSON.
- */
-function recordTraces(): string[] {
-  const recorded: string[] = [];
-  const segment = { addNewSubsegment: () => ({ close: () => undefined }) };
-  mock.method(tracer, 'isTracingEnabled', () => true);
-  mock.method(tracer, 'getSegment', () => segment);
-  mock.method(tracer, 'setSegment', () => undefined);
-  for (const method of ['putMetadata', 'putAnnotation', 'addErrorAsMetadata'] as const) {
-    mock.method(tracer, method, (...args: unknown[]) => {
-      recorded.push(JSON.stringify(args, (_key, value) => (value instanceof Error ? value.message : value)));
-    });
-  }
-  return recorded;
-}
-
 function getEvent(code: string): APIGatewayProxyEventV2 {
   return {
     version: '2.0',
@@ -55,25 +39,57 @@ function getEvent(code: string): APIGatewayProxyEventV2 {
   } as unknown as APIGatewayProxyEventV2;
 }
 
-describe('functions/contracts: traces carry no openid', () => {
-  afterEach(() => mock.restoreAll());
+/**
+ * Lambda with active tracing, as deployed: the invocation's trace header (sampled) and the address of the X-Ray
+ * daemon, to which an in-process tracer (the X-Ray SDK) would send its segments over UDP.
+ */
+const LAMBDA_TRACING = {
+  AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
+  AWS_LAMBDA_FUNCTION_NAME: 'wechatpay-credit-repayment-citest-contracts',
+  LAMBDA_TASK_ROOT: '/var/task',
+  _X_AMZN_TRACE_ID: 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1',
+  POWERTOOLS_TRACE_ENABLED: 'true',
+};
 
-  it('a GET whose answer holds the openid records the invocation but not the answer', async () => {
+describe('functions/contracts: nothing of ours reaches X-Ray, so no trace carries the openid', () => {
+  const datagrams: string[] = [];
+  const daemon = createSocket('udp4', (message) => datagrams.push(message.toString('utf8')));
+  const saved = new Map<string, string | undefined>();
+
+  before(async () => {
+    daemon.bind(0, '127.0.0.1');
+    await once(daemon, 'listening');
+    const env = {
+      ...LAMBDA_TRACING,
+      AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${(daemon.address() as AddressInfo).port}`,
+    };
+    for (const [name, value] of Object.entries(env)) {
+      saved.set(name, process.env[name]);
+      process.env[name] = value;
+    }
+  });
+  after(() => {
+    daemon.close();
+    for (const [name, value] of saved) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  });
+
+  it('a sampled GET whose answer holds the openid sends nothing to the X-Ray daemon: only Lambda’s own segments exist', async () => {
+    // Loaded only now, in the traced environment, as Lambda loads it: a tracer would start here.
+    const { makeHandler } = await import('../../../functions/contracts');
     const store = new MemoryContractStore();
     store.items.set(SIGNED.out_contract_code, SIGNED);
     const deps = { store, wechatpay: gatewayDouble({}), clock: () => Date.now() } as unknown as ContractDeps;
-    const handler = makeHandler(wiring(deps));
-    const recorded = recordTraces();
-    const res = (await handler(
+    const res = (await makeHandler(wiring(deps))(
       getEvent('C1'),
       lambdaContext('contracts'),
     )) as APIGatewayProxyStructuredResultV2;
     assert.equal(res.statusCode, 200);
     assert.ok(String(res.body).includes(OPENID), 'the caller does get the openid');
-    assert.ok(
-      recorded.some((r) => r.includes('ColdStart')),
-      `the tracer was active: ${recorded.join(' ')}`,
-    );
-    for (const entry of recorded) assert.ok(!entry.includes(OPENID), `traced: ${entry}`);
+    // The X-Ray SDK sends each closed (sub)segment at once, one datagram each: allow it time to arrive.
+    await sleep(200);
+    assert.deepEqual(datagrams, [], 'the process sent segments of its own');
   });
 });

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { readYaml } from '../../../infra/local/tables';
 import { PLATFORM_CERTIFICATES_ID } from '../../../lib/aws/dynamo-platform-key-store';
 import {
   actions,
@@ -37,7 +39,7 @@ const specEnvironment = [
   'POWERTOOLS_SERVICE_NAME',
   'POWERTOOLS_METRICS_NAMESPACE',
   'POWERTOOLS_LOG_LEVEL',
-  'POWERTOOLS_PARAMETERS_MAX_AGE',
+  'KEY_MATERIAL_MAX_AGE_S',
 ];
 
 let outDir: string;
@@ -388,6 +390,66 @@ describe('packaged CloudFormation template', () => {
     assert.deepEqual(actions(statement), ['ssm:GetParameter']);
     const arn = (statement.Resource as { 'Fn::Sub': string })['Fn::Sub'];
     assert.ok(arn.endsWith(`:parameter${next}`), arn);
+  });
+
+  it('reads secrets and parameters through the extension layer for the region, arm64 like the functions; publish and outbox read none', async () => {
+    const published = readYaml(
+      fileURLToPath(new URL('../../../infra/aws/parameters-secrets-extension.yml', import.meta.url)),
+    ) as Record<string, string>;
+    // The packaged stage's region (serverless.yml's default), in AWS's published ARN form.
+    const expected = published['ap-southeast-1'];
+    assert.match(
+      expected ?? '',
+      /^arn:aws:lambda:ap-southeast-1:\d{12}:layer:AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:\d+$/,
+    );
+    for (const [region, arn] of Object.entries(published)) {
+      assert.match(
+        arn,
+        new RegExp(
+          `^arn:aws[-a-z]*:lambda:${region}:\\d{12}:layer:AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:\\d+$`,
+        ),
+      );
+    }
+    const functions = new Map(ofType('AWS::Lambda::Function'));
+    for (const id of [
+      'Presign',
+      'Notify',
+      'Notifications',
+      'Contracts',
+      'Reconcile',
+      'Certificates',
+      'Repayments',
+    ]) {
+      const fn = functions.get(`${id}LambdaFunction`);
+      assert.deepEqual(fn?.Properties.Layers, [expected], id);
+      assert.deepEqual(fn?.Properties.Architectures, ['arm64'], id);
+    }
+    assert.equal(
+      functions.get('PublishLambdaFunction')?.Properties.Layers,
+      undefined,
+      'publish reads no key',
+    );
+    const other = (
+      await packaged<Template>({
+        parametersSecretsExtensionLayerArn:
+          'arn:aws:lambda:ap-southeast-1:044395824272:layer:AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:90',
+      })
+    ).template;
+    assert.deepEqual(other.Resources.PresignLambdaFunction?.Properties.Layers, [
+      'arn:aws:lambda:ap-southeast-1:044395824272:layer:AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:90',
+    ]);
+  });
+
+  it('holds the extension’s caches to the functions’ own cache age, so the two never stack past twice it', () => {
+    const env = presignEnvironment();
+    assert.equal(env.KEY_MATERIAL_MAX_AGE_S, '300');
+    assert.equal(env.SECRETS_MANAGER_TTL, env.KEY_MATERIAL_MAX_AGE_S);
+    assert.equal(env.SSM_PARAMETER_STORE_TTL, env.KEY_MATERIAL_MAX_AGE_S);
+    assert.equal(
+      env.POWERTOOLS_PARAMETERS_MAX_AGE,
+      undefined,
+      'the former name is not set beside the new one',
+    );
   });
 
   it('ships a presign bundle under 2 MB', async () => {

@@ -37,6 +37,26 @@ describe('layer boundaries', () => {
     }
   });
 
+  it('nothing a function bundles imports the X-Ray SDK, Powertools Tracer or Parameters, or an SSM or Secrets Manager client', () => {
+    // The X-Ray SDKs' support ends on 2027-02-25 (docs/deploy.md, "Tracing"); key material comes through the
+    // Parameters and Secrets extension over HTTP instead of SDK clients.
+    const forbidden =
+      /^aws-xray-sdk|^@aws-lambda-powertools\/(tracer|parameters)|^@aws-sdk\/client-(ssm|secrets-manager)$/;
+    const scanned: [string, string][] = [];
+    for (const root of [LIB, new URL('../../../functions/', import.meta.url)]) {
+      const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+      for (const file of files) {
+        for (const target of importsOf(readFileSync(new URL(file, root), 'utf8')))
+          scanned.push([file, target]);
+      }
+    }
+    assert.ok(
+      scanned.some(([, target]) => target === '@aws-lambda-powertools/logger'),
+      'the scan reads lib/',
+    );
+    for (const [file, target] of scanned) assert.doesNotMatch(target, forbidden, `${file} imports ${target}`);
+  });
+
   it('lib/repayments stays pure too, and builds on lib/contracts and lib/wechatpay, never the other way', () => {
     for (const [file, target] of importsUnder('repayments')) {
       assert.doesNotMatch(

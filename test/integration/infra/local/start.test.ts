@@ -16,7 +16,13 @@ const READY_TIMEOUT_MS = 30_000;
 const EXIT_TIMEOUT_MS = 15_000;
 
 type Ports = Record<
-  'PORT' | 'LAMBDA_PORT' | 'STATES_PORT' | 'SIMULATOR_PORT' | 'KMS_PORT' | 'DYNAMODB_PORT',
+  | 'PORT'
+  | 'LAMBDA_PORT'
+  | 'STATES_PORT'
+  | 'SIMULATOR_PORT'
+  | 'KMS_PORT'
+  | 'DYNAMODB_PORT'
+  | 'PARAMETERS_SECRETS_EXTENSION_HTTP_PORT',
   number
 >;
 
@@ -39,6 +45,7 @@ async function distinctFreePorts(): Promise<Ports> {
     SIMULATOR_PORT: await next('127.0.0.1'),
     KMS_PORT: await next('127.0.0.1'),
     DYNAMODB_PORT: await next('0.0.0.0'),
+    PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: await next('127.0.0.1'),
   };
 }
 
@@ -180,6 +187,7 @@ describe('npm start (infra/local/start.ts)', () => {
       `WeChat Pay http://127.0.0.1:${ports.SIMULATOR_PORT}`,
       `KMS http://127.0.0.1:${ports.KMS_PORT}`,
       `DynamoDB http://127.0.0.1:${ports.DYNAMODB_PORT}`,
+      `secrets localhost:${ports.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT}`,
     ]) {
       assert.ok(ready.includes(url), `READY line names ${url}: ${ready}`);
     }

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { KMSClient, SignCommand } from '@aws-sdk/client-kms';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
+import {
+  type LocalParametersExtension,
+  startParametersExtension,
+} from '../../../../infra/local/parameters-extension';
 import { EventBridgePublisher, LogPublisher } from '../../../../lib/aws/eventbridge-publisher';
 import {
   certificateDeps,
@@ -16,7 +19,7 @@ import { BASE_ENV, publicKeyPem } from '../../../support/config/settings';
 
 process.env.AWS_REGION ??= 'ap-southeast-1';
 
-/** Inline key material, as local runs give it: no SSM or Secrets Manager call. */
+/** Inline key material: nothing to read from SSM or Secrets Manager. */
 const ENV = {
   ...BASE_ENV,
   WECHATPAY_PUBLIC_KEY: publicKeyPem(),
@@ -27,11 +30,25 @@ const T = Date.parse('2031-05-06T07:08:09Z');
 
 describe('the builders of each function’s dependencies', () => {
   const kms = mockClient(KMSClient);
-  const secrets = mockClient(SecretsManagerClient);
-  after(() => {
-    kms.restore();
-    secrets.restore();
+  // Deployed-style settings (secret ARNs, a parameter name) read through a loopback Parameters and Secrets extension.
+  let extension: LocalParametersExtension;
+  let deployed: NodeJS.ProcessEnv;
+  before(async () => {
+    extension = await startParametersExtension({ port: 0 });
+    extension.putSecret(BASE_ENV.REQUEST_HASH_KEY, 's'.repeat(40));
+    extension.putSecret(BASE_ENV.WECHATPAY_APIV3_KEY, 'a'.repeat(32));
+    extension.putParameter(BASE_ENV.WECHATPAY_PUBLIC_KEY, ENV.WECHATPAY_PUBLIC_KEY);
+    deployed = {
+      ...BASE_ENV,
+      PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: String(extension.port),
+      AWS_SESSION_TOKEN: extension.token,
+    };
   });
+  after(async () => {
+    kms.restore();
+    await extension.close();
+  });
+  const secretsRead = () => extension.requests.filter((r) => r.startsWith('/secretsmanager/'));
 
   it('read the runtime’s environment, never process.env, and only when loaded', async () => {
     assert.equal(process.env.WECHATPAY_MCHID, undefined, 'the test process has no WeChat Pay configuration');
@@ -74,21 +91,25 @@ describe('the builders of each function’s dependencies', () => {
       createRuntime({ env: { ...ENV, WECHATPAY_APIV3_KEY: 'z'.repeat(32) } }),
     ).load();
     assert.deepEqual(reset.hashKeys, hashKeys, 'resetting the APIv3 key changes nothing');
-    const env = { ...BASE_ENV, WECHATPAY_PUBLIC_KEY: ENV.WECHATPAY_PUBLIC_KEY };
-    secrets.on(GetSecretValueCommand).resolves({ SecretString: 's'.repeat(40) });
-    await presignDeps(createRuntime({ env })).load();
+    extension.requests.length = 0;
+    const deps = await presignDeps(createRuntime({ env: deployed })).load();
+    assert.deepEqual(deps.hashKeys, { current: Buffer.from('s'.repeat(40)) });
     assert.deepEqual(
-      secrets.commandCalls(GetSecretValueCommand).map((c) => c.args[0].input.SecretId),
-      [BASE_ENV.REQUEST_HASH_KEY],
+      secretsRead(),
+      [`/secretsmanager/get ${BASE_ENV.REQUEST_HASH_KEY} AWSCURRENT 200`],
       'the request-hash secret only, not the APIv3 key’s',
     );
-    secrets.reset();
   });
 
-  it('contracts and reconcile never read the APIv3 key', async () => {
-    const env = { ...BASE_ENV, WECHATPAY_PUBLIC_KEY: ENV.WECHATPAY_PUBLIC_KEY };
-    await contractDeps(createRuntime({ env })).load();
-    assert.equal(secrets.commandCalls(GetSecretValueCommand).length, 0);
+  it('contracts and reconcile never read the APIv3 key; notify does', async () => {
+    extension.requests.length = 0;
+    await contractDeps(createRuntime({ env: deployed })).load();
+    assert.deepEqual(secretsRead(), []);
+    assert.deepEqual(extension.requests, [
+      `/systemsmanager/parameters/get ${BASE_ENV.WECHATPAY_PUBLIC_KEY} 200`,
+    ]);
+    const notify = await notifyDeps(createRuntime({ env: deployed })).load();
+    assert.deepEqual(notify.apiV3Key, Buffer.from('a'.repeat(32)));
   });
 
   it('the certificate refresh has nothing to do unless certificate mode is enabled', async () => {

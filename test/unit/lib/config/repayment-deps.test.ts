@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { KMSClient, SignCommand } from '@aws-sdk/client-kms';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
+import {
+  type LocalParametersExtension,
+  startParametersExtension,
+} from '../../../../infra/local/parameters-extension';
 import { reconcileDeps, repaymentDeps } from '../../../../lib/config/repayment-deps';
 import { createRuntime } from '../../../../lib/config/runtime';
 import { BASE_ENV, publicKeyPem } from '../../../support/config/settings';
@@ -15,10 +18,21 @@ const T = Date.parse('2031-05-06T07:08:09Z');
 
 describe('the builders of the repayment functions’ dependencies', () => {
   const kms = mockClient(KMSClient);
-  const secrets = mockClient(SecretsManagerClient);
-  after(() => {
+  // The APIv3 key's secret behind a loopback Parameters and Secrets extension, which records every read.
+  let extension: LocalParametersExtension;
+  let deployed: NodeJS.ProcessEnv;
+  before(async () => {
+    extension = await startParametersExtension({ port: 0 });
+    extension.putSecret(BASE_ENV.WECHATPAY_APIV3_KEY, 'a'.repeat(32));
+    deployed = {
+      ...ENV,
+      PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: String(extension.port),
+      AWS_SESSION_TOKEN: extension.token,
+    };
+  });
+  after(async () => {
     kms.restore();
-    secrets.restore();
+    await extension.close();
   });
 
   it('the repayments function: the configured loan types, our callback route, the runtime’s clock', async () => {
@@ -42,9 +56,9 @@ describe('the builders of the repayment functions’ dependencies', () => {
   });
 
   it('neither reads the APIv3 key, and both need REPAYMENTS_TABLE', async () => {
-    await repaymentDeps(createRuntime({ env: ENV })).load();
-    await reconcileDeps(createRuntime({ env: ENV })).load();
-    assert.equal(secrets.commandCalls(GetSecretValueCommand).length, 0);
+    await repaymentDeps(createRuntime({ env: deployed })).load();
+    await reconcileDeps(createRuntime({ env: deployed })).load();
+    assert.deepEqual(extension.requests, [], 'no secret was asked for');
     const { REPAYMENTS_TABLE: _, ...without } = ENV;
     await assert.rejects(repaymentDeps(createRuntime({ env: without })).load(), /REPAYMENTS_TABLE/);
     await assert.rejects(reconcileDeps(createRuntime({ env: without })).load(), /REPAYMENTS_TABLE/);

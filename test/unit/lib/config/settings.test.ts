@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import {
   readAppSubMerchantField,
   readEventSettings,
+  readExtensionSettings,
   readPresignSettings,
   readSettings,
   readStage,
@@ -16,7 +17,7 @@ const SHA256 = 'a'.repeat(64);
 describe('readSettings: key-mode configuration', () => {
   it('reads the cache age and leaves certificate mode and the next key off by default', () => {
     const s = readSettings(BASE_ENV);
-    assert.equal(s.parametersMaxAge, 300);
+    assert.equal(s.keyMaterialMaxAge, 300);
     assert.equal(s.wechatpay.platformCertificates, false);
     assert.equal(s.wechatpay.nextPublicKey, undefined);
   });
@@ -43,9 +44,42 @@ describe('readSettings: key-mode configuration', () => {
     assert.throws(() => readSettings(partial), /missing configuration: WECHATPAY_MCHID, CONTRACTS_TABLE/);
     assert.equal(readSettings({ ...BASE_ENV, WECHATPAY_TIMEOUT_MS: '1500' }).wechatpay.timeoutMs, 1500);
     assert.throws(
-      () => readSettings({ ...BASE_ENV, WECHATPAY_TIMEOUT_MS: '5s', POWERTOOLS_PARAMETERS_MAX_AGE: '-1' }),
-      /WECHATPAY_TIMEOUT_MS=5s is not a positive integer; POWERTOOLS_PARAMETERS_MAX_AGE=-1 is not a positive integer/,
+      () => readSettings({ ...BASE_ENV, WECHATPAY_TIMEOUT_MS: '5s', KEY_MATERIAL_MAX_AGE_S: '-1' }),
+      /WECHATPAY_TIMEOUT_MS=5s is not a positive integer; KEY_MATERIAL_MAX_AGE_S=-1 is not a positive integer/,
     );
+  });
+
+  it('KEY_MATERIAL_MAX_AGE_S, or alone its former name POWERTOOLS_PARAMETERS_MAX_AGE; the two must agree', () => {
+    const { KEY_MATERIAL_MAX_AGE_S: _unset, ...env } = BASE_ENV;
+    assert.equal(readSettings({ ...env, KEY_MATERIAL_MAX_AGE_S: '60' }).keyMaterialMaxAge, 60);
+    assert.equal(readSettings({ ...env, POWERTOOLS_PARAMETERS_MAX_AGE: '120' }).keyMaterialMaxAge, 120);
+    assert.equal(
+      readSettings({ ...env, KEY_MATERIAL_MAX_AGE_S: '90', POWERTOOLS_PARAMETERS_MAX_AGE: '90' })
+        .keyMaterialMaxAge,
+      90,
+    );
+    assert.throws(
+      () => readSettings({ ...env, KEY_MATERIAL_MAX_AGE_S: '60', POWERTOOLS_PARAMETERS_MAX_AGE: '300' }),
+      /POWERTOOLS_PARAMETERS_MAX_AGE=300 contradicts KEY_MATERIAL_MAX_AGE_S=60/,
+    );
+    assert.throws(
+      () => readSettings({ ...env, POWERTOOLS_PARAMETERS_MAX_AGE: '5m' }),
+      /POWERTOOLS_PARAMETERS_MAX_AGE=5m is not a positive integer/,
+    );
+  });
+
+  it('the extension: PARAMETERS_SECRETS_EXTENSION_HTTP_PORT (2773) and the session token it checks', () => {
+    assert.deepEqual(readExtensionSettings({}), { port: 2773 });
+    assert.deepEqual(
+      readExtensionSettings({ PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: '2774', AWS_SESSION_TOKEN: ' t ' }),
+      { port: 2774, token: 't' },
+    );
+    for (const port of ['0', '65536', 'http']) {
+      assert.throws(
+        () => readExtensionSettings({ PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: port }),
+        /PARAMETERS_SECRETS_EXTENSION_HTTP_PORT=\S+ is not a (positive integer|port)/,
+      );
+    }
   });
 
   it("reconcile's SIGNED cycle: RECONCILE_SIGNED_INTERVAL_S in seconds, a day by default", () => {
@@ -146,8 +180,8 @@ describe('settings per concern', () => {
     const s = readSettings({ ...BASE_ENV, EVENT_BUS_NAME: 'bus', STAGE: 'prod' });
     assert.deepEqual(Object.keys(s).sort(), [
       'contractsTable',
+      'keyMaterialMaxAge',
       'notificationsTable',
-      'parametersMaxAge',
       'signedRecheckMs',
       'wechatpay',
     ]);

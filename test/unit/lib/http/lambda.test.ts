@@ -4,6 +4,7 @@ import { lambda } from '../../../../lib/http/lambda';
 import { recordMetric } from '../../../../lib/metrics';
 import { logger, metrics } from '../../../../lib/observability';
 import { wiring } from '../../../support/config/wiring';
+import { captureOutput } from '../../../support/observability/output-capture';
 import { lambdaContext } from '../../../support/wechatpay/callbacks';
 
 /** The EMF documents the handler flushed: what CloudWatch would receive. */
@@ -84,5 +85,41 @@ describe('lambda: the one wrapper of every function', () => {
       },
     );
     assert.equal(await answered({}, lambdaContext()), 'answered: boom');
+  });
+
+  it('puts the invocation’s trace id (Lambda’s active tracing) in every log line, each invocation its own', async () => {
+    const traces = [
+      [
+        '1-5759e988-bd862e3fe1be46a994272793',
+        'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1',
+      ],
+      [
+        '1-67891233-abcdef012345678912345678',
+        'Root=1-67891233-abcdef012345678912345678;Parent=4a4c1ab3c0b2e6f1;Sampled=0',
+      ],
+    ] as const;
+    const saved = process.env._X_AMZN_TRACE_ID;
+    const output = captureOutput();
+    try {
+      const main = async () => {
+        logger.warn('first line');
+        logger.error('second line', { error: new Error('refused') });
+      };
+      for (const [, header] of traces) {
+        // Lambda sets the variable afresh for each invocation, before the handler runs.
+        process.env._X_AMZN_TRACE_ID = header;
+        await lambda(main, wiring(undefined))({}, lambdaContext());
+      }
+    } finally {
+      output.stop();
+      if (saved === undefined) delete process.env._X_AMZN_TRACE_ID;
+      else process.env._X_AMZN_TRACE_ID = saved;
+    }
+    const lines = output.logs().filter((l) => ['first line', 'second line'].includes(String(l.message)));
+    assert.equal(lines.length, 4, JSON.stringify(output.logs()));
+    assert.deepEqual(
+      lines.map((l) => l.xray_trace_id),
+      [traces[0][0], traces[0][0], traces[1][0], traces[1][0]],
+    );
   });
 });

@@ -1,4 +1,4 @@
-import { Reader } from './settings';
+import { Reader } from './reader';
 
 /**
  * The repayment-day job's configuration (README "Configuration"), read by settings.ts's Reader: the signing

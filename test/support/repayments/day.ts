@@ -4,11 +4,60 @@
  * number of bookings), the run started as the schedule would and awaited in the local Step Functions, and what
  * WeChat Pay ended up holding, per booking.
  */
+import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
+import { type KmsStandIn, startKmsStandIn } from '../../../infra/local/kms/server';
 import type { ExecutionDescription } from '../../../infra/local/step-functions';
 import type { DayRunRecord } from '../../../lib/repayments/day-model';
-import { newRecordId, type RepaymentHarness } from './harness';
+import { newRecordId, type RepaymentHarness, startRepaymentHarness } from './harness';
 
 const DAY_MS = 86_400_000;
+
+export interface DayStack {
+  readonly h: RepaymentHarness;
+  /** The file's own KMS stand-in, whose Sign quota a test may lower without throttling the other files. */
+  readonly kms: KmsStandIn;
+}
+
+/**
+ * The repayment-day job end to end, for one test file: the real handlers (repaymentDay, the worker), the same
+ * state machine definition run by the local Step Functions, DynamoDB Local, the WeChat Pay simulator, and a
+ * KMS stand-in of the file's own. WeChat Pay's production timeout (the tests' shorter one loses answers on a
+ * busy machine) and `SIGNING_BUDGET_RPS` = `budgetRps`, shared by 8 workers that all run in this one process.
+ */
+export function useDayStack(budgetRps: number): DayStack {
+  let h: RepaymentHarness | undefined;
+  let kms: KmsStandIn | undefined;
+  before(async () => {
+    kms = await startKmsStandIn();
+    h = await startRepaymentHarness({
+      kms: kms.url,
+      env: { WECHATPAY_TIMEOUT_MS: '5000', SIGNING_BUDGET_RPS: String(budgetRps) },
+    });
+  });
+  after(async () => {
+    await h?.close();
+    await kms?.close();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('the day stack starts in before()');
+    return value;
+  };
+  return {
+    get h() {
+      return started(h);
+    },
+    get kms() {
+      return started(kms);
+    },
+  };
+}
+
+/** Every one of `ids` has exactly one deduct order at WeChat Pay. */
+export function assertOneOrderEach(h: RepaymentHarness, ids: string[]): void {
+  const wrong = [...ordersPerBooking(h, ids)].filter(([, n]) => n !== 1);
+  assert.deepEqual(wrong, [], 'bookings without exactly one deduct order at WeChat Pay');
+}
 
 /**
  * `count` bookings due tomorrow, `perContract` on each signed contract, booked `concurrency` at a time through

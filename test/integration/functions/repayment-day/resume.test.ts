@@ -1,48 +1,26 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { type KmsStandIn, startKmsStandIn } from '../../../../infra/local/kms/server';
+import { describe, test } from 'node:test';
 import { repaymentDayWorkerDeps } from '../../../../lib/config/repayment-day-deps';
 import { createRuntime } from '../../../../lib/config/runtime';
 import { runPage } from '../../../../lib/repayments/day';
 import { DUE_SHARDS, shardOf } from '../../../../lib/repayments/indexes';
 import { eventually } from '../../../reliability/helpers/wechatpay';
 import {
+  assertOneOrderEach,
   finishedRun,
-  ordersPerBooking,
   seedDueBookings,
   settleAll,
   startRun,
+  useDayStack,
 } from '../../../support/repayments/day';
-import { type RepaymentHarness, startRepaymentHarness } from '../../../support/repayments/harness';
 
-// The repayment-day job end to end: the real handlers (repaymentDay, the worker), the same state machine
-// definition run by the local Step Functions, DynamoDB Local, the WeChat Pay simulator, and a KMS stand-in of
-// this file's own, whose Sign quota the tests lower. Each test books for its own day, so runs never meet.
+// The repayment-day job end to end (test/support/repayments/day.ts). Each test books for its own day, so runs
+// never meet.
 describe('repayment day: the schedule, a killed worker and its rerun, bookings deducted by hand', () => {
-  let h: RepaymentHarness;
-  let kms: KmsStandIn;
-  before(async () => {
-    kms = await startKmsStandIn();
-    // WeChat Pay's production timeout (the tests' shorter one loses answers on a busy machine), and a budget
-    // of 80 signatures a second (8 workers at 10): every worker runs in this one process here.
-    h = await startRepaymentHarness({
-      kms: kms.url,
-      env: { WECHATPAY_TIMEOUT_MS: '5000', SIGNING_BUDGET_RPS: '80' },
-    });
-  });
-  after(async () => {
-    await h?.close();
-    await kms?.close();
-  });
-
-  /** Every one of `ids` has exactly one deduct order at WeChat Pay. */
-  const exactlyOnce = (ids: string[]) => {
-    const counts = ordersPerBooking(h, ids);
-    const wrong = [...counts].filter(([, n]) => n !== 1);
-    assert.deepEqual(wrong, [], 'bookings without exactly one deduct order at WeChat Pay');
-  };
+  const day = useDayStack(80);
 
   test('the daily schedule runs the Beijing day of its time: a run that finds nothing still completes', async () => {
+    const { h } = day;
     const scheduled = await fetch(`${h.stack.api.url}/local/schedules/repaymentDay/run`, { method: 'POST' });
     const ran = (await scheduled.json()) as { result?: { date: string; execution_arn: string } };
     assert.equal(ran.result?.date, h.day());
@@ -51,6 +29,7 @@ describe('repayment day: the schedule, a killed worker and its rerun, bookings d
   });
 
   test('a worker killed mid-page, then a rerun: no second order, nothing lost', async () => {
+    const { h } = day;
     const ids = await seedDueBookings(h, 120, { perContract: 120 });
     const date = h.day();
     const shard = [...Array(DUE_SHARDS).keys()].sort(
@@ -94,10 +73,11 @@ describe('repayment day: the schedule, a killed worker and its rerun, bookings d
     assert.equal(run.open, 0);
     assert.equal(run.counts.ordered + run.counts.unknown, ids.length - claims, JSON.stringify(run));
     await settleAll(h, ids);
-    exactlyOnce(ids);
+    assertOneOrderEach(h, ids);
   });
 
   test('bookings already deducted by hand are skipped: only their own order exists', async () => {
+    const { h } = day;
     const ids = await seedDueBookings(h, 20, { perContract: 20 });
     const byHand = ids.slice(0, 5);
     for (const [i, id] of byHand.entries()) {
@@ -110,7 +90,7 @@ describe('repayment day: the schedule, a killed worker and its rerun, bookings d
     assert.equal(run.counts.ordered + run.counts.unknown, 15);
     assert.equal(run.open, 0);
     await settleAll(h, ids);
-    exactlyOnce(ids);
+    assertOneOrderEach(h, ids);
     for (const [i, id] of byHand.entries()) {
       assert.deepEqual(
         h.simulator

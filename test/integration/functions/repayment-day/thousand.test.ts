@@ -1,45 +1,22 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { type KmsStandIn, startKmsStandIn } from '../../../../infra/local/kms/server';
+import { describe, test } from 'node:test';
 import {
+  assertOneOrderEach,
   finishedRun,
-  ordersPerBooking,
   seedDueBookings,
   settleAll,
   startRun,
+  useDayStack,
 } from '../../../support/repayments/day';
 import { checkEvent } from '../../../support/repayments/event-schemas';
-import { type RepaymentHarness, startRepaymentHarness } from '../../../support/repayments/harness';
 
-// The repayment-day job end to end: the real handlers (repaymentDay, the worker), the same state machine
-// definition run by the local Step Functions, DynamoDB Local, the WeChat Pay simulator, and a KMS stand-in of
-// this file's own, whose Sign quota the tests lower. Each test books for its own day, so runs never meet.
+// The repayment-day job end to end (test/support/repayments/day.ts). Each test books for its own day, so runs
+// never meet.
 describe('repayment day at volume: 1,000 due bookings under a low KMS quota', () => {
-  let h: RepaymentHarness;
-  let kms: KmsStandIn;
-  before(async () => {
-    kms = await startKmsStandIn();
-    // WeChat Pay's production timeout (the tests' shorter one loses answers on a busy machine), and a budget
-    // of 120 signatures a second (8 workers at 15), four times what KMS will allow: every worker runs in this
-    // one process here.
-    h = await startRepaymentHarness({
-      kms: kms.url,
-      env: { WECHATPAY_TIMEOUT_MS: '5000', SIGNING_BUDGET_RPS: '120' },
-    });
-  });
-  after(async () => {
-    await h?.close();
-    await kms?.close();
-  });
-
-  /** Every one of `ids` has exactly one deduct order at WeChat Pay. */
-  const exactlyOnce = (ids: string[]) => {
-    const counts = ordersPerBooking(h, ids);
-    const wrong = [...counts].filter(([, n]) => n !== 1);
-    assert.deepEqual(wrong, [], 'bookings without exactly one deduct order at WeChat Pay');
-  };
+  const day = useDayStack(120);
 
   test('1,000 due bookings with KMS allowing 30 Sign/s under a 120/s budget: each deducted once, none open, slowed not failed', async () => {
+    const { h, kms } = day;
     const seeding = Date.now();
     // The wallets hold the orders PENDING: a thousand DEDUCTION_PAY callbacks would only load this machine
     // (the other tests follow each order to SUCCEEDED).
@@ -59,7 +36,7 @@ describe('repayment day at volume: 1,000 due bookings under a low KMS quota', ()
     assert.deepEqual([run.counts.failed, run.counts.rejected, run.open], [0, 0, 0]);
     // The lost answers, if any, are settled by the poll; the held orders stay PENDING, each the booking's one.
     await settleAll(h, ids, { untilSucceeded: false });
-    exactlyOnce(ids);
+    assertOneOrderEach(h, ids);
     for (const id of ids) assert.notEqual((await h.stored(id))?.state, 'SCHEDULED', id);
     await h.stack.drainEvents();
     const completed = h.stack.repaymentEvents.filter(

@@ -12,6 +12,7 @@ const phases = {
   bundles: () => import('./bundles'),
   first: () => import('./first'),
   local: () => import('./local'),
+  repaymentDay: () => import('./repayment-day'),
 };
 
 export type Phase = keyof typeof phases;

@@ -7,6 +7,7 @@ import type { KeepAliveResult, Reuse } from './keepalive';
 import type { LocalResult } from './local';
 import type { NotifyResult } from './notify';
 import type { PresignResult } from './presign';
+import type { RepaymentDayResult } from './repayment-day';
 
 export interface Machine {
   cpu: string;
@@ -29,7 +30,11 @@ export interface PhaseResults {
   bundles: BundlesResult;
   first: FirstResult;
   local: LocalResult;
+  repaymentDay: RepaymentDayResult;
 }
+
+/** The share of the signing budget a repayment day must use. */
+const BUDGET_USED_GOAL = 0.85;
 
 export interface Goal {
   goal: string;
@@ -99,6 +104,16 @@ export function goals(r: PhaseResults): Goal[] {
     reuse('DynamoDB', r.keepalive.dynamodb),
     reuse('KMS', r.keepalive.kms),
     {
+      goal: `repayment day: signs / budget ≥ ${BUDGET_USED_GOAL}`,
+      value: fixed(r.repaymentDay.budget_used, 3),
+      met: r.repaymentDay.budget_used >= BUDGET_USED_GOAL,
+    },
+    {
+      goal: 'repayment day: every booking ordered exactly once, none open',
+      value: `${r.repaymentDay.exactly_once} of ${r.repaymentDay.bookings}, ${r.repaymentDay.open} open`,
+      met: r.repaymentDay.not_once === 0 && r.repaymentDay.open === 0,
+    },
+    {
       goal: 'clients reused across invocations',
       value: r.keepalive.deps_reused ? 'same clients' : 'rebuilt',
       met: r.keepalive.deps_reused,
@@ -132,6 +147,8 @@ export function results(r: PhaseResults, machine: Machine): Record<string, unkno
     cold_load_ratio_node24: bundles.node24?.cold_load_ratio ?? null,
     first_invocation: r.first,
     local_callbacks_per_s: r.local.callbacks_per_s,
+    repayment_day_budget_used: r.repaymentDay.budget_used,
+    repayment_day_job_cpu_us_per_booking: r.repaymentDay.job_cpu_us_per_booking,
     goals: goals(r),
     detail: {
       callback,
@@ -148,6 +165,7 @@ export function results(r: PhaseResults, machine: Machine): Record<string, unkno
       bundle_top_packages: bundles.top_packages,
       keep_alive: r.keepalive,
       local: r.local,
+      repayment_day: r.repaymentDay,
     },
   };
 }
@@ -280,6 +298,7 @@ export function table(r: PhaseResults, machine: Machine): string {
       '',
       '',
     ],
+    ...repaymentDayRows(r.repaymentDay, mark),
   ];
   const met = goals(r).filter((g) => g.met).length;
   return [
@@ -347,4 +366,41 @@ function render(header: string[], rows: string[][]): string {
     /^[\d.]+$/.test(text) ? text.padStart(widths[i] as number) : text.padEnd(widths[i] as number);
   const line = (row: string[]) => row.map(cell).join('  ').trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+function repaymentDayRows(d: RepaymentDayResult, mark: (met: boolean) => string): string[][] {
+  return [
+    [
+      `repayment day: Signs / s (${d.bookings} bookings)`,
+      fixed(d.signs_per_s, 1),
+      `${d.budget_rps} budget, KMS quota ${d.kms_quota_rps}, ${d.signs_throttled} throttled`,
+      fixed(d.budget_used, 3),
+      `≥ ${BUDGET_USED_GOAL}`,
+      mark(d.budget_used >= BUDGET_USED_GOAL),
+    ],
+    [
+      '  ordered exactly once / open',
+      `${d.exactly_once} / ${d.open}`,
+      `${d.seconds} s, ${d.workers} workers`,
+      '',
+      `${d.bookings} / 0`,
+      mark(d.not_once === 0 && d.open === 0),
+    ],
+    [
+      '  job CPU per booking (µs)',
+      fixed(d.job_cpu_us_per_booking, 1),
+      'page use case, no RSA or I/O',
+      '',
+      '',
+      '',
+    ],
+    [
+      '  whole process CPU per booking (ms)',
+      fixed(d.process_cpu_ms_per_booking, 2),
+      'job + simulator + KMS stand-in + callbacks',
+      '',
+      '',
+      '',
+    ],
+  ];
 }

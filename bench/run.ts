@@ -18,6 +18,7 @@ const PHASES = [
   'bundles',
   'first',
   'local',
+  'repaymentDay',
 ] as const satisfies readonly Phase[];
 const here = import.meta.dirname;
 

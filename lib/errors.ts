@@ -12,6 +12,7 @@ export {
   SignatureInvalid,
   type WechatPayErrorInfo,
   WechatPayRejected,
+  WechatPayThrottled,
   WechatPayUnavailable,
 } from './wechatpay/errors';
 

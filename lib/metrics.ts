@@ -54,6 +54,13 @@ export const METRICS = {
   RepaymentPollExhausted: count(
     'bookings whose 7-day polling window closed without a final answer: an operator must look (alarm)',
   ),
+  RepaymentDayOrdered: count('deduct orders WeChat Pay accepted in one repayment-day page'),
+  RepaymentDayThrottled: count(
+    'throttles (KMS ThrottlingException, WeChat Pay 429) one repayment-day page met, each slowing it down',
+  ),
+  RepaymentDayOpenBookings: count(
+    'bookings still due (SCHEDULED, auto_deduct) when a repayment-day run completed: a rerun must take them up (alarm above 0)',
+  ),
   EventsPublished: count(
     'events one publish invocation put on the bus, stored outbox entries included (zero included)',
   ),

@@ -65,6 +65,8 @@ interface Entry {
   last?: ScheduleStatus['last'];
 }
 
+const SCHEDULED_TIME = '<aws.scheduler.scheduled-time>';
+
 /** EventBridge's times have whole seconds. */
 const isoSeconds = (ms: number) => `${new Date(ms).toISOString().slice(0, 19)}Z`;
 
@@ -81,7 +83,11 @@ export function startSchedules(options: SchedulesOptions): LocalSchedules {
   const planned = (e: Entry) => e.schedule.enabled && speedup > 0;
 
   function eventOf(e: Entry): unknown {
-    if ('input' in e.schedule) return e.schedule.input;
+    // EventBridge Scheduler's context attribute: the run's scheduled time, on the test clock here.
+    if ('input' in e.schedule) {
+      const text = JSON.stringify(e.schedule.input) ?? 'null';
+      return JSON.parse(text.replaceAll(SCHEDULED_TIME, isoSeconds(clock.now())));
+    }
     return {
       version: '0',
       id: randomUUID(),

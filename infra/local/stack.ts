@@ -34,6 +34,7 @@ import {
 } from './parameters-extension';
 import { type LocalSchedules, startSchedules } from './schedules';
 import { type Simulator, type SimulatorOptions, startSimulator } from './simulator';
+import { type LocalStepFunctions, startStepFunctions } from './step-functions';
 import { startStreamPoller } from './stream-poller';
 import { createTables, readCloudFormationResources } from './tables';
 import { TestClock } from './test-clock';
@@ -43,8 +44,8 @@ export interface LocalStackOptions {
   root?: string;
   host?: string;
   /**
-   * 0 = a free port. Defaults: 3000, 3100, 4599, 8000, 3002 for the Lambda Invoke API and 2773 for the
-   * Parameters and Secrets extension (the extension's own).
+   * 0 = a free port. Defaults: 3000, 3100, 4599, 8000, 3002 for the Lambda Invoke API, 3003 for Step Functions
+   * and 2773 for the Parameters and Secrets extension (the extension's own).
    */
   ports?: {
     api?: number;
@@ -52,6 +53,7 @@ export interface LocalStackOptions {
     kms?: number;
     dynamodb?: number;
     lambda?: number;
+    states?: number;
     extension?: number;
   };
   /** Configuration in; what is missing is generated. Default process.env. */
@@ -79,6 +81,8 @@ export interface LocalStack {
   api: LocalGateway;
   /** AWS Lambda's Invoke API for every function of serverless.yml. */
   lambda: LocalLambdaApi;
+  /** Step Functions' StartExecution and DescribeExecution, running infra/aws's state machines. */
+  stepFunctions: LocalStepFunctions;
   /** The stack's test clock, to read (also `GET /local/clock` on the API). */
   clock: Pick<TestClock, 'now' | 'offsetSeconds'>;
   /**
@@ -262,6 +266,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       log: (l) => log('lambda', l),
     });
     closers.push(() => lambda.close());
+    const stepFunctions = await startStepFunctions({
+      root,
+      functions,
+      region: awsConfig.region,
+      host,
+      port: options.ports?.states ?? 3003,
+      log: (l) => log('states', l),
+    });
+    closers.push(() => stepFunctions.close());
+    env.AWS_ENDPOINT_URL_SFN = stepFunctions.url;
+    const repaymentDay = stepFunctions.machines.find((m) => m.logicalId === 'RepaymentDayStateMachine');
+    if (repaymentDay) env.REPAYMENT_DAY_STATE_MACHINE_ARN = repaymentDay.arn;
     env.WECHATPAY_NOTIFY_URL = given.WECHATPAY_NOTIFY_URL || `${api.url}/wechatpay/notifications`;
 
     let publicKeyPem: string;
@@ -317,6 +333,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       'WECHATPAY_TIMEOUT_MS',
       'REQUEST_HASH_KEY_PREVIOUS',
       'WECHATPAY_APP_SUB_MCHID_FIELD',
+      'SIGNING_BUDGET_RPS',
+      'REPAYMENT_DAY_WORKERS',
     ] as const) {
       if (given[name]) env[name] = given[name] as string;
     }
@@ -338,6 +356,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     return {
       api,
       lambda,
+      stepFunctions,
       clock,
       advanceClock,
       schedules,

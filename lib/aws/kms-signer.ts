@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { KMSClient, type KMSClientConfig, SignCommand } from '@aws-sdk/client-kms';
+import { DependencyUnavailable } from '../errors';
 import type { Signer } from '../wechatpay/signer';
 import { dependencyUnavailable } from './dependency';
 import { timed } from './latency';
@@ -34,10 +35,29 @@ export class KmsSigner implements Signer {
   }
 }
 
-let client: KMSClient | undefined;
+/** `paced`: a job's own client, whose throttles its pacer handles (no SDK retries; see kmsSigner). */
+export type KmsProfile = 'api' | 'paced';
 
-/** The merchant key's signer, on one timed KMS client per container. */
-export function kmsSigner(keyId: string, config: KMSClientConfig): KmsSigner {
-  client ??= timed(new KMSClient(config), 'KmsLatency');
+const clients = new Map<KmsProfile, KMSClient>();
+
+/**
+ * The merchant key's signer, on one timed KMS client per profile and container. A paced job passes a config
+ * without retries: an SDK retry of a throttled Sign is one more call against the quota that the job's pacer
+ * neither sees nor spaces.
+ */
+export function kmsSigner(keyId: string, config: KMSClientConfig, profile: KmsProfile = 'api'): KmsSigner {
+  let client = clients.get(profile);
+  if (!client) {
+    client = timed(new KMSClient(config), 'KmsLatency');
+    clients.set(profile, client);
+  }
   return new KmsSigner(client, keyId);
+}
+
+/** KMS refused a Sign for the account's request quota (ThrottlingException), not for anything about the request. */
+export function isKmsThrottle(error: unknown): boolean {
+  return (
+    error instanceof DependencyUnavailable &&
+    (error.cause as Error | undefined)?.name === 'ThrottlingException'
+  );
 }

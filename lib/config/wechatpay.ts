@@ -43,11 +43,12 @@ export function wechatpayClient(
   keys: Keys,
   verifier: Verifier,
   timeoutMs = s.wechatpay.timeoutMs,
+  signer: Signer = merchantSigner(s),
 ): WechatPayClient {
   const w = s.wechatpay;
   return new WechatPayClient({
     baseUrl: w.baseUrl,
-    credentials: { mchid: w.mchid, serialNo: w.merchantSerialNo, signer: merchantSigner(s) },
+    credentials: { mchid: w.mchid, serialNo: w.merchantSerialNo, signer },
     verifier,
     encryptionKey: { serial: keys.publicKey.id, key: createPublicKey(keys.publicKey.pem) },
     userAgent: `${pkg.name}/${pkg.version} (node/${process.version})`,

@@ -80,7 +80,10 @@ export async function book(deps: BookDeps, outContractCode: string, body: unknow
       wechatpay_error: failureOf(outcome.error),
     });
   }
-  if (outcome.kind === 'unknown') throw await failed(deps, record, 'SCHEDULE_UNKNOWN', outcome.error, {});
+  // Throttled on every attempt, nothing was booked; the schedule-record query learns that and resends it.
+  if (outcome.kind === 'unknown' || outcome.kind === 'throttled') {
+    throw await failed(deps, record, 'SCHEDULE_UNKNOWN', outcome.error, {});
+  }
   const unusable = scheduleCreated(outcome.response, record.out_record_id);
   if (unusable) throw await failed(deps, record, 'SCHEDULE_UNKNOWN', unusable, {});
   const requestId = outcome.response.requestId;

@@ -12,7 +12,14 @@ import {
 } from '../errors';
 import { failureOf, orderAnswered } from './answers';
 import { beijingDate } from './dates';
-import { DEDUCTIBLE, withNewOrder, withOrderFacts, withRejectedOrder } from './lifecycle';
+import {
+  type BookingState,
+  DEDUCTIBLE,
+  withNewOrder,
+  withOrderFacts,
+  withRejectedOrder,
+  withUnprocessedOrder,
+} from './lifecycle';
 import { type BookingRecord, latestOrder, type RepaymentOrder, tradeKey } from './model';
 import { type OrderFields, orderRequest } from './requests';
 import { sendWrite } from './send';
@@ -37,15 +44,21 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * claimed forever, together with the order's place on its booking, in one transaction before WeChat Pay is
  * called; a booking with an order that may still succeed gets no second one (409 DEDUCTION_IN_PROGRESS), a new
  * one only after WeChat Pay said PAY_FAIL; an answer that was lost leaves the order UNKNOWN, to be settled by
- * querying that order (settle.ts), never by a new one.
+ * querying that order (settle.ts), never by a new one. `deductible`: the states an order may start from (the
+ * repayment-day job gives SCHEDULED alone, so it never orders again after a PAY_FAIL).
  */
-export async function deduct(deps: SettleDeps, outRecordId: string, body: unknown): Promise<DeductOutcome> {
+export async function deduct(
+  deps: SettleDeps,
+  outRecordId: string,
+  body: unknown,
+  deductible: readonly BookingState[] = DEDUCTIBLE,
+): Promise<DeductOutcome> {
   const input = validateDeduct(body);
   const booking = await deps.store.get(outRecordId);
   if (!booking) throw new RepaymentNotFound(outRecordId);
   const earlier = orderNamed(booking, input.out_trade_no);
   if (earlier) return replay(deps, booking, earlier, input);
-  refuseUnlessDeductible(booking);
+  refuseUnlessDeductible(booking, deductible);
   const contract = booking.out_contract_code
     ? await deps.contracts.get(booking.out_contract_code)
     : undefined;
@@ -68,7 +81,7 @@ export async function deduct(deps: SettleDeps, outRecordId: string, body: unknow
   };
   // Signed before the claim: a KMS failure claims nothing.
   const signed = await deps.wechatpay.sign(orderRequest(booking, order, deps.notifyUrl));
-  const started = await start(deps, booking, order);
+  const started = await start(deps, booking, order, deductible);
   if (!started) {
     // The identical request, made at the same moment, claimed it first and is sending it.
     const current = await deps.store.get(outRecordId);
@@ -81,6 +94,14 @@ export async function deduct(deps: SettleDeps, outRecordId: string, body: unknow
   if (outcome.kind === 'unknown') throw outcome.error;
   const recorded = (decide: (current: BookingRecord) => BookingRecord | undefined) =>
     noteBooking(deps.store, started, decide, `WeChat Pay's answer to order ${order.out_trade_no} came`);
+  if (outcome.kind === 'throttled') {
+    // Not processed: the identical request (or the poll) sends this same order again at once.
+    const { storeFailure } = await recorded((current) => {
+      const nowMs = deps.clock();
+      return withUnprocessedOrder(current, order.out_trade_no, iso(nowMs), nowMs);
+    });
+    throw storeFailure ? Object.assign(outcome.error, { storeFailure }) : outcome.error;
+  }
   if (outcome.kind === 'refused') {
     const wechatpay_error = failureOf(outcome.error);
     const { storeFailure } = await recorded((current) => {
@@ -114,8 +135,8 @@ function orderOf(record: BookingRecord, outTradeNo: string): RepaymentOrder {
   return order;
 }
 
-function refuseUnlessDeductible(booking: BookingRecord): void {
-  if (DEDUCTIBLE.includes(booking.state)) return;
+function refuseUnlessDeductible(booking: BookingRecord, deductible: readonly BookingState[]): void {
+  if (deductible.includes(booking.state)) return;
   const order = latestOrder(booking);
   if (booking.state === 'DEDUCTING' && order) {
     throw new DeductionInProgress(booking.out_record_id, order.out_trade_no, order.order_state);
@@ -123,7 +144,9 @@ function refuseUnlessDeductible(booking: BookingRecord): void {
   const why =
     booking.state === 'SUCCEEDED'
       ? 'it is repaid'
-      : 'WeChat Pay has not confirmed its booking (SCHEDULED is needed; GET ?sync=true asks)';
+      : booking.state === 'FAILED'
+        ? 'an order of it failed, and after PAY_FAIL only a deduct request orders again'
+        : 'WeChat Pay has not confirmed its booking (SCHEDULED is needed; GET ?sync=true asks)';
   throw new RepaymentStateConflict(
     `repayment ${booking.out_record_id} cannot be deducted in state ${booking.state}: ${why}`,
     booking.state,
@@ -139,6 +162,7 @@ function start(
   deps: SettleDeps,
   booking: BookingRecord,
   order: OrderFields,
+  deductible: readonly BookingState[],
 ): Promise<BookingRecord | undefined> {
   let fresh: BookingRecord | undefined = booking;
   return readDecideWrite<BookingRecord | undefined, BookingRecord, BookingRecord | undefined>(
@@ -150,7 +174,7 @@ function start(
       },
       decide: (current) => {
         if (!current || orderNamed(current, order.out_trade_no)) return { done: undefined };
-        refuseUnlessDeductible(current);
+        refuseUnlessDeductible(current, deductible);
         const nowMs = deps.clock();
         return { write: withNewOrder(current, order, iso(nowMs), nowMs) };
       },
@@ -200,6 +224,6 @@ async function replay(
 }
 
 /** 31 letters and digits: time first, so numbers sort roughly by creation; then 88 random bits. */
-function newTradeNo(): string {
+export function newTradeNo(): string {
   return `D${Date.now().toString(36).toUpperCase()}${randomBytes(11).toString('hex').toUpperCase()}`;
 }

@@ -7,6 +7,7 @@
 
 import type { ContractEvent } from '../contracts/events';
 import type { WechatPayFailure } from '../contracts/model';
+import type { DayCounts, DayRunRecord } from './day-model';
 import type { BookingState } from './lifecycle';
 import type { BookingRecord, UnhandledNotification } from './model';
 
@@ -17,6 +18,7 @@ export const REPAYMENT_EVENT_TYPES = [
   'RepaymentSucceeded',
   'RepaymentFailed',
   'NotificationUnhandled',
+  'RepaymentDayCompleted',
 ] as const;
 export type RepaymentEventType = (typeof REPAYMENT_EVENT_TYPES)[number];
 
@@ -44,6 +46,13 @@ export interface RepaymentEventDetail {
   notification_id?: string;
   event_type?: string;
   reason?: string;
+  /** RepaymentDayCompleted: the run, its counts per outcome, what it left open and the shards that failed. */
+  date?: string;
+  run_id?: string;
+  counts?: DayCounts;
+  open?: number;
+  shards?: number;
+  failed_shards?: number[];
   /** When the change was committed. */
   occurred_at: string;
 }
@@ -91,12 +100,13 @@ const kindOf = (item: Item | undefined) => (typeof item?.pk === 'string' ? item.
 
 /**
  * The events one committed change produces: one when a booking's state changed (or it was created in a state
- * with an event: an order we did not create, SUCCEEDED), one when an unhandled notification was kept, none for
- * trade claims. Items are never deleted, so a removal announces nothing.
+ * with an event: an order we did not create, SUCCEEDED), one when an unhandled notification was kept, one when
+ * a repayment-day run was recorded, none for trade claims. Items are never deleted, so a removal announces nothing.
  */
 export function repaymentEventsFor(previous: Item | undefined, next: Item | undefined): RepaymentEvent[] {
   const kind = kindOf(next);
   if (kind === 'NOTIFICATION' && !previous) return [unhandledEvent(next as unknown as UnhandledNotification)];
+  if (kind === 'RUN' && !previous) return [runEvent(next as unknown as DayRunRecord)];
   if (kind !== 'RECORD') return [];
   const record = next as unknown as BookingRecord;
   const before = previous as unknown as BookingRecord | undefined;
@@ -138,6 +148,26 @@ function unhandledEvent(item: UnhandledNotification): RepaymentEvent {
   };
   copy(item as unknown as Item, UNHANDLED_TEXT, detail as unknown as Item);
   return { type: 'NotificationUnhandled', detail };
+}
+
+/** The run item is written once, by the run's Complete task: its event carries only dates, ids and counts. */
+function runEvent(run: DayRunRecord): RepaymentEvent {
+  const counts = {} as DayCounts;
+  for (const [key, n] of Object.entries(run.counts ?? {}))
+    if (typeof n === 'number') counts[key as keyof DayCounts] = n;
+  return {
+    type: 'RepaymentDayCompleted',
+    detail: {
+      event_id: `${run.date}:${run.run_id}`,
+      date: run.date,
+      run_id: run.run_id,
+      counts,
+      open: Number(run.open),
+      shards: Number(run.shards),
+      failed_shards: Array.isArray(run.failed_shards) ? run.failed_shards.map(Number) : [],
+      occurred_at: run.completed_at,
+    },
+  };
 }
 
 function failureOf({ status, code, message, request_id }: WechatPayFailure): WechatPayFailure {

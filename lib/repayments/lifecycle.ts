@@ -96,8 +96,9 @@ export function withOrderFacts(
   const order = record.orders[index];
   if (!order || !isDeductOrderState(facts.order_state)) return undefined;
   if (!canOrderMove(order.order_state, facts.order_state)) return undefined;
+  const { unprocessed: _answered, ...known } = order;
   const updated: RepaymentOrder = {
-    ...order,
+    ...known,
     order_state: facts.order_state,
     ...(facts.pay_success_amount !== undefined ? { pay_success_amount: facts.pay_success_amount } : {}),
     ...(facts.transaction_id !== undefined ? { transaction_id: facts.transaction_id } : {}),
@@ -117,8 +118,9 @@ export function withRejectedOrder(
 ): BookingRecord | undefined {
   const order = latestOrder(record);
   if (order?.out_trade_no !== outTradeNo || order.order_state !== 'UNKNOWN') return undefined;
+  const { unprocessed: _answered, ...known } = order;
   const rejected: RepaymentOrder = {
-    ...order,
+    ...known,
     order_state: 'REJECTED',
     wechatpay_error: error,
     updated_at: now,
@@ -141,6 +143,24 @@ export function withNewOrder(
     updated_at: now,
   };
   return moved(record, 'DEDUCTING', { orders: [...record.orders, started] }, now, nowMs);
+}
+
+/**
+ * The booking after every send of its UNKNOWN latest order was answered 429: WeChat Pay processed none, so the
+ * order may be sent again at once with the same id (settle.ts). Undefined once anything more is known of it.
+ */
+export function withUnprocessedOrder(
+  record: BookingRecord,
+  outTradeNo: string,
+  now: string,
+  nowMs: number,
+): BookingRecord | undefined {
+  const order = latestOrder(record);
+  if (order?.out_trade_no !== outTradeNo || order.order_state !== 'UNKNOWN' || order.unprocessed) {
+    return undefined;
+  }
+  const orders = [...record.orders.slice(0, -1), { ...order, unprocessed: true, updated_at: now }];
+  return moved(record, record.state, { orders }, now, nowMs);
 }
 
 /** The booking in `state` with `changes`, its version bumped and its index attributes recomputed. */

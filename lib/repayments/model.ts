@@ -29,6 +29,11 @@ export interface RepaymentOrder {
   wechatpay_error?: WechatPayFailure;
   /** When the order was last sent: its first send, or a resend after WeChat Pay said it had no such order. */
   sent_at: string;
+  /**
+   * Every send of it (so far) was answered 429, WeChat Pay's "not processed": it has no such order, so the
+   * order is sent again with the same id at once, without the grace a lost answer waits (settle.ts).
+   */
+  unprocessed?: boolean;
   created_at: string;
   updated_at: string;
 }

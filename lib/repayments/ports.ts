@@ -2,6 +2,7 @@
  * The ports of the repayment use cases, each implemented by an adapter (lib/aws/dynamo-repayment-store.ts) and
  * stood in for by unit tests. WeChat Pay, the contract store and the clock are lib/contracts' own ports.
  */
+import type { DayRunRecord } from './day-model';
 import type { BookingRecord, TradeClaim, UnhandledNotification } from './model';
 
 export type BookingClaim = { claimed: true } | { claimed: false; existing: BookingRecord };
@@ -62,4 +63,23 @@ export interface RepaymentNotificationStore {
     notification: RepaymentNotificationRecord,
     effect: NotificationEffect,
   ): Promise<'recorded' | 'duplicate' | 'conflict'>;
+}
+
+/** One page of a by_due shard: out_record_ids in key order, and the key to continue after (absent: the end). */
+export interface DuePage {
+  ids: string[];
+  last?: string;
+}
+
+/**
+ * What the repayment-day job reads and writes besides bookings: the by_due index (SCHEDULED auto_deduct
+ * bookings, `<date>#<shard>`, never a scan) and the run item whose stream record announces the run.
+ */
+export interface RepaymentDayStore {
+  /** Up to `limit` due bookings of one shard, after `after` (an out_record_id) in key order. */
+  listDue(date: string, shard: number, after: string | undefined, limit: number): Promise<DuePage>;
+  /** How many bookings of one shard are still due (SCHEDULED, auto_deduct): left open by the run. */
+  countDue(date: string, shard: number): Promise<number>;
+  /** Writes the run's record once (`RUN#<date>#<run_id>`); false when this run was recorded already. */
+  recordRun(run: DayRunRecord): Promise<boolean>;
 }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WechatPayGateway } from '../contracts/ports';
-import { SignatureInvalid, WechatPayRejected, WechatPayUnavailable } from '../errors';
+import { SignatureInvalid, WechatPayRejected, WechatPayThrottled, WechatPayUnavailable } from '../errors';
 import { backoffMs, type SignedRequest, type WechatPayResponse } from '../wechatpay/client';
 
 /** What one booking or deduct send ended with, as the money rules need to know it. */
@@ -8,6 +8,8 @@ export type SendOutcome =
   | { kind: 'answered'; response: WechatPayResponse }
   /** WeChat Pay refused the first attempt: nothing was created. */
   | { kind: 'refused'; error: WechatPayRejected }
+  /** Every attempt was answered 429 ("not processed"): nothing was created; the same id may be sent again. */
+  | { kind: 'throttled'; error: WechatPayThrottled }
   /** No usable answer, and an attempt may have landed: only WeChat Pay's query can tell. */
   | { kind: 'unknown'; error: WechatPayUnavailable };
 
@@ -19,7 +21,8 @@ const RETRY_DELAY_MS = 100;
  * Sends a booking or deduct order, resending the identical body (re-signed) on 5xx, 429, timeouts and dropped
  * connections. The attempts are counted here, not in the client, because neither write is idempotent: once an
  * attempt may have reached WeChat Pay, a refusal of a later one ("this id is already used", by that attempt)
- * proves nothing, so the outcome stays unknown instead of refused.
+ * proves nothing, so the outcome stays unknown instead of refused. A 429 is WeChat Pay's "not processed": an
+ * attempt it answered so did not land, and when every attempt did, the outcome is `throttled`, not unknown.
  */
 export async function sendWrite(wechatpay: WechatPayGateway, first: SignedRequest): Promise<SendOutcome> {
   let signed = first;
@@ -38,9 +41,11 @@ export async function sendWrite(wechatpay: WechatPayGateway, first: SignedReques
       if (error instanceof SignatureInvalid)
         return unknown(`the answer could not be verified: ${error.message}`, error);
       if (!(error instanceof WechatPayUnavailable)) throw error;
-      if (attempt >= MAX_SENDS)
-        return unknown(`no usable answer in ${attempt} attempts; the last: ${error.message}`, error);
-      landed = error;
+      if (error.status !== 429) landed = error;
+      if (attempt >= MAX_SENDS) {
+        const why = `no usable answer in ${attempt} attempts; the last: ${error.message}`;
+        return landed ? unknown(why, error) : throttled(`${why}; WeChat Pay processed none of them`, error);
+      }
     }
     await sleep(backoffMs(attempt, RETRY_DELAY_MS));
     try {
@@ -48,12 +53,24 @@ export async function sendWrite(wechatpay: WechatPayGateway, first: SignedReques
       signed = await wechatpay.sign(signed.request);
     } catch (cause) {
       const why = cause instanceof Error ? cause.message : String(cause);
+      if (!landed)
+        return throttled(`WeChat Pay answered 429 and the retry could not be signed: ${why}`, cause);
       return unknown(
         `attempt ${attempt} may have reached WeChat Pay and the retry could not be signed: ${why}`,
         cause,
       );
     }
   }
+}
+
+function throttled(message: string, cause: unknown): SendOutcome {
+  const last = cause instanceof WechatPayUnavailable ? cause : undefined;
+  const error = new WechatPayThrottled(message, last?.requestId, {
+    cause,
+    status: 429,
+    ...(last?.retryAfterS === undefined ? {} : { retryAfterS: last.retryAfterS }),
+  });
+  return { kind: 'throttled', error };
 }
 
 function unknown(message: string, cause: unknown): SendOutcome {

@@ -3,7 +3,7 @@ import { WechatPayRejected } from '../errors';
 import { deductOrderQuery, scheduleRecordQuery } from '../wechatpay/repayments';
 import { failureOf, orderAnswered, scheduleQueried } from './answers';
 import { afterCheck } from './indexes';
-import { canTransition, moved, type OrderFacts, withOrderFacts } from './lifecycle';
+import { canTransition, moved, type OrderFacts, withOrderFacts, withUnprocessedOrder } from './lifecycle';
 import { type BookingRecord, latestOrder, type RepaymentOrder } from './model';
 import type { RepaymentStore } from './ports';
 import { bookingRequest, orderRequest } from './requests';
@@ -60,7 +60,7 @@ export async function settleBooking(
   if (!record) return undefined;
   if (mode === 'poll' && record.poll_at === undefined) return { record, settled: false };
   const learned = await ask(deps, record);
-  if (mode === 'sync' && learned.error !== undefined) throw learned.error;
+  if (mode === 'sync' && learned.error !== undefined && !learned.apply) throw learned.error;
   let settled = false;
   const after = await updateBooking(
     deps.store,
@@ -73,6 +73,7 @@ export async function settleBooking(
     },
     "WeChat Pay's answer was recorded",
   );
+  if (mode === 'sync' && learned.error !== undefined) throw learned.error;
   return { record: after, settled, ...(learned.error !== undefined ? { error: learned.error } : {}) };
 }
 
@@ -129,6 +130,8 @@ async function resendBooking(deps: SettleDeps, record: BookingRecord): Promise<L
 }
 
 async function askOrder(deps: SettleDeps, record: BookingRecord, order: RepaymentOrder): Promise<Learned> {
+  // WeChat Pay answered every send 429 (not processed): it has no such order, so asking would only cost a call.
+  if (order.order_state === 'UNKNOWN' && order.unprocessed) return resendOrder(deps, record, order);
   try {
     const response = await deps.wechatpay.call(deductOrderQuery(order.out_trade_no), { retry: true });
     return learnedFrom(record, orderAnswered(response, record, order.out_trade_no));
@@ -142,12 +145,22 @@ async function askOrder(deps: SettleDeps, record: BookingRecord, order: Repaymen
 
 async function resendOrder(deps: SettleDeps, record: BookingRecord, order: RepaymentOrder): Promise<Learned> {
   const signed = await deps.wechatpay.sign(orderRequest(record, order, deps.notifyUrl));
+  // From this send on the order may land, so it is no longer known to be unprocessed.
   const known = await claimResend(deps, record, (r, now) => ({
     ...r,
-    orders: r.orders.map((o) => (o.out_trade_no === order.out_trade_no ? { ...o, sent_at: now } : o)),
+    orders: r.orders.map((o) => {
+      if (o.out_trade_no !== order.out_trade_no) return o;
+      const { unprocessed: _sent, ...sent } = o;
+      return { ...sent, sent_at: now };
+    }),
   }));
   if (!known) return { known: record };
   const outcome = await sendWrite(deps.wechatpay, signed);
+  if (outcome.kind === 'throttled') {
+    const apply: Apply = (current, now, nowMs) =>
+      withUnprocessedOrder(current, order.out_trade_no, now, nowMs);
+    return { known, apply, error: outcome.error };
+  }
   // A refusal of a resend proves nothing (the first send may have landed meanwhile): the order stays UNKNOWN.
   if (outcome.kind !== 'answered') return { known, error: outcome.error };
   return learnedFrom(known, orderAnswered(outcome.response, known, order.out_trade_no));

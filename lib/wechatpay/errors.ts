@@ -87,6 +87,12 @@ export class WechatPayUnavailable extends CodedError<WechatPayErrorCode> {
   }
 }
 
+/**
+ * Every attempt of a write was answered 429, which WeChat Pay documents as "not processed": it holds nothing of
+ * the request, so the identical request (the same id) may be sent again at once, never as a new one.
+ */
+export class WechatPayThrottled extends WechatPayUnavailable {}
+
 /** A WeChat Pay response or callback whose signature could not be verified. */
 export class SignatureInvalid extends CodedError<WechatPayErrorCode> {
   readonly code = 'WECHATPAY_SIGNATURE_INVALID';

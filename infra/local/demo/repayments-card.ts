@@ -97,8 +97,9 @@ export const REPAYMENTS_SCRIPT = `
     return b;
   }
   function advanceTo(date) {
-    // Nine in the morning of the booked date, Beijing time: the deduction is due, and nothing is left ambiguous.
-    var seconds = Math.ceil((Date.parse(date + 'T09:00:00+08:00') - clockNow) / 1000);
+    // Seven in the morning of the booked date, Beijing time: the deduction is due, and the day's repayment-day run
+    // (08:00) has not taken it yet, so the page's own deduct button is the one that deducts it.
+    var seconds = Math.ceil((Date.parse(date + 'T07:00:00+08:00') - clockNow) / 1000);
     return act(call('POST', '/local/clock', { advance_s: Math.max(seconds, 1) }));
   }
   function deduct(id) {

@@ -45,7 +45,16 @@ export async function startTestStack(
   const stack = await startLocalStack({
     tableSuffix: suffix,
     ...options,
-    ports: { api: 0, simulator: 0, kms: 0, dynamodb: 0, lambda: 0, extension: 0, ...options.ports },
+    ports: {
+      api: 0,
+      simulator: 0,
+      kms: 0,
+      dynamodb: 0,
+      lambda: 0,
+      states: 0,
+      extension: 0,
+      ...options.ports,
+    },
     endpoints: { dynamodb, kms },
     env: {
       WECHATPAY_SIGNING_KEY_ID: `alias/test-merchant-${suffix}`,

@@ -60,10 +60,17 @@ let ids = 0;
 export const newRecordId = (prefix = 'R'): string =>
   `${prefix}${Date.now().toString(36)}${ids++}${randomUUID().replaceAll('-', '').slice(0, 8)}`;
 
-export async function startRepaymentHarness(): Promise<RepaymentHarness> {
+/**
+ * `env`: more configuration for the stack; `kms`: a KMS stand-in of the file's own (one whose quota the file
+ * may set without throttling the other files).
+ */
+export async function startRepaymentHarness(
+  options: { env?: Record<string, string>; kms?: string } = {},
+): Promise<RepaymentHarness> {
   const keys = newWechatPayKeys();
   const stack = await startTestStack({
-    env: { WECHATPAY_APIV3_KEY: String(keys.apiV3Key) },
+    env: { WECHATPAY_APIV3_KEY: String(keys.apiV3Key), ...options.env },
+    ...(options.kms ? { endpoints: { kms: options.kms } } : {}),
     simulator: { publicKey: { id: keys.serial, privateKey: keys.privateKey } },
   });
   const { simulator } = stack;

@@ -65,6 +65,7 @@ describe('signing key', () => {
       { 'Fn::GetAtt': ['ContractsRole', 'Arn'] },
       { 'Fn::GetAtt': ['ReconcileRole', 'Arn'] },
       { 'Fn::GetAtt': ['RepaymentsRole', 'Arn'] },
+      { 'Fn::GetAtt': ['RepaymentDayWorkerRole', 'Arn'] },
       {
         'Fn::If': [
           'PlatformCertificatesEnabled',

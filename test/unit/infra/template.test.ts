@@ -238,6 +238,7 @@ describe('packaged CloudFormation template', () => {
       by_state: ['ReconcileRole'],
       by_unhandled: ['NotificationsRole'],
       by_poll: ['ReconcileRepaymentsPolicy'],
+      by_due: ['RepaymentDayWorkerRole'],
     });
     assert.deepEqual(resource('ReconcileRepaymentsPolicy').Properties.Roles, [{ Ref: 'ReconcileRole' }]);
   });

@@ -62,6 +62,7 @@ const instances: errors.ServiceError[] = [
   new errors.ContractStateConflict('not SIGNED', 'PRESIGNED'),
   new errors.WechatPayRejected({ status: 403, code: 'NO_AUTH', message: 'no' }),
   new errors.WechatPayUnavailable('HTTP 503 SYSTEM_ERROR after 3 attempts'),
+  new errors.WechatPayThrottled('HTTP 429 RATELIMIT_EXCEEDED after 3 attempts, none processed'),
   new errors.SignatureInvalid('response signature rejected'),
   new errors.DependencyUnavailable('KMS', 'Sign failed'),
   new errors.NotificationRejected('resource is not JSON'),
@@ -214,7 +215,7 @@ describe('packaged presign state machine', () => {
     );
     assert.deepEqual(
       machines.map(([id]) => id),
-      ['PresignStateMachine'],
+      ['PresignStateMachine', 'RepaymentDayStateMachine'],
     );
     const p = resources.PresignStateMachine?.Properties ?? {};
     assert.deepEqual(p.Definition, JSON.parse(await readFile(definitionPath, 'utf8')));

@@ -98,7 +98,7 @@ describe('schedules on demand and on the test clock (real speed)', () => {
     const { status, body } = await runNow(stack, 'presign');
     assert.equal(status, 404);
     assert.equal(body.code, 'SCHEDULE_NOT_FOUND');
-    assert.match(String(body.message), /scheduled functions: reconcile, outbox, certificates/);
+    assert.match(String(body.message), /scheduled functions: reconcile, repaymentDay, outbox, certificates/);
   });
 
   it('runs a schedule as soon as the test clock is advanced past its slot', async () => {

@@ -18,6 +18,7 @@ const EXIT_TIMEOUT_MS = 15_000;
 type Ports = Record<
   | 'PORT'
   | 'LAMBDA_PORT'
+  | 'STATES_PORT'
   | 'SIMULATOR_PORT'
   | 'KMS_PORT'
   | 'DYNAMODB_PORT'
@@ -40,6 +41,7 @@ async function distinctFreePorts(): Promise<Ports> {
   return {
     PORT: await next('127.0.0.1'),
     LAMBDA_PORT: await next('127.0.0.1'),
+    STATES_PORT: await next('127.0.0.1'),
     SIMULATOR_PORT: await next('127.0.0.1'),
     KMS_PORT: await next('127.0.0.1'),
     DYNAMODB_PORT: await next('0.0.0.0'),
@@ -181,6 +183,7 @@ describe('npm start (infra/local/start.ts)', () => {
       `clock ${api}/local/clock`,
       `schedules ${api}/local/schedules`,
       `Lambda http://127.0.0.1:${ports.LAMBDA_PORT}`,
+      `Step Functions http://127.0.0.1:${ports.STATES_PORT}`,
       `WeChat Pay http://127.0.0.1:${ports.SIMULATOR_PORT}`,
       `KMS http://127.0.0.1:${ports.KMS_PORT}`,
       `DynamoDB http://127.0.0.1:${ports.DYNAMODB_PORT}`,

@@ -8,6 +8,7 @@ import {
   TradeNoUsed,
   ValidationFailed,
   WechatPayRejected,
+  WechatPayThrottled,
   WechatPayUnavailable,
 } from '../../../../lib/errors';
 import { book } from '../../../../lib/repayments/book';
@@ -110,6 +111,49 @@ describe('deduct', () => {
     assert.equal(queries, 1);
     assert.equal(wechatpay.sent.filter((r) => r.path === deductOrderPath('T1')).length, 1);
     assert.equal(orders().length, 3, 'no new order was ever sent');
+  });
+
+  it('429 on every send: not processed, so the same order is sent again at once by the identical retry, never a new one', async () => {
+    let throttling = true;
+    let queries = 0;
+    const { deps, orders, stored } = await booked((request, body) => {
+      if (request.method === 'GET') queries++;
+      if (throttling)
+        return { error: new WechatPayUnavailable('HTTP 429 RATELIMIT_EXCEEDED', 'r', { status: 429 }) };
+      return { json: orderFor(body, PENDING) };
+    });
+    await assert.rejects(deduct(deps, 'R1', { out_trade_no: 'T1' }), WechatPayThrottled);
+    const order = (await stored()).orders[0];
+    assert.equal(order?.order_state, 'UNKNOWN');
+    assert.equal(order?.unprocessed, true);
+    await assert.rejects(deduct(deps, 'R1', { out_trade_no: 'T2' }), DeductionInProgress);
+    // Still throttled: the retry resends T1 and keeps it marked, asking no query (WeChat Pay has no such order).
+    await assert.rejects(deduct(deps, 'R1', { out_trade_no: 'T1' }), WechatPayThrottled);
+    assert.equal((await stored()).orders[0]?.unprocessed, true);
+    throttling = false;
+    const replay = await deduct(deps, 'R1', { out_trade_no: 'T1' });
+    assert.equal(replay.order.order_state, PENDING);
+    assert.equal(replay.order.unprocessed, undefined);
+    assert.equal(queries, 0);
+    assert.deepEqual(
+      new Set(orders().map((o) => (o.body as { out_trade_no: string }).out_trade_no)),
+      new Set(['T1']),
+    );
+    assert.equal((await stored()).orders.length, 1);
+  });
+
+  it('a 500 then 429s: the first attempt may have landed, so the order is unknown, not unprocessed', async () => {
+    let sends = 0;
+    const { deps, stored } = await booked(() =>
+      sends++ === 0
+        ? { error: new WechatPayUnavailable('HTTP 500 SYSTEM_ERROR', 'r', { status: 500 }) }
+        : { error: new WechatPayUnavailable('HTTP 429 RATELIMIT_EXCEEDED', 'r', { status: 429 }) },
+    );
+    await assert.rejects(
+      deduct(deps, 'R1', { out_trade_no: 'T1' }),
+      (e) => e instanceof WechatPayUnavailable && !(e instanceof WechatPayThrottled),
+    );
+    assert.equal((await stored()).orders[0]?.unprocessed, undefined);
   });
 
   it('a refused order is REJECTED and fails the booking (502); then a new out_trade_no may be sent', async () => {

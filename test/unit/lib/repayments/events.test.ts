@@ -124,7 +124,30 @@ describe('repayment events', () => {
       raw_body: '{"resource":{}}',
       received_at: NOW,
     };
-    const all = [...events(), ...repaymentEventsFor(undefined, unhandled)];
+    const run = {
+      pk: 'RUN#2026-12-02#r1',
+      date: '2026-12-02',
+      run_id: 'r1',
+      counts: {
+        ordered: 2,
+        skipped: 0,
+        rejected: 0,
+        unknown: 0,
+        not_due: 0,
+        not_deductible: 1,
+        failed: 0,
+        throttled: 3,
+      },
+      open: 1,
+      shards: 16,
+      failed_shards: [],
+      completed_at: NOW,
+    };
+    const all = [
+      ...events(),
+      ...repaymentEventsFor(undefined, unhandled),
+      ...repaymentEventsFor(undefined, run),
+    ];
     assert.deepEqual(
       new Set(all.map((e) => e.type)),
       new Set(REPAYMENT_EVENT_TYPES),

@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { timed } from './latency';
 
@@ -19,11 +20,22 @@ const CALLBACK_CLIENT_CONFIG = {
   requestHandler: { requestTimeout: 900, connectionTimeout: 500, throwOnRequestTimeout: true },
 };
 
+/**
+ * The commands router's Invoke waits for the owning function's whole run (29 s at most: presign, contracts,
+ * repayments), so its request timeout outlasts that. One attempt: a throttled or failed invoke leaves the
+ * message on the queue, whose redelivery is the retry, so SDK retries would only stack behind it.
+ */
+const LAMBDA_CLIENT_CONFIG = {
+  maxAttempts: 1,
+  requestHandler: { requestTimeout: 31_000, connectionTimeout: 1000, throwOnRequestTimeout: true },
+};
+
 export type DynamoProfile = 'api' | 'callback';
 
 // One client per profile and service per container: each keeps its connections alive across invocations.
 const documentClients = new Map<DynamoProfile, DynamoDBDocumentClient>();
 let eventBridge: EventBridgeClient | undefined;
+let lambda: LambdaClient | undefined;
 
 /** The timed DynamoDB document client of `profile` (its timeouts and retries). */
 export function dynamoDocumentClient(profile: DynamoProfile = 'api'): DynamoDBDocumentClient {
@@ -42,4 +54,10 @@ export function dynamoDocumentClient(profile: DynamoProfile = 'api'): DynamoDBDo
 export function eventBridgeClient(): EventBridgeClient {
   eventBridge ??= timed(new EventBridgeClient(AWS_CLIENT_CONFIG), 'EventBridgeLatency');
   return eventBridge;
+}
+
+/** The timed Lambda client (the commands router's Invoke). */
+export function lambdaClient(): LambdaClient {
+  lambda ??= timed(new LambdaClient(LAMBDA_CLIENT_CONFIG), 'LambdaLatency');
+  return lambda;
 }

@@ -9,7 +9,7 @@ import { DynamoOutbox } from '../aws/outbox';
 import { parametersExtension } from '../aws/parameters-extension';
 import type { ApplyNotificationDeps } from '../contracts/notifications';
 import type { OutboxDeps } from '../contracts/outbox';
-import type { PlatformCertificateSet } from '../contracts/ports';
+import type { EventPublisher, PlatformCertificateSet } from '../contracts/ports';
 import type { PresignDeps } from '../contracts/presign';
 import { firstCheckAt, type RecheckPolicy } from '../contracts/recheck';
 import type { SyncDeps } from '../contracts/sync';
@@ -228,11 +228,17 @@ export function publishDeps(runtime: Runtime = processRuntime): Wiring<PublishDe
   return wire(runtime, async () => {
     const { eventBusName, contractsTable } = readEventSettings(runtime.env);
     return built.get(`${eventBusName ?? ''} ${contractsTable}`, Number.POSITIVE_INFINITY, () => ({
-      publisher:
-        runtime.publisher ??
-        (eventBusName ? new EventBridgePublisher(eventBridgeClient(), eventBusName) : new LogPublisher()),
+      publisher: eventPublisher(runtime, eventBusName),
       outbox: new DynamoOutbox(dynamoDocumentClient(), contractsTable),
       clock: runtime.clock,
     }));
   });
+}
+
+/** The bus (with EVENT_BUS_NAME unset, events are logged, not published), or the runtime's own publisher. */
+export function eventPublisher(runtime: Runtime, eventBusName: string | undefined): EventPublisher {
+  return (
+    runtime.publisher ??
+    (eventBusName ? new EventBridgePublisher(eventBridgeClient(), eventBusName) : new LogPublisher())
+  );
 }

@@ -71,6 +71,16 @@ describe('layer boundaries', () => {
     }
   });
 
+  it('lib/commands stays pure too: the router invokes and publishes through its ports', () => {
+    for (const [file, target] of importsUnder('commands')) {
+      assert.doesNotMatch(
+        target,
+        /^@aws-sdk\/|^@aws-lambda-powertools\/|^@middy\/|^aws-lambda$|\/(aws|http|config|observability)(\/|$)|\/functions\//,
+        `lib/commands/${file} imports ${target}`,
+      );
+    }
+  });
+
   it('the scan sees every kind of import', () => {
     const source = [
       "import { a } from './a';",

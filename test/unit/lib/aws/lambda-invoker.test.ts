@@ -55,12 +55,10 @@ describe('LambdaCommandInvoker', () => {
           }),
         }),
       () =>
-        lambda
-          .on(InvokeCommand)
-          .resolves({
-            FunctionError: 'Unhandled',
-            Payload: payload({ errorType: 'TypeError', errorMessage: '110101199003074477' }),
-          }),
+        lambda.on(InvokeCommand).resolves({
+          FunctionError: 'Unhandled',
+          Payload: payload({ errorType: 'TypeError', errorMessage: '110101199003074477' }),
+        }),
       () => lambda.on(InvokeCommand).resolves({ Payload: payload({ state: 'SIGNED' }) }),
     ];
     const messages: string[] = [];

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { DependencyUnavailable, type FieldIssue } from '../errors';
 import { COMMANDS, type CommandName } from './catalogue';
 import { type MessageLabels, parseMessage } from './message';
@@ -45,7 +46,7 @@ export async function runCommand(deps: RunCommandDeps, delivery: CommandDelivery
   const command: CommandName = message.command;
   const invocation: CommandInvocation = {
     command,
-    body: message.body,
+    body: command === 'DeductRequested' ? withTradeNo(message.body, eventId) : message.body,
     ...(message.correlationId ? { correlation_id: message.correlationId } : {}),
   };
   const answer = await answered(deps, invocation);
@@ -63,6 +64,18 @@ export async function runCommand(deps: RunCommandDeps, delivery: CommandDelivery
 function inBody({ field, issue }: FieldIssue): FieldIssue {
   const pointer = field === '' || field.startsWith('/') ? field : `/${field}`;
   return { field: `/body${pointer}`, issue };
+}
+
+/**
+ * A deduct that names no order gets one named after its message, so every delivery of the message asks for the
+ * same order and a redelivery replays it, where a fresh out_trade_no each time would be refused while the first
+ * may still succeed. `D` and 31 hex digits of SHA-256 over the message's event id: letters and digits, 32 long,
+ * as WeChat Pay requires, and unique as the message is.
+ */
+export function withTradeNo(body: Record<string, unknown>, eventId: string): Record<string, unknown> {
+  if (body.out_trade_no !== undefined) return body;
+  const digest = createHash('sha256').update(eventId).digest('hex').slice(0, 31).toUpperCase();
+  return { ...body, out_trade_no: `D${digest}` };
 }
 
 /** Whether a refusal of `command` may end otherwise when the identical command comes again. */

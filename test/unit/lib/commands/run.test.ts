@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { COMMAND_NAMES, COMMANDS } from '../../../../lib/commands/catalogue';
 import { COMMAND_EVENT_TYPES, type CommandEvent, isCommandEvent } from '../../../../lib/commands/outcome';
 import type { CommandAnswer, CommandInvocation, CommandInvoker } from '../../../../lib/commands/ports';
-import { type CommandDelivery, isRetryable, runCommand } from '../../../../lib/commands/run';
+import { type CommandDelivery, isRetryable, runCommand, withTradeNo } from '../../../../lib/commands/run';
 import {
   BookingInProgress,
   DependencyUnavailable,
@@ -105,6 +105,12 @@ describe('runCommand', () => {
     ]);
     await run({ command: 'DeductRequested', body: { out_record_id: 'R1' }, event_id: 'ev-9' });
     assert.equal(invoker.calls[0]?.fn, 'repayments');
+    // Named after the message, so each delivery of it asks for the same order.
+    const tradeNo = invoker.calls[0]?.invocation.body.out_trade_no;
+    assert.match(String(tradeNo), /^D[0-9A-F]{31}$/);
+    assert.equal(withTradeNo({ out_record_id: 'R1' }, 'ev-9').out_trade_no, tradeNo);
+    assert.notEqual(withTradeNo({}, 'ev-10').out_trade_no, tradeNo);
+    assert.deepEqual(withTradeNo({ out_trade_no: 'T9' }, 'ev-9'), { out_trade_no: 'T9' });
     const [event] = publisher.events;
     assert.ok(event);
     checkEvent(event);

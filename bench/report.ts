@@ -100,6 +100,11 @@ export function goals(r: PhaseResults): Goal[] {
       value: r.bundles.kms_loaded_at_cold_start.notify ? 'loads it' : 'none',
       met: !r.bundles.kms_loaded_at_cold_start.notify,
     },
+    {
+      goal: 'the publish function loads no DynamoDB client at cold start',
+      value: r.bundles.dynamodb_loaded_at_cold_start.publish ? 'loads it' : 'none',
+      met: !r.bundles.dynamodb_loaded_at_cold_start.publish,
+    },
     reuse('WeChat Pay', r.keepalive.wechatpay),
     reuse('DynamoDB', r.keepalive.dynamodb),
     reuse('KMS', r.keepalive.kms),
@@ -162,6 +167,8 @@ export function results(r: PhaseResults, machine: Machine): Record<string, unkno
       forbidden_in_bundle: bundles.forbidden_in_bundle,
       kms_client_in_bundle: bundles.kms_client,
       kms_loaded_at_cold_start: bundles.kms_loaded_at_cold_start,
+      dynamodb_client_in_bundle: bundles.dynamodb_client,
+      dynamodb_loaded_at_cold_start: bundles.dynamodb_loaded_at_cold_start,
       bundle_top_packages: bundles.top_packages,
       keep_alive: r.keepalive,
       local: r.local,
@@ -275,6 +282,14 @@ export function table(r: PhaseResults, machine: Machine): string {
       '',
       'none',
       mark(!r.bundles.kms_loaded_at_cold_start.notify),
+    ],
+    [
+      'publish cold start: DynamoDB client',
+      r.bundles.dynamodb_loaded_at_cold_start.publish ? 'loaded' : 'not loaded',
+      r.bundles.dynamodb_client.publish ? 'bundled for keeping refused events' : '',
+      '',
+      'none',
+      mark(!r.bundles.dynamodb_loaded_at_cold_start.publish),
     ],
     ...(
       [

@@ -1,14 +1,12 @@
-import { dynamoDocumentClient, eventBridgeClient } from '../aws/clients';
 import type { Schedule } from '../aws/contract-queue';
 import { DynamoContractStore } from '../aws/dynamo-contract-store';
 import { DynamoNotificationStore } from '../aws/dynamo-notification-store';
+import { DynamoOutbox } from '../aws/dynamo-outbox';
 import { DynamoRepaymentNotificationStore } from '../aws/dynamo-repayment-notification-store';
 import { DynamoRepaymentStore } from '../aws/dynamo-repayment-store';
-import { EventBridgePublisher, LogPublisher } from '../aws/eventbridge-publisher';
-import { DynamoOutbox } from '../aws/outbox';
+import { dynamoDocumentClient } from '../aws/dynamodb-client';
 import { parametersExtension } from '../aws/parameters-extension';
 import type { ApplyNotificationDeps } from '../contracts/notifications';
-import type { OutboxDeps } from '../contracts/outbox';
 import type { PlatformCertificateSet } from '../contracts/ports';
 import type { PresignDeps } from '../contracts/presign';
 import { firstCheckAt, type RecheckPolicy } from '../contracts/recheck';
@@ -24,13 +22,13 @@ import type { Clock } from '../wechatpay/clock';
 import { RefreshingVerifier } from '../wechatpay/refreshing-verifier';
 import { Verifier } from '../wechatpay/verifier';
 import { Cached } from './cache';
+import { eventDeps, type PublishDeps } from './publish-deps';
 import { readWithRepayments, type WithRepayments } from './repayment-settings';
 import { loadRequestHashKeys, type RequestHashKeys } from './request-hash-keys';
 import { processRuntime, type Runtime, wire } from './runtime';
 import { type Keys, loadKeys } from './secrets';
 import {
   type PresignSettings,
-  readEventSettings,
   readExtensionSettings,
   readPresignSettings,
   readSettings,
@@ -217,22 +215,7 @@ export function certificateDeps(runtime: Runtime = processRuntime): Wiring<Certi
   });
 }
 
-export type PublishDeps = OutboxDeps;
-
-/**
- * The outbox publisher and its sweep need the bus (with EVENT_BUS_NAME unset, events are logged, not published;
- * a runtime may bring its own publisher) and the outbox.
- */
-export function publishDeps(runtime: Runtime = processRuntime): Wiring<PublishDeps> {
-  const built = new Cached<PublishDeps>(runtime.clock);
-  return wire(runtime, async () => {
-    const { eventBusName, contractsTable } = readEventSettings(runtime.env);
-    return built.get(`${eventBusName ?? ''} ${contractsTable}`, Number.POSITIVE_INFINITY, () => ({
-      publisher:
-        runtime.publisher ??
-        (eventBusName ? new EventBridgePublisher(eventBridgeClient(), eventBusName) : new LogPublisher()),
-      outbox: new DynamoOutbox(dynamoDocumentClient(), contractsTable),
-      clock: runtime.clock,
-    }));
-  });
+/** The outbox sweep reads the outbox on every run: its adapter and client are loaded with the function. */
+export function outboxDeps(runtime: Runtime = processRuntime): Wiring<PublishDeps> {
+  return eventDeps(runtime, (table) => new DynamoOutbox(dynamoDocumentClient(), table));
 }

@@ -6,13 +6,12 @@ import {
   type LocalParametersExtension,
   startParametersExtension,
 } from '../../../../infra/local/parameters-extension';
-import { EventBridgePublisher, LogPublisher } from '../../../../lib/aws/eventbridge-publisher';
 import {
   certificateDeps,
   contractDeps,
   notifyDeps,
+  outboxDeps,
   presignDeps,
-  publishDeps,
 } from '../../../../lib/config/deps';
 import { createRuntime } from '../../../../lib/config/runtime';
 import { BASE_ENV, publicKeyPem } from '../../../support/config/settings';
@@ -120,21 +119,8 @@ describe('the builders of each function’s dependencies', () => {
     assert.equal(deps?.clock, clock);
   });
 
-  it('the publisher needs EVENT_BUS_NAME and its table: logged when unset, published to the bus otherwise', async () => {
-    const env: NodeJS.ProcessEnv = { CONTRACTS_TABLE: 'contracts' };
-    const wiring = publishDeps(createRuntime({ env }));
-    const logged = await wiring.load();
-    assert.ok(logged.publisher instanceof LogPublisher);
-    env.EVENT_BUS_NAME = '  ';
-    assert.equal(await wiring.load(), logged);
-    env.EVENT_BUS_NAME = 'bus';
-    const published = await wiring.load();
-    assert.ok(published.publisher instanceof EventBridgePublisher);
-    assert.equal(await wiring.load(), published);
-  });
-
   it('dimension every metric by STAGE, local by default', () => {
-    assert.deepEqual(publishDeps(createRuntime({ env: {} })).dimensions(), { stage: 'local' });
+    assert.deepEqual(outboxDeps(createRuntime({ env: {} })).dimensions(), { stage: 'local' });
     assert.deepEqual(notifyDeps(createRuntime({ env: { STAGE: 'prod' } })).dimensions(), { stage: 'prod' });
   });
 });

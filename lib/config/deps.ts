@@ -55,13 +55,27 @@ export function builder<D, S extends Settings = Settings>(
   needs: { apiV3Key: boolean; platform: boolean },
   build: (inputs: Inputs<S>) => D,
 ): (settings: S) => Promise<D> {
+  const withOwn = builderWithOwn<D, S, undefined>(runtime, needs, build);
+  return (settings) => withOwn(settings, Promise.resolve(undefined));
+}
+
+/**
+ * The same for a family that reads key material of its own (presign's request-hash keys): `own` is read while the
+ * shared key material is, so that a cold start waits for one round trip to the extension, not one after another.
+ */
+export function builderWithOwn<D, S extends Settings, O>(
+  runtime: Runtime,
+  needs: { apiV3Key: boolean; platform: boolean },
+  build: (inputs: Inputs<S> & { own: O }) => D,
+): (settings: S, own: Promise<O>) => Promise<D> {
   const built = new Cached<D>(runtime.clock);
-  return async (settings) => {
-    const [keys, platform] = await Promise.all([
+  return async (settings, pending) => {
+    const [keys, platform, own] = await Promise.all([
       loadKeys(settings, needs.apiV3Key, runtime.keys, keyStore(runtime)),
       needs.platform ? storedCertificates(runtime, settings) : [],
+      pending,
     ]);
-    const inputs = { settings, keys, platform };
+    const inputs = { settings, keys, platform, own };
     return built.get(JSON.stringify(inputs), Number.POSITIVE_INFINITY, () => build(inputs));
   };
 }
@@ -95,13 +109,13 @@ const CLOCK_DIFFERENCE_MS = 10_000;
 
 export function presignDeps(runtime: Runtime = processRuntime): Wiring<PresignDeps> {
   // The request hash has its own key: presign never reads the APIv3 key.
-  const build = builder<PresignDeps, PresignInputs>(
+  const build = builderWithOwn<PresignDeps, PresignInputs, RequestHashKeys>(
     runtime,
     { apiV3Key: false, platform: true },
     (inputs) => ({
       ...contractParts(runtime, inputs),
       notifyUrl: inputs.settings.wechatpay.notifyUrl,
-      hashKeys: inputs.settings.hashKeys,
+      hashKeys: inputs.own,
       appSubMerchantField: inputs.settings.presign.appSubMerchantField,
       claimLeaseMs: inputs.settings.presign.timeoutS * 1000 + CLOCK_DIFFERENCE_MS,
     }),
@@ -110,13 +124,14 @@ export function presignDeps(runtime: Runtime = processRuntime): Wiring<PresignDe
     const settings = readSettings(runtime.env);
     const presign = readPresignSettings(runtime.env);
     const maxAgeMs = settings.keyMaterialMaxAge * 1000;
-    const hashKeys = await loadRequestHashKeys(presign, maxAgeMs, runtime.keys, keyStore(runtime));
-    return build({ ...settings, presign, hashKeys });
+    // Not awaited here: `build` reads WeChat Pay's public key while this reads the request-hash key.
+    const hashKeys = loadRequestHashKeys(presign, maxAgeMs, runtime.keys, keyStore(runtime));
+    return build({ ...settings, presign }, hashKeys);
   });
 }
 
-/** Presign's own settings and its request-hash keys, on top of what every WeChat Pay function reads. */
-type PresignInputs = Settings & { presign: PresignSettings; hashKeys: RequestHashKeys };
+/** Presign's own settings, on top of what every WeChat Pay function reads. */
+type PresignInputs = Settings & { presign: PresignSettings };
 
 export type ContractDeps = SyncDeps & TerminateDeps & { wechatpay: WechatPayClient; recheck: RecheckPolicy };
 

@@ -10,6 +10,7 @@ import { EventBridgePublisher, LogPublisher } from '../../../../lib/aws/eventbri
 import { publishDeps } from '../../../../lib/config/publish-deps';
 import { createRuntime } from '../../../../lib/config/runtime';
 import type { ContractRecord } from '../../../../lib/contracts/model';
+import { PRESIGNED_BY_US } from '../../../support/contracts/fixtures';
 import { MemoryPublisher } from '../../../support/contracts/memory-publisher';
 
 process.env.AWS_REGION ??= 'ap-southeast-1';
@@ -17,12 +18,9 @@ process.env.AWS_REGION ??= 'ap-southeast-1';
 const CODE = 'C202601010002';
 
 const record = (state: 'PRESIGNING' | 'PRESIGNED', version: number): ContractRecord => ({
+  ...PRESIGNED_BY_US,
   out_contract_code: CODE,
   state,
-  appid: 'wxd678efh567hg6787',
-  plan_id: '123',
-  display_name: '**丰',
-  repayment_amount_limit: '10000',
   created_at: '2026-01-01T00:00:00.000Z',
   updated_at: `2026-01-01T00:00:0${version}.000Z`,
   version,

@@ -63,7 +63,7 @@ export function builder<D, S extends Settings = Settings>(
  * The same for a family that reads key material of its own (presign's request-hash keys): `own` is read while the
  * shared key material is, so that a cold start waits for one round trip to the extension, not one after another.
  */
-export function builderWithOwn<D, S extends Settings, O>(
+function builderWithOwn<D, S extends Settings, O>(
   runtime: Runtime,
   needs: { apiV3Key: boolean; platform: boolean },
   build: (inputs: Inputs<S> & { own: O }) => D,

@@ -1,13 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { AWS_CLIENT_CONFIG } from './client-config';
 import { timed } from './latency';
-
-/** Every AWS client but the callback path's: fail fast enough to answer API Gateway (29 s) with our own 503. */
-export const AWS_CLIENT_CONFIG = {
-  maxAttempts: 3,
-  requestHandler: { requestTimeout: 2000, connectionTimeout: 1000, throwOnRequestTimeout: true },
-};
 
 /**
  * WeChat Pay waits 5 s for a callback answer and the callback path makes two DynamoDB calls in a row (read, then
@@ -21,9 +15,8 @@ const CALLBACK_CLIENT_CONFIG = {
 
 export type DynamoProfile = 'api' | 'callback';
 
-// One client per profile and service per container: each keeps its connections alive across invocations.
+// One client per profile per container: each keeps its connections alive across invocations.
 const documentClients = new Map<DynamoProfile, DynamoDBDocumentClient>();
-let eventBridge: EventBridgeClient | undefined;
 
 /** The timed DynamoDB document client of `profile` (its timeouts and retries). */
 export function dynamoDocumentClient(profile: DynamoProfile = 'api'): DynamoDBDocumentClient {
@@ -36,10 +29,4 @@ export function dynamoDocumentClient(profile: DynamoProfile = 'api'): DynamoDBDo
     documentClients.set(profile, client);
   }
   return client;
-}
-
-/** The timed EventBridge client. */
-export function eventBridgeClient(): EventBridgeClient {
-  eventBridge ??= timed(new EventBridgeClient(AWS_CLIENT_CONFIG), 'EventBridgeLatency');
-  return eventBridge;
 }

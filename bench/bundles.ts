@@ -10,6 +10,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -119,6 +120,10 @@ export interface BundlesResult {
   kms_client: Record<FunctionName, boolean>;
   /** Whether loading the function (its cold start) evaluates the KMS client, as opposed to merely bundling it. */
   kms_loaded_at_cold_start: Record<FunctionName, boolean>;
+  /** Whether each function's bundle holds the DynamoDB client (its code or its service id). */
+  dynamodb_client: Record<FunctionName, boolean>;
+  /** Whether loading the function evaluates the DynamoDB client or lib-dynamodb, as opposed to merely bundling them. */
+  dynamodb_loaded_at_cold_start: Record<FunctionName, boolean>;
   /** The largest packages in each function's bundle, bytes of minified output. */
   top_packages: Record<FunctionName, [string, number][]>;
   /** Milliseconds each dependency adds to the presign family's reference. */
@@ -198,8 +203,12 @@ export async function run(): Promise<BundlesResult> {
     const texts = new Map<string, string>();
     for (const fn of FUNCTIONS)
       texts.set(fn, await readFile((outputs.get(fn) as { file: string }).file, 'utf8'));
-    // The KMS client's service id, or its package name (kept in the bundle for the user agent).
-    const holdsKms = (fn: FunctionName) => /TrentService|@aws-sdk\/client-kms/.test(texts.get(fn) ?? '');
+    // A client's service id, or its package name (kept in the bundle for the user agent).
+    const holds = (client: RegExp) => (fn: FunctionName) => client.test(texts.get(fn) ?? '');
+    const coldStart = new Map(
+      await Promise.all(FUNCTIONS.map(async (fn) => [fn, await loadedAtColdStart(root, dir, fn)] as const)),
+    );
+    const loaded = (client: ColdStartClient) => (fn: FunctionName) => coldStart.get(fn)?.[client] ?? false;
     return {
       runs: RUNS,
       bundle_bytes,
@@ -227,10 +236,10 @@ export async function run(): Promise<BundlesResult> {
       forbidden_in_bundle: fnRecord((fn) =>
         forbidden((outputs.get(fn) as { metafile: Metafile }).metafile, texts.get(fn) ?? ''),
       ),
-      kms_client: fnRecord(holdsKms),
-      kms_loaded_at_cold_start: Object.fromEntries(
-        await Promise.all(FUNCTIONS.map(async (fn) => [fn, await loadsKms(root, dir, fn)] as const)),
-      ) as Record<FunctionName, boolean>,
+      kms_client: fnRecord(holds(/TrentService|@aws-sdk\/client-kms/)),
+      kms_loaded_at_cold_start: fnRecord(loaded('kms')),
+      dynamodb_client: fnRecord(holds(/DynamoDB_20120810|@aws-sdk\/client-dynamodb/)),
+      dynamodb_loaded_at_cold_start: fnRecord(loaded('dynamodb')),
       top_packages: fnRecord((fn) => topPackages((outputs.get(fn) as { metafile: Metafile }).metafile)),
       attribution_ms: Object.fromEntries(
         Object.keys(ATTRIBUTION).map((name) => [name, round(ms(name) - ms('reference'))]),
@@ -241,23 +250,51 @@ export async function run(): Promise<BundlesResult> {
   }
 }
 
+/** The SDK clients a function may bundle but should load only when it first calls them, by their packages. */
+const COLD_START_CLIENTS = {
+  kms: ['@aws-sdk/client-kms'],
+  dynamodb: ['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb'],
+} as const;
+type ColdStartClient = keyof typeof COLD_START_CLIENTS;
+
 /**
- * Bundles the function with the KMS client left external, then requires it in a fresh process that records
- * whether anything asked for '@aws-sdk/client-kms' while loading: true only when the cold start evaluates it.
+ * Bundles the function with those clients' packages left external, then requires it in a fresh process that
+ * records which of them anything asked for while loading (each then loaded from node_modules, so that the load
+ * goes on as bundled): a client is true only when the cold start evaluates it, not when it is merely bundled.
  */
-async function loadsKms(root: string, dir: string, fn: FunctionName): Promise<boolean> {
-  const file = join(dir, `${fn}-kms-external.js`);
+export async function loadedAtColdStart(
+  root: string,
+  dir: string,
+  fn: FunctionName,
+): Promise<Record<ColdStartClient, boolean>> {
+  const file = join(dir, `${fn}-clients-external.js`);
+  const packages = Object.values(COLD_START_CLIENTS).flat();
   await build({
     ...BUNDLE_OPTIONS,
-    external: ['@aws-sdk/client-kms'],
+    external: packages,
     entryPoints: [join(root, 'functions', `${fn}.ts`)],
     outfile: file,
   });
-  const probe = `const M = require('node:module'); const load = M._load; let kms = false;
-M._load = function (request, ...rest) { if (request === '@aws-sdk/client-kms') { kms = true; return {}; } return load.call(this, request, ...rest); };
-require(${JSON.stringify(file)}); process.stdout.write(String(kms));`;
-  const { stdout } = await run$(process.execPath, ['-e', probe], { cwd: dir });
-  return stdout.trim() === 'true';
+  const resolve = createRequire(join(root, 'package.json')).resolve;
+  const paths = Object.fromEntries(packages.map((pkg) => [pkg, resolve(pkg)]));
+  const probe = `const M = require('node:module'); const load = M._load; const paths = ${JSON.stringify(paths)};
+const asked = new Set();
+M._load = function (request, ...rest) {
+  if (request in paths) { asked.add(request); return load.call(this, paths[request], ...rest); }
+  return load.call(this, request, ...rest);
+};
+require(${JSON.stringify(file)}); process.stdout.write(JSON.stringify([...asked]));`;
+  const { stdout } = await run$(process.execPath, ['--no-warnings', '-e', probe], {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? '', AWS_REGION: 'ap-southeast-1' },
+  });
+  const asked = JSON.parse(stdout) as string[];
+  return Object.fromEntries(
+    Object.entries(COLD_START_CLIENTS).map(([client, pkgs]) => [
+      client,
+      pkgs.some((pkg) => asked.includes(pkg)),
+    ]),
+  ) as Record<ColdStartClient, boolean>;
 }
 
 /**

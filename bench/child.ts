@@ -1,6 +1,6 @@
 /**
  * Runs one benchmark phase in its own process: `node --import tsx bench/child.ts <phase>`. Phases are isolated
- * because lib/aws/clients.ts memoises its AWS clients per process, because each phase sets its own environment, and
+ * because lib/aws/ keeps one AWS client of each kind per process, because each phase sets its own environment, and
  * so that one phase's garbage and JIT state do not colour the next one's numbers. The result goes back over
  * the IPC channel when forked by run.ts, or to stderr when run by hand (stdout carries the handlers' logs).
  */

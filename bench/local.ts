@@ -170,7 +170,7 @@ async function dynamodbOnly(
 ): Promise<Pick<LocalResult, 'dynamodb_only_per_s' | 'dynamodb_only_node_cpu_ms'>> {
   const codes = Array.from({ length: CALLBACKS }, (_, i) => `${prefix}${String(i).padStart(6, '0')}`);
   await putPresigned(stack, codes);
-  // As lib/aws/clients.ts builds it.
+  // As lib/aws/dynamodb-client.ts builds it.
   const db = DynamoDBDocumentClient.from(
     new DynamoDBClient({
       endpoint: stack.env.AWS_ENDPOINT_URL_DYNAMODB,

@@ -1,5 +1,6 @@
 import type { Context } from 'aws-lambda';
-import { type PublishDeps, publishDeps } from '../lib/config/deps';
+import { outboxDeps } from '../lib/config/deps';
+import type { PublishDeps } from '../lib/config/publish-deps';
 import { processRuntime, type Runtime } from '../lib/config/runtime';
 import { ANSWER_MS, keeping, remainingTime } from '../lib/contracts/budget';
 import { listKept, type SweepReport, sweep } from '../lib/contracts/outbox';
@@ -57,5 +58,5 @@ export function makeHandler(wiring: Wiring<PublishDeps>) {
 }
 
 /** This function on a given runtime: the local stack passes one whose clock it can move. */
-export const handlerFor = (runtime: Runtime) => makeHandler(publishDeps(runtime));
+export const handlerFor = (runtime: Runtime) => makeHandler(outboxDeps(runtime));
 export const handler = handlerFor(processRuntime);

@@ -8,7 +8,7 @@ import type {
   StreamRecord,
 } from 'aws-lambda';
 import { isOutboxKey, outboxEntryOf } from '../lib/aws/outbox';
-import { type PublishDeps, publishDeps } from '../lib/config/deps';
+import { type PublishDeps, publishDeps } from '../lib/config/publish-deps';
 import { processRuntime, type Runtime } from '../lib/config/runtime';
 import { ANSWER_MS, type Budget, keeping, RECORD_MS, remainingTime } from '../lib/contracts/budget';
 import { eventsFor } from '../lib/contracts/events';

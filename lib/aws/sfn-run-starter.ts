@@ -1,6 +1,6 @@
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { DayRunInput, DayRunStarter } from '../repayments/day-start';
-import { AWS_CLIENT_CONFIG } from './clients';
+import { AWS_CLIENT_CONFIG } from './client-config';
 import { dependencyUnavailable } from './dependency';
 
 let client: SFNClient | undefined;

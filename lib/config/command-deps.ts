@@ -1,10 +1,10 @@
-import { lambdaClient } from '../aws/clients';
+import { lambdaClient } from '../aws/lambda-client';
 import { LambdaCommandInvoker } from '../aws/lambda-invoker';
 import type { RunCommandDeps } from '../commands/ports';
 import type { Wiring } from '../http/lambda';
 import { Cached } from './cache';
 import { readCommandSettings } from './command-settings';
-import { eventPublisher } from './deps';
+import { eventPublisher } from './publish-deps';
 import { processRuntime, type Runtime, wire } from './runtime';
 
 /**

@@ -1,15 +1,13 @@
-import { dynamoDocumentClient, eventBridgeClient } from '../aws/clients';
 import type { Schedule } from '../aws/contract-queue';
 import { DynamoContractStore } from '../aws/dynamo-contract-store';
 import { DynamoNotificationStore } from '../aws/dynamo-notification-store';
+import { DynamoOutbox } from '../aws/dynamo-outbox';
 import { DynamoRepaymentNotificationStore } from '../aws/dynamo-repayment-notification-store';
 import { DynamoRepaymentStore } from '../aws/dynamo-repayment-store';
-import { EventBridgePublisher, LogPublisher } from '../aws/eventbridge-publisher';
-import { DynamoOutbox } from '../aws/outbox';
+import { dynamoDocumentClient } from '../aws/dynamodb-client';
 import { parametersExtension } from '../aws/parameters-extension';
 import type { ApplyNotificationDeps } from '../contracts/notifications';
-import type { OutboxDeps } from '../contracts/outbox';
-import type { EventPublisher, PlatformCertificateSet } from '../contracts/ports';
+import type { PlatformCertificateSet } from '../contracts/ports';
 import type { PresignDeps } from '../contracts/presign';
 import { firstCheckAt, type RecheckPolicy } from '../contracts/recheck';
 import type { SyncDeps } from '../contracts/sync';
@@ -24,13 +22,13 @@ import type { Clock } from '../wechatpay/clock';
 import { RefreshingVerifier } from '../wechatpay/refreshing-verifier';
 import { Verifier } from '../wechatpay/verifier';
 import { Cached } from './cache';
+import { eventDeps, type PublishDeps } from './publish-deps';
 import { readWithRepayments, type WithRepayments } from './repayment-settings';
 import { loadRequestHashKeys, type RequestHashKeys } from './request-hash-keys';
 import { processRuntime, type Runtime, wire } from './runtime';
 import { type Keys, loadKeys } from './secrets';
 import {
   type PresignSettings,
-  readEventSettings,
   readExtensionSettings,
   readPresignSettings,
   readSettings,
@@ -57,13 +55,27 @@ export function builder<D, S extends Settings = Settings>(
   needs: { apiV3Key: boolean; platform: boolean },
   build: (inputs: Inputs<S>) => D,
 ): (settings: S) => Promise<D> {
+  const withOwn = builderWithOwn<D, S, undefined>(runtime, needs, build);
+  return (settings) => withOwn(settings, Promise.resolve(undefined));
+}
+
+/**
+ * The same for a family that reads key material of its own (presign's request-hash keys): `own` is read while the
+ * shared key material is, so that a cold start waits for one round trip to the extension, not one after another.
+ */
+function builderWithOwn<D, S extends Settings, O>(
+  runtime: Runtime,
+  needs: { apiV3Key: boolean; platform: boolean },
+  build: (inputs: Inputs<S> & { own: O }) => D,
+): (settings: S, own: Promise<O>) => Promise<D> {
   const built = new Cached<D>(runtime.clock);
-  return async (settings) => {
-    const [keys, platform] = await Promise.all([
+  return async (settings, pending) => {
+    const [keys, platform, own] = await Promise.all([
       loadKeys(settings, needs.apiV3Key, runtime.keys, keyStore(runtime)),
       needs.platform ? storedCertificates(runtime, settings) : [],
+      pending,
     ]);
-    const inputs = { settings, keys, platform };
+    const inputs = { settings, keys, platform, own };
     return built.get(JSON.stringify(inputs), Number.POSITIVE_INFINITY, () => build(inputs));
   };
 }
@@ -97,13 +109,13 @@ const CLOCK_DIFFERENCE_MS = 10_000;
 
 export function presignDeps(runtime: Runtime = processRuntime): Wiring<PresignDeps> {
   // The request hash has its own key: presign never reads the APIv3 key.
-  const build = builder<PresignDeps, PresignInputs>(
+  const build = builderWithOwn<PresignDeps, PresignInputs, RequestHashKeys>(
     runtime,
     { apiV3Key: false, platform: true },
     (inputs) => ({
       ...contractParts(runtime, inputs),
       notifyUrl: inputs.settings.wechatpay.notifyUrl,
-      hashKeys: inputs.settings.hashKeys,
+      hashKeys: inputs.own,
       appSubMerchantField: inputs.settings.presign.appSubMerchantField,
       claimLeaseMs: inputs.settings.presign.timeoutS * 1000 + CLOCK_DIFFERENCE_MS,
     }),
@@ -112,13 +124,14 @@ export function presignDeps(runtime: Runtime = processRuntime): Wiring<PresignDe
     const settings = readSettings(runtime.env);
     const presign = readPresignSettings(runtime.env);
     const maxAgeMs = settings.keyMaterialMaxAge * 1000;
-    const hashKeys = await loadRequestHashKeys(presign, maxAgeMs, runtime.keys, keyStore(runtime));
-    return build({ ...settings, presign, hashKeys });
+    // Not awaited here: `build` reads WeChat Pay's public key while this reads the request-hash key.
+    const hashKeys = loadRequestHashKeys(presign, maxAgeMs, runtime.keys, keyStore(runtime));
+    return build({ ...settings, presign }, hashKeys);
   });
 }
 
-/** Presign's own settings and its request-hash keys, on top of what every WeChat Pay function reads. */
-type PresignInputs = Settings & { presign: PresignSettings; hashKeys: RequestHashKeys };
+/** Presign's own settings, on top of what every WeChat Pay function reads. */
+type PresignInputs = Settings & { presign: PresignSettings };
 
 export type ContractDeps = SyncDeps & TerminateDeps & { wechatpay: WechatPayClient; recheck: RecheckPolicy };
 
@@ -217,28 +230,7 @@ export function certificateDeps(runtime: Runtime = processRuntime): Wiring<Certi
   });
 }
 
-export type PublishDeps = OutboxDeps;
-
-/**
- * The outbox publisher and its sweep need the bus (with EVENT_BUS_NAME unset, events are logged, not published;
- * a runtime may bring its own publisher) and the outbox.
- */
-export function publishDeps(runtime: Runtime = processRuntime): Wiring<PublishDeps> {
-  const built = new Cached<PublishDeps>(runtime.clock);
-  return wire(runtime, async () => {
-    const { eventBusName, contractsTable } = readEventSettings(runtime.env);
-    return built.get(`${eventBusName ?? ''} ${contractsTable}`, Number.POSITIVE_INFINITY, () => ({
-      publisher: eventPublisher(runtime, eventBusName),
-      outbox: new DynamoOutbox(dynamoDocumentClient(), contractsTable),
-      clock: runtime.clock,
-    }));
-  });
-}
-
-/** The bus (with EVENT_BUS_NAME unset, events are logged, not published), or the runtime's own publisher. */
-export function eventPublisher(runtime: Runtime, eventBusName: string | undefined): EventPublisher {
-  return (
-    runtime.publisher ??
-    (eventBusName ? new EventBridgePublisher(eventBridgeClient(), eventBusName) : new LogPublisher())
-  );
+/** The outbox sweep reads the outbox on every run: its adapter and client are loaded with the function. */
+export function outboxDeps(runtime: Runtime = processRuntime): Wiring<PublishDeps> {
+  return eventDeps(runtime, (table) => new DynamoOutbox(dynamoDocumentClient(), table));
 }

@@ -1,6 +1,7 @@
-import { AWS_CLIENT_CONFIG, dynamoDocumentClient } from '../aws/clients';
+import { AWS_CLIENT_CONFIG } from '../aws/client-config';
 import { DynamoRepaymentDayStore } from '../aws/dynamo-repayment-day-store';
 import { DynamoRepaymentStore } from '../aws/dynamo-repayment-store';
+import { dynamoDocumentClient } from '../aws/dynamodb-client';
 import { isKmsThrottle, kmsSigner } from '../aws/kms-signer';
 import { SfnRunStarter } from '../aws/sfn-run-starter';
 import { WechatPayThrottled } from '../errors';

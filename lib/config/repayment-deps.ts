@@ -1,5 +1,5 @@
-import { dynamoDocumentClient } from '../aws/clients';
 import { DynamoRepaymentStore } from '../aws/dynamo-repayment-store';
+import { dynamoDocumentClient } from '../aws/dynamodb-client';
 import type { Wiring } from '../http/lambda';
 import type { BookDeps } from '../repayments/book';
 import type { SettleDeps } from '../repayments/settle';

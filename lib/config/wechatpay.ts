@@ -1,7 +1,8 @@
 import { createPublicKey } from 'node:crypto';
 import pkg from '../../package.json' with { type: 'json' };
-import { AWS_CLIENT_CONFIG, dynamoDocumentClient } from '../aws/clients';
+import { AWS_CLIENT_CONFIG } from '../aws/client-config';
 import { DynamoPlatformKeyStore } from '../aws/dynamo-platform-key-store';
+import { dynamoDocumentClient } from '../aws/dynamodb-client';
 import { timedFetch } from '../aws/latency';
 import type { PlatformCertificateSet } from '../contracts/ports';
 import { logger } from '../observability';

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it, mock } from 'node:test';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue, Context, DynamoDBRecord } from 'aws-lambda';
+import { build, type Metafile } from 'esbuild';
 import { makeHandler } from '../../../functions/publish';
 import { outboxItem } from '../../../lib/aws/outbox';
 import { ANSWER_MS, RECORD_MS } from '../../../lib/contracts/budget';
@@ -296,5 +297,36 @@ describe('publish handler', () => {
     );
     assert.equal(publisher.attempts.length, 0);
     assert.deepEqual(result, { batchItemFailures: [{ itemIdentifier: '900' }] });
+  });
+});
+
+/** The inputs `from` reaches in `metafile`, following only the import kinds `follow` accepts. */
+function reached(metafile: Metafile, from: string, follow: (kind: string) => boolean): Set<string> {
+  const seen = new Set<string>();
+  const visit = (path: string) => {
+    if (seen.has(path)) return;
+    seen.add(path);
+    for (const edge of metafile.inputs[path]?.imports ?? []) if (follow(edge.kind)) visit(edge.path);
+  };
+  visit(from);
+  return seen;
+}
+
+describe('publish cold start', () => {
+  it('evaluates no DynamoDB client: the outbox adapter is bundled behind a dynamic import only', async () => {
+    const entry = 'functions/publish.ts';
+    const { metafile } = await build({
+      entryPoints: [entry],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      write: false,
+      metafile: true,
+      logLevel: 'error',
+    });
+    const dynamodb = (paths: Set<string>) =>
+      [...paths].filter((p) => /node_modules\/@aws-sdk\/(client|lib)-dynamodb\//.test(p));
+    assert.deepEqual(dynamodb(reached(metafile, entry, (kind) => kind !== 'dynamic-import')), []);
+    assert.notDeepEqual(dynamodb(reached(metafile, entry, () => true)), [], 'bundled, for the first refusal');
   });
 });

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -6,13 +9,12 @@ import {
   type LocalParametersExtension,
   startParametersExtension,
 } from '../../../../infra/local/parameters-extension';
-import { EventBridgePublisher, LogPublisher } from '../../../../lib/aws/eventbridge-publisher';
 import {
   certificateDeps,
   contractDeps,
   notifyDeps,
+  outboxDeps,
   presignDeps,
-  publishDeps,
 } from '../../../../lib/config/deps';
 import { createRuntime } from '../../../../lib/config/runtime';
 import { BASE_ENV, publicKeyPem } from '../../../support/config/settings';
@@ -101,6 +103,33 @@ describe('the builders of each function’s dependencies', () => {
     );
   });
 
+  it('presign reads the request-hash key and WeChat Pay’s public key at once: one round trip to the extension', async () => {
+    // An extension that answers neither read until both have arrived: read one after the other, the first would
+    // wait out the extension's timeout and the load would fail.
+    const waiting = new Map<string, ServerResponse>();
+    const answers: Record<string, unknown> = {
+      '/secretsmanager/get': { SecretString: 'p'.repeat(40) },
+      '/systemsmanager/parameters/get': { Parameter: { Value: ENV.WECHATPAY_PUBLIC_KEY } },
+    };
+    const server = createServer((req, res) => {
+      waiting.set(new URL(req.url ?? '/', 'http://localhost').pathname, res);
+      if (waiting.size < 2) return;
+      for (const [path, held] of waiting) held.writeHead(200).end(JSON.stringify(answers[path] ?? {}));
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const port = String((server.address() as AddressInfo).port);
+      const env = { ...deployed, PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: port };
+      const deps = await presignDeps(createRuntime({ env })).load();
+      assert.deepEqual(deps.hashKeys, { current: Buffer.from('p'.repeat(40)) });
+      assert.deepEqual([...waiting.keys()].sort(), Object.keys(answers).sort());
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
   it('contracts and reconcile never read the APIv3 key; notify does', async () => {
     extension.requests.length = 0;
     await contractDeps(createRuntime({ env: deployed })).load();
@@ -120,21 +149,8 @@ describe('the builders of each function’s dependencies', () => {
     assert.equal(deps?.clock, clock);
   });
 
-  it('the publisher needs EVENT_BUS_NAME and its table: logged when unset, published to the bus otherwise', async () => {
-    const env: NodeJS.ProcessEnv = { CONTRACTS_TABLE: 'contracts' };
-    const wiring = publishDeps(createRuntime({ env }));
-    const logged = await wiring.load();
-    assert.ok(logged.publisher instanceof LogPublisher);
-    env.EVENT_BUS_NAME = '  ';
-    assert.equal(await wiring.load(), logged);
-    env.EVENT_BUS_NAME = 'bus';
-    const published = await wiring.load();
-    assert.ok(published.publisher instanceof EventBridgePublisher);
-    assert.equal(await wiring.load(), published);
-  });
-
   it('dimension every metric by STAGE, local by default', () => {
-    assert.deepEqual(publishDeps(createRuntime({ env: {} })).dimensions(), { stage: 'local' });
+    assert.deepEqual(outboxDeps(createRuntime({ env: {} })).dimensions(), { stage: 'local' });
     assert.deepEqual(notifyDeps(createRuntime({ env: { STAGE: 'prod' } })).dimensions(), { stage: 'prod' });
   });
 });

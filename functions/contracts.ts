@@ -8,7 +8,7 @@ import { terminate } from '../lib/contracts/terminate';
 import { ContractNotFound, ValidationFailed } from '../lib/errors';
 import { httpApi } from '../lib/http/api';
 import { parseJsonBody, rawBody } from '../lib/http/body';
-import { eventCommand, notTaken } from '../lib/http/command';
+import { type EventCommand, eventCommand, invokedCommand, notTaken } from '../lib/http/command';
 import { decodeInbound } from '../lib/http/inbound';
 import { lambda, type Wiring } from '../lib/http/lambda';
 import { json } from '../lib/http/response';
@@ -21,7 +21,8 @@ const COMMANDS = ['TerminateRequested', 'SyncRequested'] as const;
 /**
  * GET /contracts/{out_contract_code}[?sync=true] and POST /contracts/{out_contract_code}/terminate, or the same
  * by an EventBridge `TerminateRequested` (`detail`: the terminate body plus `out_contract_code`) or
- * `SyncRequested` (`detail`: `{out_contract_code}`), answered with the contract's view.
+ * `SyncRequested` (`detail`: `{out_contract_code}`), answered with the contract's view, or by a named command
+ * (`{command, body}` with that detail as `body`), answered `{result}` or `{error}`.
  * With sync, WeChat Pay's query API is asked first and its answer applied (forward only). Both finish inside the
  * function's time (lib/contracts/budget.ts).
  */
@@ -29,30 +30,41 @@ export function makeHandler(wiring: Wiring<ContractDeps>) {
   async function main(event: unknown, context: Context) {
     const budget = remainingTime(context);
     const inbound = decodeInbound(event);
-    if (inbound.kind === 'eventbridge') {
-      const { command, fields } = eventCommand(inbound.event, COMMANDS);
-      const { out_contract_code, ...body } = fields;
-      const code = checkCode(out_contract_code, '/');
-      if (command === 'TerminateRequested')
-        return publicView(await terminated(await wiring.load(), code, body, budget));
-      const unknown = Object.keys(body);
-      if (unknown.length > 0) {
-        throw new ValidationFailed(
-          unknown.map((key) => ({ field: `/${key}`, issue: 'is not a field of SyncRequested' })),
+    switch (inbound.kind) {
+      case 'api':
+        return answered(wiring, inbound.event, budget);
+      case 'eventbridge':
+        return commanded(wiring, eventCommand(inbound.event, COMMANDS), budget);
+      case 'command':
+        return { result: await commanded(wiring, invokedCommand(inbound.invocation, COMMANDS), budget) };
+      default:
+        throw notTaken(
+          inbound.kind === 'sqs' ? 'an SQS batch' : 'a direct invocation',
+          `an API Gateway request, or an EventBridge or named command (${COMMANDS.join(', ')})`,
         );
-      }
-      return publicView(await synced(await wiring.load(), code, budget));
     }
-    if (inbound.kind !== 'api') {
-      throw notTaken(
-        inbound.kind === 'sqs' ? 'an SQS batch' : 'a direct invocation',
-        `an API Gateway request or an EventBridge command (${COMMANDS.join(', ')})`,
-      );
-    }
-    return answered(wiring, inbound.event, budget);
   }
 
   return lambda(main, wiring, { edge: httpApi() });
+}
+
+/** A command by event or by name: `fields` is the terminate body plus `out_contract_code`, or that code alone. */
+async function commanded(
+  wiring: Wiring<ContractDeps>,
+  { command, fields }: EventCommand<(typeof COMMANDS)[number]>,
+  budget: Budget,
+) {
+  const { out_contract_code, ...body } = fields;
+  const code = checkCode(out_contract_code, '/');
+  if (command === 'TerminateRequested')
+    return publicView(await terminated(await wiring.load(), code, body, budget));
+  const unknown = Object.keys(body);
+  if (unknown.length > 0) {
+    throw new ValidationFailed(
+      unknown.map((key) => ({ field: `/${key}`, issue: 'is not a field of SyncRequested' })),
+    );
+  }
+  return publicView(await synced(await wiring.load(), code, budget));
 }
 
 async function answered(wiring: Wiring<ContractDeps>, event: APIGatewayProxyEventV2, budget: Budget) {

@@ -7,20 +7,22 @@ import { type PresignDeps, presign, type StoreFailure } from '../lib/contracts/p
 import { ContractCodeUsed, PresignInProgress, ValidationFailed, WechatPayRejected } from '../lib/errors';
 import { httpApi } from '../lib/http/api';
 import { parseJsonBody, rawBody } from '../lib/http/body';
-import { eventCommand, notTaken } from '../lib/http/command';
+import { eventCommand, invokedCommand, notTaken } from '../lib/http/command';
 import { decodeInbound, type Inbound } from '../lib/http/inbound';
 import { lambda, type Wiring } from '../lib/http/lambda';
 import { json } from '../lib/http/response';
 import { recordMetric } from '../lib/metrics';
 import { logger } from '../lib/observability';
 
-/** The EventBridge `detail-type`s this function owns, and the presign each asks for. */
+/** The commands this function owns (EventBridge `detail-type`s, named commands), and the presign each asks for. */
 const COMMANDS = { PresignRequested: 'H5', AppPresignRequested: 'APP' } as const;
+const OWNED = Object.keys(COMMANDS) as (keyof typeof COMMANDS)[];
 
 /**
  * POST /contracts/h5-presign and POST /contracts/app-presign; an EventBridge `PresignRequested` or
- * `AppPresignRequested` whose `detail` is the body; or a direct invocation whose event is the H5 body (or
- * `{"kind":"APP", …body}` for APP). Returns 201 with the redirect URL / presign token, 200 for an identical replay.
+ * `AppPresignRequested` whose `detail` is the body; the same as a named command (`{command, body}`, answered
+ * `{result}` or `{error}`); or a direct invocation whose event is the H5 body (or `{"kind":"APP", …body}` for
+ * APP). Returns 201 with the redirect URL / presign token, 200 for an identical replay.
  */
 export function makeHandler(wiring: Wiring<PresignDeps>) {
   async function main(event: unknown, context: Context) {
@@ -48,6 +50,7 @@ export function makeHandler(wiring: Wiring<PresignDeps>) {
     logger.info(outcome.replayed ? 'presign replayed' : 'presign created', {
       wechatpay_request_id: outcome.requestId,
     });
+    if (inbound.kind === 'command') return { result: outcome.result };
     if (inbound.kind !== 'api') return outcome.result;
     return outcome.replayed
       ? json(200, outcome.result, { 'idempotent-replayed': 'true' })
@@ -78,10 +81,11 @@ function requested(inbound: Inbound): { kind: PresignKind; body: unknown } {
         body: parseJsonBody(rawBody(inbound.event)),
       };
     case 'eventbridge': {
-      const { command, fields } = eventCommand(
-        inbound.event,
-        Object.keys(COMMANDS) as (keyof typeof COMMANDS)[],
-      );
+      const { command, fields } = eventCommand(inbound.event, OWNED);
+      return { kind: COMMANDS[command], body: fields };
+    }
+    case 'command': {
+      const { command, fields } = invokedCommand(inbound.invocation, OWNED);
       return { kind: COMMANDS[command], body: fields };
     }
     case 'sqs':

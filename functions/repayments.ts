@@ -1,4 +1,4 @@
-import type { APIGatewayProxyEventV2, EventBridgeEvent } from 'aws-lambda';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { repaymentDeps } from '../lib/config/repayment-deps';
 import { processRuntime, type Runtime } from '../lib/config/runtime';
 import type { StoreFailure } from '../lib/contracts/presign';
@@ -15,7 +15,7 @@ import {
 } from '../lib/errors';
 import { httpApi } from '../lib/http/api';
 import { parseJsonBody, rawBody } from '../lib/http/body';
-import { eventCommand, notTaken } from '../lib/http/command';
+import { type EventCommand, eventCommand, invokedCommand, notTaken } from '../lib/http/command';
 import { decodeInbound } from '../lib/http/inbound';
 import { lambda, type Wiring } from '../lib/http/lambda';
 import { json } from '../lib/http/response';
@@ -39,7 +39,8 @@ const COMMANDS = ['RepaymentBookingRequested', 'DeductRequested'] as const;
  * POST /repayments/{out_record_id}/deduct; or a direct invocation whose event is
  * `{"out_contract_code", …booking body}`, answered with the booking's 201/200 body; or an EventBridge
  * `RepaymentBookingRequested` (`detail`: that same event) or `DeductRequested` (`detail`: the deduct body plus
- * `out_record_id`), answered with the booking's view.
+ * `out_record_id`), answered with the booking's view; or the same as a named command (`{command, body}` with that
+ * detail as `body`), answered `{result}` or `{error}`.
  */
 export function makeHandler(wiring: Wiring<BookDeps>) {
   async function main(event: unknown) {
@@ -48,13 +49,15 @@ export function makeHandler(wiring: Wiring<BookDeps>) {
       case 'api':
         return routed(wiring, inbound.event);
       case 'eventbridge':
-        return commanded(wiring, inbound.event);
+        return commanded(wiring, eventCommand(inbound.event, COMMANDS));
+      case 'command':
+        return { result: await commanded(wiring, invokedCommand(inbound.invocation, COMMANDS)) };
       case 'direct':
         return bookedDirectly(wiring, inbound.body);
       case 'sqs':
         throw notTaken(
           'an SQS batch',
-          'an API Gateway request, an EventBridge command or a direct invocation',
+          'an API Gateway request, an EventBridge or named command or a direct invocation',
         );
     }
   }
@@ -85,9 +88,11 @@ async function routed(wiring: Wiring<BookDeps>, event: APIGatewayProxyEventV2) {
   return query(deps, id, event.queryStringParameters?.sync);
 }
 
-/** An EventBridge command: a booking's `detail` is the direct invocation's event, a deduct's its body and id. */
-async function commanded(wiring: Wiring<BookDeps>, event: EventBridgeEvent<string, unknown>) {
-  const { command, fields } = eventCommand(event, COMMANDS);
+/** A command by event or by name: a booking's fields are the direct invocation's event, a deduct's its body and id. */
+async function commanded(
+  wiring: Wiring<BookDeps>,
+  { command, fields }: EventCommand<(typeof COMMANDS)[number]>,
+) {
   if (command === 'RepaymentBookingRequested') return bookedDirectly(wiring, fields);
   const { out_record_id: id, ...body } = fields;
   if (typeof id !== 'string' || !/^[0-9A-Za-z]{1,32}$/.test(id)) {

@@ -61,6 +61,15 @@ export const METRICS = {
   RepaymentDayOpenBookings: count(
     'bookings still due (SCHEDULED, auto_deduct) when a repayment-day run completed: a rerun must take them up (alarm above 0)',
   ),
+  CommandSucceeded: count(
+    'a command taken by queue or rule that succeeded (its CommandSucceeded event published)',
+  ),
+  CommandFailed: count(
+    'a command taken by queue or rule that failed for good (its CommandFailed event published)',
+  ),
+  CommandRetried: count(
+    'a command left on the queue for another delivery (a refusal a retry may fix, or the outcome not published)',
+  ),
   EventsPublished: count(
     'events one publish invocation put on the bus, stored outbox entries included (zero included)',
   ),
@@ -75,6 +84,7 @@ export const METRICS = {
   DynamoDBLatency: milliseconds('one DynamoDB call, SDK retries included'),
   KmsLatency: milliseconds('one KMS call (Sign), SDK retries included'),
   EventBridgeLatency: milliseconds('one EventBridge PutEvents call, SDK retries included'),
+  LambdaLatency: milliseconds("one Lambda Invoke of a command's owning function, its whole run included"),
   WechatPayLatency: milliseconds('one HTTP attempt to WeChat Pay'),
 } as const;
 

@@ -2,7 +2,8 @@
 // What every function in serverless.yml gets that osls does not write itself, generated here so that a new
 // function cannot be added without it: an Errors and a Throttles alarm (stage-specific: the function name carries
 // the stage), the optional customer-managed key (param logsKmsKeyArn) on the log group osls creates for it, and
-// DependsOn on every resource provider.environment names by name rather than by reference.
+// DependsOn on every resource provider.environment names by name rather than by reference. A function deployed
+// under a `condition` gets its alarms under the same one.
 // serverless.yml includes this file under `resources`; osls calls the exported function while it resolves variables.
 
 /**
@@ -15,9 +16,10 @@ const NAMED_IN_ENVIRONMENT = ['ContractsTable', 'NotificationsTable', 'EventBus'
 const pascal = (name) => name.charAt(0).toUpperCase() + name.slice(1);
 
 /** One alarm on an AWS/Lambda metric of one function, sent to the alert topic in both directions. */
-function lambdaAlarm({ service, stage, fn, metric, description }) {
+function lambdaAlarm({ service, stage, fn, metric, description, condition }) {
   return {
     Type: 'AWS::CloudWatch::Alarm',
+    ...(condition ? { Condition: condition } : {}),
     Properties: {
       AlarmName: `${service}-${stage}-${fn}-${metric.toLowerCase()}`,
       AlarmDescription: description,
@@ -36,7 +38,7 @@ function lambdaAlarm({ service, stage, fn, metric, description }) {
   };
 }
 
-/** The Resources and extensions for the given function names. */
+/** The Resources and extensions for the given functions (name -> its `condition`, if any). */
 function functionResources({ service, stage, functions, logsKmsKeyArn }) {
   const Resources = {};
   const extensions = {};
@@ -45,11 +47,12 @@ function functionResources({ service, stage, functions, logsKmsKeyArn }) {
   };
   // The HTTP API's access log group (provider.logs.httpApi) too.
   extensions.HttpApiLogGroup = encrypted;
-  for (const fn of functions) {
+  for (const [fn, condition] of Object.entries(functions)) {
     Resources[`${pascal(fn)}ErrorsAlarm`] = lambdaAlarm({
       service,
       stage,
       fn,
+      condition,
       metric: 'Errors',
       description: `${fn} ended invocations with an error (its log group has the details).`,
     });
@@ -57,6 +60,7 @@ function functionResources({ service, stage, functions, logsKmsKeyArn }) {
       service,
       stage,
       fn,
+      condition,
       metric: 'Throttles',
       description: `${fn} was throttled: its reserved concurrency (serverless.yml) is exhausted.`,
     });
@@ -67,7 +71,8 @@ function functionResources({ service, stage, functions, logsKmsKeyArn }) {
 }
 
 module.exports = async ({ resolveConfigurationProperty, resolveVariable }) => {
-  const functions = Object.keys((await resolveConfigurationProperty(['functions'])) ?? {});
+  const declared = (await resolveConfigurationProperty(['functions'])) ?? {};
+  const functions = Object.fromEntries(Object.entries(declared).map(([name, fn]) => [name, fn?.condition]));
   const service = await resolveVariable('self:service');
   const stage = await resolveVariable('sls:stage');
   const logsKmsKeyArn = await resolveVariable('param:logsKmsKeyArn');

@@ -10,6 +10,8 @@ import type { TestClock } from './test-clock';
 
 export interface LocalRoutesOptions {
   clock: Pick<TestClock, 'now' | 'offsetSeconds'>;
+  /** Every event published so far, in the order each kind was published. */
+  events: () => unknown[];
   schedules: () => LocalSchedules | undefined;
   /** Moves the test clock and the simulator's: a RangeError for refused seconds, ClockNotMovable without one. */
   advance: (seconds: number) => Promise<void>;
@@ -48,6 +50,7 @@ export function localRoutes(options: LocalRoutesOptions): Extra {
   return async (req, res, body) => {
     const path = new URL(req.url ?? '/', 'http://local').pathname;
     const route = `${req.method} ${path}`;
+    if (route === 'GET /local/events') return reply(res, 200, options.events());
     if (route === 'GET /local/clock') return reply(res, 200, reading());
     if (route === 'POST /local/clock') {
       let input: unknown;

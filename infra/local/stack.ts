@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetPublicKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { handlerFor as publishHandlerFor } from '../../functions/publish';
+import { type CommandEvent, isCommandEvent } from '../../lib/commands/outcome';
 import { createRuntime } from '../../lib/config/runtime';
 import { readAppSubMerchantField } from '../../lib/config/settings';
 import type { ContractEvent } from '../../lib/contracts/events';
@@ -68,7 +69,7 @@ export interface LocalStackOptions {
   /** Extra gateway routes (demo page, OpenAPI document). */
   extra?: Extra;
   /** Where events go; default: kept in `LocalStack.events` (there is no EventBridge locally). */
-  publisher?: EventPublisher<ServiceEvent>;
+  publisher?: EventPublisher<ServiceEvent | CommandEvent>;
   /**
    * How much faster than the test clock serverless.yml's schedules run (10: rate(5 minutes) every 30 s).
    * 0 or omitted: they run only on demand, so a test's records never meet a reconcile it did not ask for.
@@ -105,6 +106,8 @@ export interface LocalStack {
   events: ContractEvent[];
   /** Repayment events (and NotificationUnhandled) the outbox published (unless a publisher was given). */
   repaymentEvents: RepaymentEvent[];
+  /** The outcome events of commands the commands router took (unless a publisher was given). */
+  commandEvents: CommandEvent[];
   /** Resolves once every committed change so far went through the outbox publisher. */
   drainEvents(): Promise<void>;
   close(): Promise<void>;
@@ -141,11 +144,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   // Where every event goes (the publish function's and the outbox sweep's): there is no EventBridge locally.
   const events: ContractEvent[] = [];
   const repaymentEvents: RepaymentEvent[] = [];
+  const commandEvents: CommandEvent[] = [];
   const publisher: EventPublisher = options.publisher ?? {
     async publish(batch) {
-      // What the outbox publishes is the service's own events, whichever way they came.
-      for (const e of batch as ServiceEvent[]) {
-        if (isRepaymentEvent(e)) repaymentEvents.push(e);
+      // The service's own events, whichever way they came: the outbox's, and the commands router's outcomes.
+      for (const e of batch as (ServiceEvent | CommandEvent)[]) {
+        if (isCommandEvent(e)) commandEvents.push(e);
+        else if (isRepaymentEvent(e)) repaymentEvents.push(e);
         else events.push(e);
         log('events', `${e.type} (${e.detail.event_id})`);
       }
@@ -245,6 +250,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
     const local = localRoutes({
       clock,
+      events: () => [...events, ...repaymentEvents, ...commandEvents],
       schedules: () => schedules,
       advance: advanceClock,
     });
@@ -266,6 +272,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       log: (l) => log('lambda', l),
     });
     closers.push(() => lambda.close());
+    // The commands router invokes the functions that own its commands here, by their deployed names.
+    env.AWS_ENDPOINT_URL_LAMBDA = lambda.url;
+    env.COMMAND_FUNCTION_PREFIX = given.COMMAND_FUNCTION_PREFIX || `${functions.service}-local-`;
     const stepFunctions = await startStepFunctions({
       root,
       functions,
@@ -335,6 +344,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       'WECHATPAY_APP_SUB_MCHID_FIELD',
       'SIGNING_BUDGET_RPS',
       'REPAYMENT_DAY_WORKERS',
+      'COMMAND_MAX_RECEIVE_COUNT',
     ] as const) {
       if (given[name]) env[name] = given[name] as string;
     }
@@ -368,6 +378,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       env,
       events,
       repaymentEvents,
+      commandEvents,
       drainEvents: async () => {
         await Promise.all(pollers.map((poller) => poller.drain()));
       },

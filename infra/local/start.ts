@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import { bookedOn, demoRoutes } from './demo';
 import { newContractCode, SAMPLE } from './demo/sample';
 import { javaInstallHint } from './dynamodb';
-import type { Extra } from './gateway';
 import { assertPortFree } from './ports';
 import type { LocalStack } from './stack';
 
@@ -89,18 +88,12 @@ async function main(): Promise<LocalStack> {
     openapiPath: join(root, 'docs/openapi.json'),
     bookings: bookedOn(() => stack?.repaymentEvents ?? []),
   });
-  const localEvents: Extra = (req, res) => {
-    if (req.method !== 'GET' || req.url !== '/local/events') return false;
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify([...(stack?.events ?? []), ...(stack?.repaymentEvents ?? [])], null, 2));
-    return true;
-  };
   stack = await startLocalStack({
     root,
     ports,
     scheduleSpeedup,
     dataDir: process.env.LOCAL_DATA_DIR || join(root, '.local'),
-    extra: async (req, res, body) => (await demo(req, res, body)) || localEvents(req, res, body),
+    extra: demo,
     log: say,
   });
   apiUrl = stack.api.url;

@@ -1,7 +1,7 @@
 import { eventBridgeClient } from '../aws/eventbridge-client';
 import { EventBridgePublisher, LogPublisher } from '../aws/eventbridge-publisher';
 import type { OutboxDeps } from '../contracts/outbox';
-import type { Outbox } from '../contracts/ports';
+import type { EventPublisher, Outbox } from '../contracts/ports';
 import type { Wiring } from '../http/lambda';
 import { Cached } from './cache';
 import { processRuntime, type Runtime, wire } from './runtime';
@@ -25,13 +25,22 @@ export function eventDeps(runtime: Runtime, outboxOf: (table: string) => Outbox)
   return wire(runtime, async () => {
     const { eventBusName, contractsTable } = readEventSettings(runtime.env);
     return built.get(`${eventBusName ?? ''} ${contractsTable}`, Number.POSITIVE_INFINITY, () => ({
-      publisher:
-        runtime.publisher ??
-        (eventBusName ? new EventBridgePublisher(eventBridgeClient(), eventBusName) : new LogPublisher()),
+      publisher: eventPublisher(runtime, eventBusName),
       outbox: outboxOf(contractsTable),
       clock: runtime.clock,
     }));
   });
+}
+
+/**
+ * The bus (with EVENT_BUS_NAME unset, events are logged, not published), or the runtime's own publisher: where the
+ * outbox's events go, and the commands router's outcomes.
+ */
+export function eventPublisher(runtime: Runtime, eventBusName: string | undefined): EventPublisher {
+  return (
+    runtime.publisher ??
+    (eventBusName ? new EventBridgePublisher(eventBridgeClient(), eventBusName) : new LogPublisher())
+  );
 }
 
 /** The DynamoDB outbox of `table`, its adapter and client imported on its first call. */

@@ -23,7 +23,8 @@ export interface TerminateDeps {
 const terminateBody = z.strictObject({ contract_termination_remark: text(128) });
 
 /**
- * Terminates a SIGNED contract at WeChat Pay, then records what WeChat Pay reports, within `budget`
+ * Terminates a SIGNED contract at WeChat Pay, then records what WeChat Pay reports, within `budget`. The same
+ * remark again on a contract it terminated replays: the stored record, WeChat Pay not called. Within `budget`
  * (budget.ts): WeChat Pay's calls keep time to record the outcome. Killed after WeChat Pay terminated, the record
  * would stay SIGNED until the callback or reconcile's next look; answered in time, the caller knows to retry, and
  * the retry's refusal is settled by the query.
@@ -39,6 +40,9 @@ export async function terminate(
   const forWechatPay = keeping(answerBy, RECORD_MS);
   const existing = await inTime(answerBy, deps.store.get(outContractCode), 'DynamoDB', 'GetItem');
   if (!existing) throw new ContractNotFound(outContractCode);
+  // The identical request again (a retry whose answer was lost, a redelivered command): the termination it asked
+  // for is on the record, so the record is the answer and WeChat Pay is not asked twice.
+  if (existing.state === 'TERMINATED' && existing.contract_termination_remark === remark) return existing;
   if (existing.state !== 'SIGNED') {
     throw new ContractStateConflict(
       `only a SIGNED contract can be terminated; ${outContractCode} is ${existing.state}`,

@@ -4,12 +4,14 @@ import { ValidationFailed } from '../errors';
 /**
  * What a function was invoked with, recognised once at the edge so that no use case ever sees an envelope:
  * an API Gateway (payload 2.0) request, an EventBridge event (a rule's target), an SQS batch (an event source
- * mapping) or, for a direct invocation (Step Functions, another Lambda), the command's body itself.
+ * mapping), a named command (`{command, body, correlation_id?}`, what the commands router invokes with) or, for
+ * any other direct invocation (Step Functions, another Lambda), the command's body itself.
  */
 export type Inbound =
   | { kind: 'api'; event: APIGatewayProxyEventV2 }
   | { kind: 'eventbridge'; event: EventBridgeEvent<string, unknown> }
   | { kind: 'sqs'; event: SQSEvent }
+  | { kind: 'command'; invocation: Record<string, unknown> }
   | { kind: 'direct'; body: unknown };
 
 /**
@@ -38,7 +40,16 @@ export function decodeInbound(event: unknown): Inbound {
   if (isEventBridge(event)) return { kind: 'eventbridge', event };
   if (isSqsBatch(event)) return { kind: 'sqs', event };
   if (ENVELOPE_KEYS.some((key) => key in event)) throw unknownEnvelope(event);
+  if (isCommandInvocation(event)) return { kind: 'command', invocation: event };
   return { kind: 'direct', body: event };
+}
+
+/**
+ * A named command: `command` at the top level, which no body of a route has. Its answer is `{result}` or
+ * `{error}` instead of a thrown error (lib/http/api.ts), so that the router tells a refusal from a crash.
+ */
+export function isCommandInvocation(event: unknown): event is Record<string, unknown> {
+  return isObject(event) && 'command' in event && !ENVELOPE_KEYS.some((key) => key in event);
 }
 
 /** API Gateway's HTTP API, payload 2.0: `version: "2.0"` and the request under `requestContext.http`. */

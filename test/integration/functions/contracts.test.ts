@@ -143,7 +143,7 @@ describe('query with sync and terminate', () => {
     assert.equal(res.body.state, 'PRESIGNED');
   });
 
-  test('terminate twice, then a late SIGN_CONTRACT: the contract stays TERMINATED', async () => {
+  test('terminate again (the identical request replays, another remark is refused), then a late SIGN_CONTRACT: the contract stays TERMINATED', async () => {
     const code = await signed();
     const first = await terminate(code);
     assert.equal(first.status, 200, JSON.stringify(first.body));
@@ -157,14 +157,20 @@ describe('query with sync and terminate', () => {
       'TERMINATED',
     );
 
-    const second = await terminate(code);
+    // The identical request again replays the record; another remark is a conflict.
+    const again = await terminate(code);
+    assert.deepEqual(
+      [again.status, again.body.state, again.body.contract_termination_remark],
+      [200, 'TERMINATED', '客户申请解约'],
+    );
+    const second = await terminate(code, { contract_termination_remark: '另一个理由' });
     assert.equal(second.status, 409);
     assert.equal(second.body.code, 'CONTRACT_STATE_CONFLICT');
     assert.equal(second.body.state, 'TERMINATED');
     const terminateCalls = simulator()
       .requests()
       .filter((r) => r.url.endsWith('/contracts/terminate') && r.body.includes(code));
-    assert.equal(terminateCalls.length, 1, 'the second terminate never reached WeChat Pay');
+    assert.equal(terminateCalls.length, 1, 'neither later terminate reached WeChat Pay');
 
     // WeChat Pay's own resend of the original SIGN_CONTRACT (same notification id), then the same news under
     // a new id, as a second WeChat Pay server might send it.

@@ -25,6 +25,7 @@ const functions = [
   'Outbox',
   'Notifications',
   'Certificates',
+  'Commands',
 ];
 
 function alarm(id: string): Resource['Properties'] {

@@ -20,6 +20,17 @@ function importsUnder(folder: string): [string, string][] {
   );
 }
 
+/** What a pure domain folder never imports: an AWS SDK, Powertools, middy, the edge, the adapters or the wiring. */
+const IMPURE =
+  /^@aws-sdk\/|^@aws-lambda-powertools\/|^@middy\/|^aws-lambda$|\/(aws|http|config|observability)(\/|$)|\/functions\//;
+
+/** Fails on the first import of lib/<folder> that IMPURE matches. */
+function assertPure(folder: string): void {
+  for (const [file, target] of importsUnder(folder)) {
+    assert.doesNotMatch(target, IMPURE, `lib/${folder}/${file} imports ${target}`);
+  }
+}
+
 describe('layer boundaries', () => {
   it('lib/wechatpay imports nothing outside itself but Node built-ins', () => {
     for (const [file, target] of importsUnder('wechatpay')) {
@@ -28,13 +39,7 @@ describe('layer boundaries', () => {
   });
 
   it('lib/contracts stays pure: no AWS SDK, Powertools or middy, nothing from lib/aws, lib/http or lib/config', () => {
-    for (const [file, target] of importsUnder('contracts')) {
-      assert.doesNotMatch(
-        target,
-        /^@aws-sdk\/|^@aws-lambda-powertools\/|^@middy\/|^aws-lambda$|\/(aws|http|config|observability)(\/|$)|\/functions\//,
-        `lib/contracts/${file} imports ${target}`,
-      );
-    }
+    assertPure('contracts');
   });
 
   it('nothing a function bundles imports the X-Ray SDK, Powertools Tracer or Parameters, or an SSM or Secrets Manager client', () => {
@@ -58,17 +63,15 @@ describe('layer boundaries', () => {
   });
 
   it('lib/repayments stays pure too, and builds on lib/contracts and lib/wechatpay, never the other way', () => {
-    for (const [file, target] of importsUnder('repayments')) {
-      assert.doesNotMatch(
-        target,
-        /^@aws-sdk\/|^@aws-lambda-powertools\/|^@middy\/|^aws-lambda$|\/(aws|http|config|observability)(\/|$)|\/functions\//,
-        `lib/repayments/${file} imports ${target}`,
-      );
-    }
+    assertPure('repayments');
     for (const [file, target] of [...importsUnder('contracts'), ...importsUnder('wechatpay')]) {
       // From lib/contracts or lib/wechatpay, lib/repayments is `../repayments/…` (lib/wechatpay/repayments.ts is not).
       assert.doesNotMatch(target, /^\.\.\/repayments\//, `${file} imports ${target}`);
     }
+  });
+
+  it('lib/commands stays pure too: the router invokes and publishes through its ports', () => {
+    assertPure('commands');
   });
 
   it('the scan sees every kind of import', () => {

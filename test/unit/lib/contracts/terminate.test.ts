@@ -134,6 +134,20 @@ describe('terminate', () => {
     });
   });
 
+  it('the identical request on the contract it terminated replays the record; another remark is a conflict', async () => {
+    const { deps, store, wechatpay } = setup('SIGNED', () => ({ contract_info: info() }));
+    const first = await terminate(deps, CODE, { contract_termination_remark: REMARK });
+    assert.equal(first.state, 'TERMINATED');
+    assert.deepEqual(await terminate(deps, CODE, { contract_termination_remark: REMARK }), first);
+    assert.equal(wechatpay.calls.length, 1, 'WeChat Pay is asked once');
+    await assert.rejects(terminate(deps, CODE, { contract_termination_remark: '另一个理由' }), (error) => {
+      assert.ok(error instanceof ContractStateConflict);
+      return error.state === 'TERMINATED';
+    });
+    assert.equal(wechatpay.calls.length, 1);
+    assert.deepEqual(await store.get(CODE), first);
+  });
+
   it('accepts a 128-character remark and sends exactly the code and the remark', async () => {
     const remark = '解'.repeat(128);
     const { deps, wechatpay } = setup('SIGNED', () => ({

@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ValidationFailed } from '../../../../lib/errors';
-import { eventCommand } from '../../../../lib/http/command';
+import { ContractCodeUsed, DependencyUnavailable, ValidationFailed } from '../../../../lib/errors';
+import { httpApi } from '../../../../lib/http/api';
+import { commandRefusal, eventCommand, invokedCommand } from '../../../../lib/http/command';
+import { lambda } from '../../../../lib/http/lambda';
+import { wiring } from '../../../support/config/wiring';
 import { eventBridgeEvent } from '../../../support/events/aws-samples';
+import { lambdaContext } from '../../../support/wechatpay/callbacks';
 
 const OWNED = ['TerminateRequested', 'SyncRequested'] as const;
 
@@ -56,5 +60,70 @@ describe('eventCommand', () => {
       );
       assert.equal(issue?.field, '/correlation_id');
     }
+  });
+});
+
+describe('invokedCommand: {command, body, correlation_id?}', () => {
+  test('the command, the body as its fields, the correlation id beside them', () => {
+    assert.deepEqual(
+      invokedCommand(
+        { command: 'SyncRequested', body: { out_contract_code: 'C1' }, correlation_id: 'c-1' },
+        OWNED,
+      ),
+      { command: 'SyncRequested', fields: { out_contract_code: 'C1' }, correlationId: 'c-1' },
+    );
+  });
+
+  test('a command of another function, a body that is no object, a stray key: each named, never echoed', () => {
+    assert.deepEqual(
+      refusal(() => invokedCommand({ command: 'PresignRequested', body: {} }, OWNED)).map((i) => i.field),
+      ['/command'],
+    );
+    assert.deepEqual(
+      refusal(() => invokedCommand({ command: 'SyncRequested', body: 'x' }, OWNED)),
+      [{ field: '/body', issue: 'must be a JSON object' }],
+    );
+    assert.deepEqual(
+      refusal(() => invokedCommand({ command: 'SyncRequested', body: {}, extra: 1 }, OWNED)),
+      [{ field: '/extra', issue: 'is not a field of a command' }],
+    );
+  });
+});
+
+describe('a named command answers its refusals', () => {
+  test('{error: {name, message, fields}}; a 5xx with the fixed sentence, not its AWS text', () => {
+    assert.deepEqual(commandRefusal(new ValidationFailed([{ field: '/a', issue: 'is required' }])), {
+      error: {
+        name: 'ValidationFailed',
+        message: 'request is invalid: /a is required',
+        fields: [{ field: '/a', issue: 'is required' }],
+      },
+    });
+    assert.equal(commandRefusal(new ContractCodeUsed('C1', 'SIGNED')).error.name, 'ContractCodeUsed');
+    const unavailable = commandRefusal(new DependencyUnavailable('DynamoDB', 'arn:aws:dynamodb:… throttled'));
+    assert.deepEqual(unavailable.error, {
+      name: 'DependencyUnavailable',
+      message: 'a dependency of the service is unavailable; retry shortly',
+      fields: [],
+    });
+  });
+
+  test('the edge answers a service error of a named command, and lets a crash and other invocations throw', async () => {
+    let thrown: Error = new ContractCodeUsed('C1', 'SIGNED');
+    const handler = lambda(
+      async () => {
+        throw thrown;
+      },
+      wiring(undefined),
+      { edge: httpApi() },
+    );
+    const command = { command: 'SyncRequested', body: {} };
+    assert.deepEqual(
+      await handler(command, lambdaContext()),
+      commandRefusal(new ContractCodeUsed('C1', 'SIGNED')),
+    );
+    await assert.rejects(handler({ out_contract_code: 'C1' }, lambdaContext()), { name: 'ContractCodeUsed' });
+    thrown = new TypeError('bug');
+    await assert.rejects(handler(command, lambdaContext()), TypeError);
   });
 });

@@ -25,6 +25,11 @@ describe('decodeInbound', () => {
     assert.deepEqual(decodeInbound(event), { kind: 'sqs', event });
   });
 
+  test('a named command: `command` at the top level', () => {
+    const invocation = { command: 'SyncRequested', body: { out_contract_code: 'C1' } };
+    assert.deepEqual(decodeInbound(invocation), { kind: 'command', invocation });
+  });
+
   test('a command body, and anything that is not an object, is a direct invocation', () => {
     for (const body of [{ out_contract_code: 'C1', kind: 'APP' }, {}, [], null, 'text', 42]) {
       assert.deepEqual(decodeInbound(body), { kind: 'direct', body });

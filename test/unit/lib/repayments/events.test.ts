@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { COMMAND_EVENT_TYPES } from '../../../../lib/commands/outcome';
 import {
   isRepaymentEvent,
   REPAYMENT_EVENT_TYPES,
@@ -111,7 +112,11 @@ describe('repayment events', () => {
   });
 
   it('every event matches its JSON Schema in docs/events/, and the schemas refuse what the outbox must not send', () => {
-    assert.deepEqual([...EVENT_SCHEMAS.keys()].sort(), [...REPAYMENT_EVENT_TYPES].sort());
+    assert.deepEqual(
+      [...EVENT_SCHEMAS.keys()].sort(),
+      [...REPAYMENT_EVENT_TYPES, ...COMMAND_EVENT_TYPES].sort(),
+      'a schema for every repayment and command event (lib/commands/outcome.ts), and no other',
+    );
     const unhandled = {
       pk: 'NOTIFICATION#N1',
       notification_id: 'N1',

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { type KmsStandIn, startKmsStandIn } from '../../../infra/local/kms/server';
@@ -97,6 +98,46 @@ describe('commands by queue', () => {
     );
     const everything = JSON.stringify(await outcomes());
     for (const secret of [PERSON.name, PERSON.id]) assert.ok(!everything.includes(secret), 'personal data');
+  });
+
+  /**
+   * What the rule for `event`'s detail-type puts on the queue: its input transformer, as infra/aws/commands.yml
+   * deploys it, applied to the event (EventBridge puts in the event's `detail` and `id`).
+   */
+  function byRule(event: { id: string; 'detail-type': string; detail: unknown }): SQSRecord {
+    const rules = readFileSync(new URL('../../../infra/aws/commands.yml', import.meta.url), 'utf8');
+    const template = rules.match(
+      new RegExp(`InputTemplate: '(\\{"command":"${event['detail-type']}",[^']*)'`),
+    )?.[1];
+    assert.ok(template, `a rule for ${event['detail-type']}`);
+    return sqsRecord(template.replace('<detail>', JSON.stringify(event.detail)).replace('<id>', event.id));
+  }
+
+  test("by rule: an event on the bus ends in one outcome under the event's id; EventBridge's retry replays", async () => {
+    const contract = await h.signedContract();
+    const code = contract.out_contract_code;
+    const event = eventBridgeEvent('SyncRequested', { out_contract_code: code, correlation_id: 'loan-7' });
+    // EventBridge retries a target it could not reach: a second message, the same event.
+    const [first, retry] = [byRule(event), byRule(event)];
+    assert.deepEqual(await deliver(first, retry), []);
+    const all = await outcomes();
+    const mine = all.filter((e) => e.detail.event_id === event.id);
+    assert.deepEqual(
+      mine.map((e) => [e.type, e.detail.correlation_id, e.detail.out_contract_code, e.detail.result?.state]),
+      [0, 1].map(() => ['CommandSucceeded', 'loan-7', code, 'SIGNED']),
+      'one id for both: a consumer keeps the first',
+    );
+    const bad = eventBridgeEvent('RepaymentBookingRequested', {
+      out_contract_code: code,
+      repayment_amount: 'x',
+    });
+    assert.deepEqual(await deliver(byRule(bad)), []);
+    const [failed] = (await outcomes()).filter((e) => e.detail.event_id === bad.id);
+    assert.equal(failed?.type, 'CommandFailed');
+    assert.ok(
+      failed?.detail.error?.fields?.some((f) => f.field === '/body/repayment_amount'),
+      JSON.stringify(failed),
+    );
   });
 
   test('sync and terminate: CommandSucceeded; the redelivered terminate replays; a bad code fails naming it', async () => {

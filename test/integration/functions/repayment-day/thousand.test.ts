@@ -13,9 +13,9 @@ import { checkEvent } from '../../../support/repayments/event-schemas';
 // The repayment-day job end to end (test/support/repayments/day.ts). Each test books for its own day, so runs
 // never meet.
 describe('repayment day at volume: 1,000 due bookings under a low KMS quota', () => {
-  const day = useDayStack(120);
+  const day = useDayStack(80);
 
-  test('1,000 due bookings with KMS allowing 30 Sign/s under a 120/s budget: each deducted once, none open, slowed not failed', async () => {
+  test('1,000 due bookings with KMS allowing 20 Sign/s under an 80/s budget: each deducted once, none open, slowed not failed', async () => {
     const { h, kms } = day;
     const seeding = Date.now();
     // The wallets hold the orders PENDING: a thousand DEDUCTION_PAY callbacks would only load this machine
@@ -23,7 +23,7 @@ describe('repayment day at volume: 1,000 due bookings under a low KMS quota', ()
     const ids = await seedDueBookings(h, 1000, { perContract: 250, concurrency: 16, hold: true });
     const seeded = (Date.now() - seeding) / 1000;
     const throttledBefore = kms.throttled('Sign');
-    kms.setQuotas({ Sign: 30 });
+    kms.setQuotas({ Sign: 20 });
     const started = Date.now();
     const { run } = await finishedRun(h, await startRun(h, h.day())).finally(() =>
       kms.setQuotas({ Sign: null }),

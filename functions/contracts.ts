@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { KEY_RULES } from '../lib/commands/message';
 import { type ContractDeps, contractDeps } from '../lib/config/deps';
 import { processRuntime, type Runtime } from '../lib/config/runtime';
 import { type Budget, remainingTime } from '../lib/contracts/budget';
@@ -88,7 +89,7 @@ async function answered(wiring: Wiring<ContractDeps>, event: APIGatewayProxyEven
  * bare) and "/" for an event's `detail` field (named as a JSON pointer, as body fields are).
  */
 function checkCode(code: unknown, pointer: '' | '/'): string {
-  if (typeof code !== 'string' || !/^[0-9A-Za-z]{1,64}$/.test(code)) {
+  if (typeof code !== 'string' || !KEY_RULES.out_contract_code.test(code)) {
     throw new ValidationFailed([
       { field: `${pointer}out_contract_code`, issue: 'must be 1 to 64 letters and digits' },
     ]);

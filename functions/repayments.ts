@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { KEY_RULES } from '../lib/commands/message';
 import { repaymentDeps } from '../lib/config/repayment-deps';
 import { processRuntime, type Runtime } from '../lib/config/runtime';
 import type { StoreFailure } from '../lib/contracts/presign';
@@ -95,7 +96,7 @@ async function commanded(
 ) {
   if (command === 'RepaymentBookingRequested') return bookedDirectly(wiring, fields);
   const { out_record_id: id, ...body } = fields;
-  if (typeof id !== 'string' || !/^[0-9A-Za-z]{1,32}$/.test(id)) {
+  if (typeof id !== 'string' || !KEY_RULES.out_record_id.test(id)) {
     throw new ValidationFailed([
       { field: '/out_record_id', issue: 'is required: 1 to 32 letters and digits' },
     ]);
@@ -161,7 +162,7 @@ async function query(deps: BookDeps, id: string, sync: string | undefined) {
 function directBooking(event: unknown): { out_contract_code: string } & Record<string, unknown> {
   const fields = typeof event === 'object' && event !== null && !Array.isArray(event) ? event : {};
   const code = (fields as { out_contract_code?: unknown }).out_contract_code;
-  if (typeof code !== 'string' || !/^[0-9A-Za-z]{1,64}$/.test(code)) {
+  if (typeof code !== 'string' || !KEY_RULES.out_contract_code.test(code)) {
     throw new ValidationFailed([
       { field: '/out_contract_code', issue: 'is required: 1 to 64 letters and digits' },
     ]);

@@ -30,8 +30,11 @@ export type ParsedMessage =
 export const CORRELATION_ID = /^[0-9A-Za-z._:-]{1,128}$/;
 export const CORRELATION_ID_RULE = 'must be 1 to 128 letters, digits, ".", "_", ":" or "-"';
 
-/** The natural keys' own rules (the routes' path parameters); a key that breaks it is left off the outcome. */
-const KEY_RULES: Record<NaturalKey, RegExp> = {
+/**
+ * The natural keys' own rules, the routes' path parameters (the functions check them there too); a key that breaks
+ * its rule is left off the outcome.
+ */
+export const KEY_RULES: Record<NaturalKey, RegExp> = {
   out_contract_code: /^[0-9A-Za-z]{1,64}$/,
   out_record_id: /^[0-9A-Za-z]{1,32}$/,
 };

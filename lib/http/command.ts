@@ -1,5 +1,5 @@
 import type { EventBridgeEvent } from 'aws-lambda';
-import { CORRELATION_ID, CORRELATION_ID_RULE } from '../commands/message';
+import { CORRELATION_ID, CORRELATION_ID_RULE, isObject } from '../commands/message';
 import { type FieldIssue, type ServiceError, ValidationFailed } from '../errors';
 import { logger } from '../observability';
 import { UNAVAILABLE_MESSAGES } from './errors';
@@ -98,8 +98,4 @@ function tagged<C extends string>(
 ): EventCommand<C> {
   logger.appendKeys({ command, ...keys, ...(correlationId ? { correlation_id: correlationId } : {}) });
   return { command, fields, ...(correlationId ? { correlationId } : {}) };
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEventV2, EventBridgeEvent, SQSEvent } from 'aws-lambda';
+import { isObject } from '../commands/message';
 import { ValidationFailed } from '../errors';
 
 /**
@@ -95,8 +96,4 @@ function unknownEnvelope(event: Record<string, unknown>): ValidationFailed {
       issue: `is not an event this service takes (an API Gateway v2.0 request, an EventBridge event, an SQS batch or a command body); its top-level keys: ${named.join(', ')}${more}`,
     },
   ]);
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -40,9 +40,20 @@ export const KEY_RULES: Record<NaturalKey, RegExp> = {
 };
 
 const FIELDS = ['command', 'body', 'correlation_id', 'event_id'];
-/** At most this many unknown keys are named, each cut to this many characters (a key is the caller's text). */
+/** At most this many of the caller's keys are named in a refusal, each cut to this many characters. */
 const MAX_KEYS_NAMED = 20;
 const MAX_KEY_CHARS = 64;
+
+/**
+ * The keys a refusal may name, and how many more it leaves out: a key is the caller's text, so a refusal never
+ * grows with what the caller sent.
+ */
+export function nameable(keys: readonly string[]): { named: string[]; unnamed: number } {
+  return {
+    named: keys.slice(0, MAX_KEYS_NAMED).map((key) => key.slice(0, MAX_KEY_CHARS)),
+    unnamed: Math.max(0, keys.length - MAX_KEYS_NAMED),
+  };
+}
 
 /** Reads one message body; its refusals name fields and rules, never a value. */
 export function parseMessage(text: string): ParsedMessage {
@@ -56,13 +67,9 @@ export function parseMessage(text: string): ParsedMessage {
   if (!isObject(parsed)) {
     return { ok: false, issues: [{ field: '', issue: 'must be a JSON object' }], labels: { keys: {} } };
   }
-  const issues: FieldIssue[] = Object.keys(parsed)
-    .filter((key) => !FIELDS.includes(key))
-    .slice(0, MAX_KEYS_NAMED)
-    .map((key) => ({
-      field: `/${key.slice(0, MAX_KEY_CHARS)}`,
-      issue: 'is not a field of a command message',
-    }));
+  const issues: FieldIssue[] = nameable(Object.keys(parsed).filter((key) => !FIELDS.includes(key))).named.map(
+    (key) => ({ field: `/${key}`, issue: 'is not a field of a command message' }),
+  );
   const { command, body, correlation_id: outer, event_id: eventId } = parsed;
   const labels: MessageLabels = { keys: {} };
   if (isCommandName(command)) labels.command = command;

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2, EventBridgeEvent, SQSEvent } from 'aws-lambda';
-import { isObject } from '../commands/message';
+import { isObject, nameable } from '../commands/message';
 import { ValidationFailed } from '../errors';
 
 /**
@@ -30,10 +30,6 @@ const ENVELOPE_KEYS = [
   'source',
   'version',
 ];
-
-/** At most this many keys of what was received are named in a refusal, each cut to this many characters. */
-const MAX_KEYS_NAMED = 20;
-const MAX_KEY_CHARS = 64;
 
 export function decodeInbound(event: unknown): Inbound {
   if (!isObject(event)) return { kind: 'direct', body: event };
@@ -87,13 +83,12 @@ function isSqsBatch(event: Record<string, unknown>): event is Record<string, unk
 
 /** Names what was received by its top-level keys only: a value may be anything, personal data included. */
 function unknownEnvelope(event: Record<string, unknown>): ValidationFailed {
-  const keys = Object.keys(event);
-  const named = keys.slice(0, MAX_KEYS_NAMED).map((key) => JSON.stringify(key.slice(0, MAX_KEY_CHARS)));
-  const more = keys.length > MAX_KEYS_NAMED ? ` and ${keys.length - MAX_KEYS_NAMED} more` : '';
+  const { named, unnamed } = nameable(Object.keys(event));
+  const more = unnamed > 0 ? ` and ${unnamed} more` : '';
   return new ValidationFailed([
     {
       field: '',
-      issue: `is not an event this service takes (an API Gateway v2.0 request, an EventBridge event, an SQS batch or a command body); its top-level keys: ${named.join(', ')}${more}`,
+      issue: `is not an event this service takes (an API Gateway v2.0 request, an EventBridge event, an SQS batch or a command body); its top-level keys: ${named.map((key) => JSON.stringify(key)).join(', ')}${more}`,
     },
   ]);
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseMessage } from '../../../../lib/commands/message';
+import { nameable, parseMessage } from '../../../../lib/commands/message';
 import { h5Body, PERSON } from '../../../support/contracts/fixtures';
 
 describe('parseMessage', () => {
@@ -95,5 +95,26 @@ describe('parseMessage', () => {
       correlationId: 'c',
       keys: { out_contract_code: 'C1' },
     });
+  });
+});
+
+describe('nameable', () => {
+  test("a refusal names at most 20 of the caller's keys, each cut to 64 characters, and counts the rest", () => {
+    const keys = Array.from({ length: 25 }, (_, i) => `${'k'.repeat(70)}${i}`);
+    const { named, unnamed } = nameable(keys);
+    assert.equal(named.length, 20);
+    assert.equal(unnamed, 5);
+    assert.ok(named.every((key) => key === 'k'.repeat(64)));
+    assert.deepEqual(nameable(['a', 'b']), { named: ['a', 'b'], unnamed: 0 });
+  });
+
+  test('a message with unknown keys names them through the same bound', () => {
+    const message: Record<string, unknown> = { command: 'SyncRequested', body: { out_contract_code: 'C1' } };
+    for (let i = 0; i < 30; i++) message[`x${i}`] = 1;
+    const parsed = parseMessage(JSON.stringify(message));
+    assert.ok(!parsed.ok);
+    const unknown = parsed.issues.filter((i) => i.issue === 'is not a field of a command message');
+    assert.equal(unknown.length, 20);
+    assert.equal(unknown[0]?.field, '/x0');
   });
 });

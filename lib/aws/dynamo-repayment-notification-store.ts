@@ -1,10 +1,5 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import {
-  type DynamoDBDocumentClient,
-  PutCommand,
-  QueryCommand,
-  TransactWriteCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import type { UnhandledNotification } from '../repayments/model';
 import { DEDUCTION_PAY } from '../repayments/notifications';
 import type {
@@ -17,6 +12,7 @@ import type {
 } from '../repayments/ports';
 import { dependencyUnavailable } from './dependency';
 import { bookingVersion } from './dynamo-repayment-store';
+import { indexPage } from './index-page';
 
 /**
  * The sparse index of the kept DEDUCTION_PAYs: of the repayments table's items only they carry `event_type`
@@ -64,23 +60,16 @@ export class DynamoRepaymentNotificationStore implements RepaymentNotificationSt
   }
 
   async listKept(limit: number, cursor?: string): Promise<KeptPage> {
-    try {
-      const { Items, LastEvaluatedKey } = await this.db.send(
-        new QueryCommand({
-          TableName: this.repaymentsTable,
-          IndexName: KEPT_INDEX,
-          KeyConditionExpression: 'event_type = :type',
-          ExpressionAttributeValues: { ':type': DEDUCTION_PAY },
-          Limit: limit,
-          ...(cursor ? { ExclusiveStartKey: JSON.parse(Buffer.from(cursor, 'base64url').toString()) } : {}),
-        }),
-      );
-      const notifications = (Items ?? []) as UnhandledNotification[];
-      const next = LastEvaluatedKey && Buffer.from(JSON.stringify(LastEvaluatedKey)).toString('base64url');
-      return next ? { notifications, cursor: next } : { notifications };
-    } catch (error) {
-      throw dependencyUnavailable('DynamoDB', `Query ${KEPT_INDEX}`, error);
-    }
+    const page = await indexPage(this.db, {
+      table: this.repaymentsTable,
+      index: KEPT_INDEX,
+      key: 'event_type',
+      value: DEDUCTION_PAY,
+      limit,
+      ...(cursor ? { cursor } : {}),
+    });
+    const notifications = page.items as unknown as UnhandledNotification[];
+    return page.cursor ? { notifications, cursor: page.cursor } : { notifications };
   }
 
   async settle(

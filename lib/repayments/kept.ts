@@ -12,6 +12,7 @@ import type { Clock } from '../contracts/ports';
 import {
   type ApplyReport,
   applyUnhandled,
+  keptToApply,
   listUnhandled,
   type UnhandledDeps,
   type UnhandledView,
@@ -65,18 +66,13 @@ export async function applyKept(
   options: { ids?: string[]; limit: number },
 ): Promise<ApplyReport> {
   const report: ApplyReport = { applied: [], stale: [], still_unhandled: [], not_unhandled: [] };
-  const wanted = options.ids && new Set(options.ids);
-  const kept: UnhandledNotification[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await deps.kept.listKept(options.limit, cursor);
-    kept.push(...page.notifications.filter((n) => !wanted || wanted.has(n.notification_id)));
-    cursor = page.cursor;
-  } while (cursor && kept.length < options.limit && (!wanted || kept.length < wanted.size));
-  for (const id of wanted ?? []) {
-    if (!kept.some((n) => n.notification_id === id)) report.not_unhandled.push(id);
-  }
-  for (const notification of kept.slice(0, options.limit)) await applyOne(deps, notification, report);
+  const kept = await keptToApply(
+    (cursor) => deps.kept.listKept(options.limit, cursor),
+    (n) => n.notification_id,
+    options,
+    report,
+  );
+  for (const notification of kept) await applyOne(deps, notification, report);
   return report;
 }
 

@@ -42,6 +42,22 @@ describe('repayments: DEDUCTION_PAY', () => {
     return JSON.parse(lines.join('\n')) as Record<string, unknown>;
   }
 
+  /** WeChat Pay's DEDUCTION_PAY resource for a success of order `tradeNo` of booking `id` (5000 fen). */
+  const success = (contract: SimulatedContract, id: string, tradeNo: string) => ({
+    sp_mchid: h.stack.env.WECHATPAY_MCHID,
+    sub_mchid: contract.sub_mchid,
+    appid: contract.appid,
+    openid: contract.openid,
+    order_state: 'DEDUCT_ORDER_STATE_PAY_SUCCESS',
+    out_trade_no: tradeNo,
+    out_record_id: id,
+    contract_id: contract.contract_id,
+    deduct_amount: '5000',
+    pay_success_amount: '5000',
+    transaction_id: `4200${Date.now()}`,
+    description: '信贷还款',
+  });
+
   /** A due booking whose order WeChat Pay holds PENDING: its out_trade_no and WeChat Pay's success resource. */
   async function pendingOrder(): Promise<{
     contract: SimulatedContract;
@@ -54,20 +70,7 @@ describe('repayments: DEDUCTION_PAY', () => {
     const res = await h.request('POST', `/repayments/${id}/deduct`, {});
     assert.equal(res.status, 202, JSON.stringify(res.body));
     const tradeNo = String((res.body.orders as { out_trade_no: string }[])[0]?.out_trade_no);
-    const resource = {
-      sp_mchid: h.stack.env.WECHATPAY_MCHID,
-      sub_mchid: contract.sub_mchid,
-      appid: contract.appid,
-      openid: contract.openid,
-      order_state: 'DEDUCT_ORDER_STATE_PAY_SUCCESS',
-      out_trade_no: tradeNo,
-      out_record_id: id,
-      contract_id: contract.contract_id,
-      deduct_amount: '5000',
-      pay_success_amount: '5000',
-      transaction_id: `4200${Date.now()}`,
-      description: '信贷还款',
-    };
+    const resource = success(contract, id, tradeNo);
     return { contract, id, tradeNo, resource };
   }
 
@@ -192,20 +195,7 @@ describe('repayments: DEDUCTION_PAY', () => {
     const { contract, id } = await h.dueBooking();
     h.simulator.setWallet(contract.openid ?? '', { hold: 'PENDING' });
     const tradeNo = newRecordId('T');
-    const resource = {
-      sp_mchid: h.stack.env.WECHATPAY_MCHID,
-      sub_mchid: contract.sub_mchid,
-      appid: contract.appid,
-      openid: contract.openid,
-      order_state: 'DEDUCT_ORDER_STATE_PAY_SUCCESS',
-      out_trade_no: tradeNo,
-      out_record_id: id,
-      contract_id: contract.contract_id,
-      deduct_amount: '5000',
-      pay_success_amount: '5000',
-      transaction_id: `4200${Date.now()}`,
-      description: '信贷还款',
-    };
+    const resource = success(contract, id, tradeNo);
     // The success arrives before we hold its order: kept. Then a success with another amount: kept too.
     const early = paid(resource);
     assert.equal((await h.deliver(early)).status, 204);

@@ -13,28 +13,13 @@ import {
   DAY_MS,
   memoryDeps,
   orderFor,
+  paid,
   scriptedWechatPay,
 } from '../../../support/repayments/fixtures';
 import { callback, DEDUCTION_PAY, newWechatPayKeys } from '../../../support/wechatpay/callbacks';
 
 const keys = newWechatPayKeys();
 const apiV3Key = Buffer.from(keys.apiV3Key);
-
-const paid = (overrides: Record<string, unknown> = {}) => ({
-  sp_mchid: '1900000109',
-  sub_mchid: '1000000109',
-  appid: 'wxd678efh567hg6787',
-  openid: 'o-secret-openid',
-  order_state: 'DEDUCT_ORDER_STATE_PAY_SUCCESS',
-  out_trade_no: 'T1',
-  out_record_id: 'R1',
-  contract_id: 'CID1',
-  deduct_amount: '5000',
-  pay_success_amount: '5000',
-  transaction_id: '4200000000000000000000000001',
-  description: '信贷还款',
-  ...overrides,
-});
 
 /** Booking R1 (5000 fen, due tomorrow, no order yet) and the DEDUCTION_PAYs delivered for it, as notify keeps them. */
 async function setup() {

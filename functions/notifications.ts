@@ -1,37 +1,35 @@
 import { unhandledDeps } from '../lib/config/deps';
 import { processRuntime, type Runtime } from '../lib/config/runtime';
-import {
-  type ApplyReport,
-  applyUnhandled,
-  listUnhandled,
-  type UnhandledDeps,
-  type UnhandledView,
-} from '../lib/contracts/unhandled';
+import type { ApplyReport } from '../lib/contracts/unhandled';
 import { ValidationFailed } from '../lib/errors';
 import { lambda, type Wiring } from '../lib/http/lambda';
 import { logger } from '../lib/observability';
+import { applyAllKept, type KeptList, type KeptNotificationsDeps, listAllKept } from '../lib/repayments/kept';
 
-/** Notifications one invocation lists or applies. */
+/** Notifications one invocation lists or applies, of each kind. */
 const LIMIT = 100;
 
 export type NotificationsCommand =
-  | { command: 'list'; cursor?: string }
+  | { command: 'list'; cursor?: string; repayment_cursor?: string }
   | { command: 'apply'; ids?: string[] };
 
 /**
- * The operator's door to the notifications kept UNHANDLED (direct invocation only, no route):
- * `{"command":"list"}` (then with the `cursor` it returned) shows them without their bodies;
- * `{"command":"apply"}` applies every one this release understands, `"ids": […]` only those.
+ * The operator's door to the notifications kept UNHANDLED (direct invocation only, no route): the contract
+ * callbacks (`notifications`) and the DEDUCTION_PAYs that did not match our records (`repayment_notifications`).
+ * `{"command":"list"}` shows the first page of both without their bodies; `"cursor"` or `"repayment_cursor"`
+ * (as a list returned) pages on through that kind. `{"command":"apply"}` applies every one that now applies,
+ * `"ids": […]` only those.
  * `npm run notifications -- list|apply [id…]`, or `aws lambda invoke` (docs/deploy.md).
  */
-export function makeHandler(wiring: Wiring<UnhandledDeps>) {
-  async function main(
-    event: unknown,
-  ): Promise<{ notifications: UnhandledView[]; cursor?: string } | ApplyReport> {
+export function makeHandler(wiring: Wiring<KeptNotificationsDeps>) {
+  async function main(event: unknown): Promise<KeptList | ApplyReport> {
     const command = parse(event);
     const deps = await wiring.load();
-    if (command.command === 'list') return listUnhandled(deps, LIMIT, command.cursor);
-    const report = await applyUnhandled(deps, { limit: LIMIT, ...(command.ids ? { ids: command.ids } : {}) });
+    if (command.command === 'list') return listAllKept(deps, LIMIT, command);
+    const report = await applyAllKept(deps, {
+      limit: LIMIT,
+      ...(command.ids ? { ids: command.ids } : {}),
+    });
     logger.info('kept notifications applied', { ...report });
     return report;
   }
@@ -42,10 +40,16 @@ export function makeHandler(wiring: Wiring<UnhandledDeps>) {
 function parse(event: unknown): NotificationsCommand {
   const e = (typeof event === 'object' && event !== null ? event : {}) as Record<string, unknown>;
   if (e.command === 'list') {
-    if (e.cursor !== undefined && typeof e.cursor !== 'string') {
-      throw new ValidationFailed([{ field: '/cursor', issue: 'must be the cursor a list returned' }]);
+    const command: NotificationsCommand = { command: 'list' };
+    for (const field of ['cursor', 'repayment_cursor'] as const) {
+      const value = e[field];
+      if (value === undefined) continue;
+      if (typeof value !== 'string') {
+        throw new ValidationFailed([{ field: `/${field}`, issue: 'must be the cursor a list returned' }]);
+      }
+      command[field] = value;
     }
-    return e.cursor === undefined ? { command: 'list' } : { command: 'list', cursor: e.cursor };
+    return command;
   }
   if (e.command === 'apply') {
     const ids = e.ids;

@@ -3,7 +3,8 @@
  * through AWS Lambda's Invoke API and prints its answer, so an operator needs `lambda:InvokeFunction` and nothing
  * of the function's own rights (the APIv3 key, the tables).
  *
- *   npm run notifications -- list [--cursor C] | apply [id …]   the notifications kept UNHANDLED
+ *   npm run notifications -- list [--cursor C] [--repayment-cursor C] | apply [id …]
+ *                                                                the notifications kept UNHANDLED
  *   npm run outbox -- list | replay                              the events kept unpublished
  *
  * Deployed: `--stage prod` invokes `wechatpay-credit-repayment-prod-<function>` in AWS_REGION (default
@@ -32,10 +33,18 @@ export function parseCommand(argv: string[]): Invocation {
   const functionName = stage ? `${SERVICE}-${stage}-${fn}` : String(fn);
   const invocation = (payload: Record<string, unknown>) => ({ functionName, payload, local: !stage });
   if (fn === 'notifications' && command === 'list') {
-    const cursorAt = args.indexOf('--cursor');
-    const cursor = cursorAt >= 0 ? args[cursorAt + 1] : undefined;
-    if (cursorAt >= 0 && !cursor) throw new Error('--cursor needs the cursor a list printed');
-    return invocation(cursor ? { command: 'list', cursor } : { command: 'list' });
+    const payload: Record<string, unknown> = { command: 'list' };
+    for (const [flag, field] of [
+      ['--cursor', 'cursor'],
+      ['--repayment-cursor', 'repayment_cursor'],
+    ] as const) {
+      const at = args.indexOf(flag);
+      if (at < 0) continue;
+      const cursor = args[at + 1];
+      if (!cursor) throw new Error(`${flag} needs the ${field} a list printed`);
+      payload[field] = cursor;
+    }
+    return invocation(payload);
   }
   if (fn === 'notifications' && command === 'apply') {
     return invocation(args.length > 0 ? { command: 'apply', ids: args } : { command: 'apply' });

@@ -2,7 +2,6 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   PutCommand,
-  QueryCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
   UpdateCommand,
@@ -12,6 +11,7 @@ import type { NotificationRecord, NotificationStore, OutboxEntry } from '../cont
 import { defaultSchedule, queuedItem, type Schedule } from './contract-queue';
 import { dependencyUnavailable } from './dependency';
 import { versionCondition } from './dynamo-contract-store';
+import { indexPage } from './index-page';
 import { outboxItem } from './outbox';
 
 /**
@@ -63,23 +63,16 @@ export class DynamoNotificationStore implements NotificationStore {
     limit: number,
     cursor?: string,
   ): Promise<{ notifications: NotificationRecord[]; cursor?: string }> {
-    try {
-      const { Items, LastEvaluatedKey } = await this.db.send(
-        new QueryCommand({
-          TableName: this.notificationsTable,
-          IndexName: UNHANDLED_INDEX,
-          KeyConditionExpression: 'unhandled = :unhandled',
-          ExpressionAttributeValues: { ':unhandled': UNHANDLED },
-          Limit: limit,
-          ...(cursor ? { ExclusiveStartKey: JSON.parse(Buffer.from(cursor, 'base64url').toString()) } : {}),
-        }),
-      );
-      const notifications = (Items ?? []).map(({ unhandled: _index, ...n }) => n as NotificationRecord);
-      const next = LastEvaluatedKey && Buffer.from(JSON.stringify(LastEvaluatedKey)).toString('base64url');
-      return next ? { notifications, cursor: next } : { notifications };
-    } catch (error) {
-      throw dependencyUnavailable('DynamoDB', `Query ${UNHANDLED_INDEX}`, error);
-    }
+    const page = await indexPage(this.db, {
+      table: this.notificationsTable,
+      index: UNHANDLED_INDEX,
+      key: 'unhandled',
+      value: UNHANDLED,
+      limit,
+      ...(cursor ? { cursor } : {}),
+    });
+    const notifications = page.items.map(({ unhandled: _index, ...n }) => n as unknown as NotificationRecord);
+    return page.cursor ? { notifications, cursor: page.cursor } : { notifications };
   }
 
   async settle(

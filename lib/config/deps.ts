@@ -12,9 +12,9 @@ import type { PresignDeps } from '../contracts/presign';
 import { firstCheckAt, type RecheckPolicy } from '../contracts/recheck';
 import type { SyncDeps } from '../contracts/sync';
 import type { TerminateDeps } from '../contracts/terminate';
-import type { UnhandledDeps } from '../contracts/unhandled';
 import type { Wiring } from '../http/lambda';
 import { logger } from '../observability';
+import type { KeptNotificationsDeps } from '../repayments/kept';
 import type { ApplyDeductionPayDeps } from '../repayments/notifications';
 import type { PlatformCertificate } from '../wechatpay/certificates';
 import type { WechatPayClient } from '../wechatpay/client';
@@ -194,23 +194,41 @@ export function notifyDeps(runtime: Runtime = processRuntime): Wiring<NotifyDeps
   return wire(runtime, async () => build(readWithRepayments(runtime.env)));
 }
 
-/** The operator's notifications function: the kept notifications, the contracts, the APIv3 key to decrypt. */
-export function unhandledDeps(runtime: Runtime = processRuntime): Wiring<UnhandledDeps> {
-  const build = builder(runtime, { apiV3Key: true, platform: false }, ({ settings, keys }) => {
-    const { schedule } = recheckOf(settings);
-    return {
-      contracts: new DynamoContractStore(dynamoDocumentClient(), settings.contractsTable, schedule),
-      notifications: new DynamoNotificationStore(
-        dynamoDocumentClient(),
-        settings.notificationsTable,
-        settings.contractsTable,
-        schedule,
-      ),
-      apiV3Key: Buffer.from(keys.apiV3Key),
-      clock: runtime.clock,
-    };
-  });
-  return wire(runtime, async () => build(readSettings(runtime.env)));
+/**
+ * The operator's notifications function: the kept notifications of both tables, the contracts and bookings they
+ * move, the APIv3 key to decrypt them.
+ */
+export function unhandledDeps(runtime: Runtime = processRuntime): Wiring<KeptNotificationsDeps> {
+  const build = builder<KeptNotificationsDeps, WithRepayments>(
+    runtime,
+    { apiV3Key: true, platform: false },
+    ({ settings, keys }) => {
+      const { schedule } = recheckOf(settings);
+      const apiV3Key = Buffer.from(keys.apiV3Key);
+      return {
+        contracts: new DynamoContractStore(dynamoDocumentClient(), settings.contractsTable, schedule),
+        notifications: new DynamoNotificationStore(
+          dynamoDocumentClient(),
+          settings.notificationsTable,
+          settings.contractsTable,
+          schedule,
+        ),
+        apiV3Key,
+        clock: runtime.clock,
+        repayments: {
+          store: new DynamoRepaymentStore(dynamoDocumentClient(), settings.repayments.table),
+          kept: new DynamoRepaymentNotificationStore(
+            dynamoDocumentClient(),
+            settings.notificationsTable,
+            settings.repayments.table,
+          ),
+          apiV3Key,
+          clock: runtime.clock,
+        },
+      };
+    },
+  );
+  return wire(runtime, async () => build(readWithRepayments(runtime.env)));
 }
 
 export interface CertificateDeps {

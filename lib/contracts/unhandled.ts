@@ -58,17 +58,36 @@ export async function applyUnhandled(
   options: { ids?: string[]; limit: number },
 ): Promise<ApplyReport> {
   const report: ApplyReport = { applied: [], stale: [], still_unhandled: [], not_unhandled: [] };
+  const kept = await keptToApply(
+    (cursor) => deps.notifications.listUnhandled(options.limit, cursor),
+    (n) => n.id,
+    options,
+    report,
+  );
+  for (const notification of kept) await applyOne(deps, notification, report);
+  return report;
+}
+
+/**
+ * The kept notifications an apply works on, read page by page from `list`: those of `ids` (each asked for but
+ * not kept is reported `not_unhandled`), or every one, up to `limit`.
+ */
+export async function keptToApply<T>(
+  list: (cursor?: string) => Promise<{ notifications: T[]; cursor?: string }>,
+  idOf: (notification: T) => string,
+  options: { ids?: string[]; limit: number },
+  report: ApplyReport,
+): Promise<T[]> {
   const wanted = options.ids && new Set(options.ids);
-  const kept: NotificationRecord[] = [];
+  const kept: T[] = [];
   let cursor: string | undefined;
   do {
-    const page = await deps.notifications.listUnhandled(options.limit, cursor);
-    kept.push(...page.notifications.filter((n) => !wanted || wanted.has(n.id)));
+    const page = await list(cursor);
+    kept.push(...page.notifications.filter((n) => !wanted || wanted.has(idOf(n))));
     cursor = page.cursor;
   } while (cursor && kept.length < options.limit && (!wanted || kept.length < wanted.size));
-  for (const id of wanted ?? []) if (!kept.some((n) => n.id === id)) report.not_unhandled.push(id);
-  for (const notification of kept.slice(0, options.limit)) await applyOne(deps, notification, report);
-  return report;
+  for (const id of wanted ?? []) if (!kept.some((n) => idOf(n) === id)) report.not_unhandled.push(id);
+  return kept.slice(0, options.limit);
 }
 
 async function applyOne(deps: UnhandledDeps, kept: NotificationRecord, report: ApplyReport): Promise<void> {

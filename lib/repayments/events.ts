@@ -101,7 +101,8 @@ const kindOf = (item: Item | undefined) => (typeof item?.pk === 'string' ? item.
 /**
  * The events one committed change produces: one when a booking's state changed (or it was created in a state
  * with an event: an order we did not create, SUCCEEDED), one when an unhandled notification was kept, one when
- * a repayment-day run was recorded, none for trade claims. Items are never deleted, so a removal announces nothing.
+ * a repayment-day run was recorded, none for trade claims. A removal announces nothing: only a kept notification is
+ * ever deleted, once an operator applied it, and the booking it moved announces its own change.
  */
 export function repaymentEventsFor(previous: Item | undefined, next: Item | undefined): RepaymentEvent[] {
   const kind = kindOf(next);

@@ -95,7 +95,10 @@ export interface TradeClaim {
   claimed_at: string;
 }
 
-/** A verified DEDUCTION_PAY that did not match our records: kept (still encrypted), never expired, announced. */
+/**
+ * A verified DEDUCTION_PAY that did not match our records: kept (still encrypted), never expired, announced, listed
+ * for an operator through the by_kept index (its `event_type`), and deleted once an operator applied it.
+ */
 export interface UnhandledNotification {
   pk: string;
   notification_id: string;

@@ -15,7 +15,7 @@ import type {
 export const DEDUCTION_PAY = 'CREDIT_REPAYMENT.DEDUCTION_PAY';
 
 /** WeChat Pay retries for about an hour; a week of memory is ample to recognise its duplicates. */
-const DEDUPE_SECONDS = 7 * 24 * 3600;
+export const DEDUPE_SECONDS = 7 * 24 * 3600;
 
 export interface ApplyDeductionPayDeps {
   store: Pick<RepaymentStore, 'get' | 'getTrade'>;
@@ -33,7 +33,11 @@ export interface DeductionPayResult {
   reason?: string;
 }
 
-type Decision = { outcome: RepaymentNotificationOutcome; effect: NotificationEffect; reason?: string };
+export type Decision = {
+  outcome: RepaymentNotificationOutcome;
+  effect: NotificationEffect;
+  reason?: string;
+};
 
 /**
  * Applies a verified, decrypted DEDUCTION_PAY exactly once: its notification id and what it causes commit in one
@@ -64,7 +68,7 @@ export async function applyDeductionPay(
           : Promise.resolve([undefined, undefined]),
       decide: ([booking, trade]) => ({
         write: pay
-          ? decide(n, pay, booking, trade, received_at, deps.clock())
+          ? decideDeductionPay(n, pay, booking, trade, received_at, deps.clock())
           : unhandled(n, unreadable, received_at),
       }),
       // A conflict (the booking moved, or a redelivery of this id is being written) is read and decided again.
@@ -103,7 +107,11 @@ async function record(
   return { outcome, created: effect.trade !== undefined, ...ids, ...(reason ? { reason } : {}) };
 }
 
-function decide(
+/**
+ * What a DEDUCTION_PAY does to our records as they are now: the callback's decision, and the same again when an
+ * operator applies one that was kept (lib/repayments/kept.ts).
+ */
+export function decideDeductionPay(
   n: OpenedNotification,
   pay: DeductionPay,
   booking: BookingRecord | undefined,

@@ -65,6 +65,34 @@ export interface RepaymentNotificationStore {
   ): Promise<'recorded' | 'duplicate' | 'conflict'>;
 }
 
+/** One page of the DEDUCTION_PAYs kept unhandled, oldest first, and the cursor to the next (absent: the end). */
+export interface KeptPage {
+  notifications: UnhandledNotification[];
+  cursor?: string;
+}
+
+/** How a kept DEDUCTION_PAY ends when an operator applies it: as the callback would have, had it matched. */
+export interface KeptSettlement {
+  outcome: Exclude<RepaymentNotificationOutcome, 'UNHANDLED'>;
+  settled_at: string;
+  /** From now on an applied notification id, remembered as long as any. */
+  expires_at_epoch: number;
+}
+
+/**
+ * The DEDUCTION_PAYs kept unhandled, for the operator (never a scan). `settle` writes what applying one causes,
+ * the end of its keeping and its id's new outcome in one transaction: `gone` when it is no longer kept (applied
+ * by someone else meanwhile), `conflict` when the booking moved since it was read (read and decide again).
+ */
+export interface KeptNotificationStore {
+  listKept(limit: number, cursor?: string): Promise<KeptPage>;
+  settle(
+    kept: UnhandledNotification,
+    settlement: KeptSettlement,
+    effect: Omit<NotificationEffect, 'unhandled'>,
+  ): Promise<'recorded' | 'gone' | 'conflict'>;
+}
+
 /** One page of a by_due shard: out_record_ids in key order, and the key to continue after (absent: the end). */
 export interface DuePage {
   ids: string[];

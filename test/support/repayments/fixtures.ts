@@ -109,3 +109,20 @@ export function orderFor(body: Record<string, unknown>, state: string, extra: Re
     ...extra,
   };
 }
+
+/** WeChat Pay's DEDUCTION_PAY resource for a success of order T1 of booking R1 (5000 fen), with `overrides`. */
+export const paid = (overrides: Record<string, unknown> = {}) => ({
+  sp_mchid: '1900000109',
+  sub_mchid: '1000000109',
+  appid: 'wxd678efh567hg6787',
+  openid: 'o-secret-openid',
+  order_state: 'DEDUCT_ORDER_STATE_PAY_SUCCESS',
+  out_trade_no: 'T1',
+  out_record_id: 'R1',
+  contract_id: 'CID1',
+  deduct_amount: '5000',
+  pay_success_amount: '5000',
+  transaction_id: '4200000000000000000000000001',
+  description: '信贷还款',
+  ...overrides,
+});

@@ -1,6 +1,9 @@
 import type { BookingRecord, TradeClaim, UnhandledNotification } from '../../../lib/repayments/model';
 import type {
   BookingClaim,
+  KeptNotificationStore,
+  KeptPage,
+  KeptSettlement,
   NotificationEffect,
   RepaymentNotificationRecord,
   RepaymentNotificationStore,
@@ -13,7 +16,9 @@ type Item = BookingRecord | TradeClaim | UnhandledNotification;
  * The repayments table and the notification ids in memory, with DynamoDB's conditional semantics (claims only
  * when absent, writes only on the expected version, transactions all or nothing); for unit tests.
  */
-export class MemoryRepaymentStore implements RepaymentStore, RepaymentNotificationStore {
+export class MemoryRepaymentStore
+  implements RepaymentStore, RepaymentNotificationStore, KeptNotificationStore
+{
   readonly items = new Map<string, Item>();
   readonly notifications = new Map<string, RepaymentNotificationRecord>();
   /** Every save and startOrder, in order: what a test asserts "nothing was written" with. */
@@ -68,6 +73,31 @@ export class MemoryRepaymentStore implements RepaymentStore, RepaymentNotificati
     if ([effect.trade, effect.unhandled].some((i) => i && this.items.has(i.pk))) return 'conflict';
     this.notifications.set(notification.id, structuredClone(notification));
     for (const item of [effect.booking, effect.trade, effect.unhandled]) if (item) this.put(item);
+    return 'recorded';
+  }
+
+  /** The kept DEDUCTION_PAYs oldest first, `limit` a page; the cursor is the index of the next one. */
+  async listKept(limit: number, cursor?: string): Promise<KeptPage> {
+    const kept = [...this.items.values()]
+      .filter((i): i is UnhandledNotification => i.pk.startsWith('NOTIFICATION#'))
+      .sort((a, b) => a.received_at.localeCompare(b.received_at));
+    const from = Number(cursor ?? 0);
+    const notifications = structuredClone(kept.slice(from, from + limit));
+    return from + limit < kept.length ? { notifications, cursor: String(from + limit) } : { notifications };
+  }
+
+  async settle(
+    kept: UnhandledNotification,
+    settlement: KeptSettlement,
+    effect: Omit<NotificationEffect, 'unhandled'>,
+  ): Promise<'recorded' | 'gone' | 'conflict'> {
+    const id = this.notifications.get(kept.notification_id);
+    if (!this.items.has(kept.pk) || id?.outcome !== 'UNHANDLED') return 'gone';
+    if (effect.booking && !this.versionHolds(effect.booking)) return 'conflict';
+    if (effect.trade && this.items.has(effect.trade.pk)) return 'conflict';
+    this.items.delete(kept.pk);
+    this.notifications.set(kept.notification_id, { ...id, ...settlement });
+    for (const item of [effect.booking, effect.trade]) if (item) this.put(item);
     return 'recorded';
   }
 

@@ -150,7 +150,7 @@ describe('packaged CloudFormation template', () => {
     assert.deepEqual(p.SSESpecification, { SSEEnabled: true });
   });
 
-  it('keeps repayments forever, with the sparse by_poll and by_due indexes and its stream into the outbox', () => {
+  it('keeps repayments forever, with the sparse by_poll, by_due and by_kept indexes and its stream into the outbox', () => {
     const table = resource('RepaymentsTable');
     assert.equal(table.DeletionPolicy, 'RetainExceptOnCreate');
     const p = table.Properties;
@@ -162,6 +162,7 @@ describe('packaged CloudFormation template', () => {
     assert.deepEqual(indexes, [
       ['by_poll', 'poll_shard', 'poll_at'],
       ['by_due', 'due_shard', 'out_record_id'],
+      ['by_kept', 'event_type', 'received_at'],
     ]);
     assert.equal(p.TimeToLiveSpecification, undefined, 'ids are claimed forever: no TTL');
     assert.deepEqual(p.StreamSpecification, { StreamViewType: 'NEW_AND_OLD_IMAGES' });
@@ -239,6 +240,7 @@ describe('packaged CloudFormation template', () => {
       by_unhandled: ['NotificationsRole'],
       by_poll: ['ReconcileRepaymentsPolicy'],
       by_due: ['RepaymentDayWorkerRole'],
+      by_kept: ['NotificationsRole'],
     });
     assert.deepEqual(resource('ReconcileRepaymentsPolicy').Properties.Roles, [{ Ref: 'ReconcileRole' }]);
   });

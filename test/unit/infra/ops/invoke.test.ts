@@ -35,6 +35,10 @@ describe('the operator commands (npm run notifications | outbox)', () => {
       command: 'list',
       cursor: 'eyJ',
     });
+    assert.deepEqual(
+      parseCommand(['notifications', 'list', '--repayment-cursor', 'eyR', '--cursor', 'eyJ']).payload,
+      { command: 'list', cursor: 'eyJ', repayment_cursor: 'eyR' },
+    );
   });
 
   it('refuses what it does not know, saying what it does', () => {
@@ -47,6 +51,10 @@ describe('the operator commands (npm run notifications | outbox)', () => {
     assert.throws(
       () => parseCommand(['notifications', 'list', '--cursor']),
       /--cursor needs the cursor a list printed/,
+    );
+    assert.throws(
+      () => parseCommand(['notifications', 'list', '--repayment-cursor']),
+      /--repayment-cursor needs the repayment_cursor a list printed/,
     );
   });
 });

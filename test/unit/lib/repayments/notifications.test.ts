@@ -10,6 +10,7 @@ import {
   DAY_MS,
   memoryDeps,
   orderFor,
+  paid,
   scriptedWechatPay,
   T0,
 } from '../../../support/repayments/fixtures';
@@ -30,22 +31,6 @@ async function pending() {
   const deps = { store: parts.store, notifications: parts.store, clock: parts.deps.clock };
   return { ...parts, deps };
 }
-
-const paid = (overrides: Record<string, unknown> = {}) => ({
-  sp_mchid: '1900000109',
-  sub_mchid: '1000000109',
-  appid: 'wxd678efh567hg6787',
-  openid: 'o-secret-openid',
-  order_state: 'DEDUCT_ORDER_STATE_PAY_SUCCESS',
-  out_trade_no: 'T1',
-  out_record_id: 'R1',
-  contract_id: 'CID1',
-  deduct_amount: '5000',
-  pay_success_amount: '5000',
-  transaction_id: '4200000000000000000000000001',
-  description: '信贷还款',
-  ...overrides,
-});
 
 let seq = 0;
 function opened(resource: unknown, id = `N${++seq}`): OpenedNotification {

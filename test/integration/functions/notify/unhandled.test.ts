@@ -42,7 +42,7 @@ describe('notify: what this release does not understand is kept, announced and a
     const openid = 'oSECRETopenid0000000000000001';
     const cb = callback(h.keys, { eventType: NEW_EVENT_TYPE, resource: { openid, amount: 1 } });
     const counted = mock.method(metrics, 'addMetric');
-    const res = await h.deliver(cb);
+    const res = await h.acknowledged(cb);
     const unhandledMetrics = counted.mock.calls.filter(
       (c) => c.arguments[0] === 'NotificationUnhandled',
     ).length;

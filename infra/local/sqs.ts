@@ -6,7 +6,7 @@
  * tests and `npm start` to see when a message would have come back. A fault makes the next calls answer 500, as
  * SQS down would.
  */
-import { createServer } from 'node:http';
+import { serveAwsJson } from './aws-json';
 
 export interface VisibilityChange {
   queueUrl: string;
@@ -23,7 +23,6 @@ export interface LocalSqs {
   close(): Promise<void>;
 }
 
-const TARGET = 'AmazonSQS.';
 // SQS's own bound on a visibility timeout: 12 hours.
 const MAX_VISIBILITY_TIMEOUT_S = 43_200;
 
@@ -67,50 +66,34 @@ export async function startSqs(
   const changes: VisibilityChange[] = [];
   let faults = 0;
 
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const reply = (status: number, value: unknown) => {
-        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' });
-        res.end(JSON.stringify(value));
-      };
-      const target = String(req.headers['x-amz-target'] ?? '');
-      try {
-        if (faults > 0) {
-          faults--;
-          throw new SqsError(500, 'InternalError', 'injected fault');
-        }
-        if (target !== `${TARGET}ChangeMessageVisibility`) {
-          throw new SqsError(400, 'UnsupportedOperation', `${target || 'no operation'} is not run locally`);
-        }
-        const accepted = change(JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}'));
-        changes.push(accepted);
-        log(`${accepted.queueUrl.split('/').at(-1)}: visible again in ${accepted.visibilityTimeout} s`);
-        reply(200, {});
-      } catch (error) {
-        const e =
-          error instanceof SqsError ? error : new SqsError(400, 'InvalidParameterValue', String(error));
-        reply(e.status, { __type: `com.amazonaws.sqs#${e.type}`, message: e.message });
+  const endpoint = await serveAwsJson({
+    host: options.host ?? '127.0.0.1',
+    port: options.port ?? 0,
+    target: 'AmazonSQS',
+    answer(operation, body) {
+      if (faults > 0) {
+        faults--;
+        throw new SqsError(500, 'InternalError', 'injected fault');
       }
-    });
+      if (operation !== 'ChangeMessageVisibility') {
+        throw new SqsError(400, 'UnsupportedOperation', `${operation || 'no operation'} is not run locally`);
+      }
+      const accepted = change(body);
+      changes.push(accepted);
+      log(`${accepted.queueUrl.split('/').at(-1)}: visible again in ${accepted.visibilityTimeout} s`);
+      return {};
+    },
+    refusal(error) {
+      const e = error instanceof SqsError ? error : new SqsError(400, 'InvalidParameterValue', String(error));
+      return { status: e.status, type: `com.amazonaws.sqs#${e.type}`, message: e.message };
+    },
   });
-  const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => resolve());
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
   return {
-    url: `http://${host}:${port}`,
+    url: endpoint.url,
     changes: () => [...changes],
     injectFault(count) {
       faults = count;
     },
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => endpoint.close(),
   };
 }

@@ -5,8 +5,9 @@ import {
   SqsFifoPartialProcessorAsync,
 } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { redeliveryDelays } from '../lib/commands/backoff';
 import type { MessageLabels } from '../lib/commands/message';
-import type { RunCommandDeps } from '../lib/commands/ports';
+import type { CommandRouterDeps, RunCommandDeps } from '../lib/commands/ports';
 import { type CommandRun, runCommand } from '../lib/commands/run';
 import { commandDeps } from '../lib/config/command-deps';
 import { processRuntime, type Runtime } from '../lib/config/runtime';
@@ -22,9 +23,11 @@ import { logger } from '../lib/observability';
  * on the bus, `CommandSucceeded` or `CommandFailed` (lib/commands/run.ts). A message whose refusal a later
  * delivery may fix is reported in `batchItemFailures` (ReportBatchItemFailures), so SQS delivers it again and
  * only it; the rest of the batch is deleted. From a FIFO queue, a failed message holds back the later ones of its
- * message group only.
+ * message group only. Each reported message is made visible again after a delay by its receive count
+ * (lib/commands/backoff.ts) instead of the queue's 240 s, so a refusal that clears in seconds is retried in
+ * seconds.
  */
-export function makeHandler(wiring: Wiring<RunCommandDeps>) {
+export function makeHandler(wiring: Wiring<CommandRouterDeps>) {
   async function main(event: unknown, context: Context): Promise<SQSBatchResponse> {
     const inbound = decodeInbound(event);
     if (inbound.kind !== 'sqs') {
@@ -36,18 +39,20 @@ export function makeHandler(wiring: Wiring<RunCommandDeps>) {
     const deps = await wiring.load();
     const handle = (record: SQSRecord) => taken(deps, record);
     const batch: SQSEvent = inbound.event;
+    const fifo = batch.Records.some((record) => record.eventSourceARN.endsWith('.fifo'));
     // Every result is reported, even when the whole batch must come again: no message then counts as an error.
-    if (batch.Records.some((record) => record.eventSourceARN.endsWith('.fifo'))) {
-      return processPartialResponse(batch, handle, new SqsFifoPartialProcessorAsync(), {
-        context,
-        skipGroupOnError: true,
-        throwOnFullBatchFailure: false,
-      });
-    }
-    return processPartialResponse(batch, handle, new BatchProcessor(EventType.SQS), {
-      context,
-      throwOnFullBatchFailure: false,
-    });
+    const response = fifo
+      ? await processPartialResponse(batch, handle, new SqsFifoPartialProcessorAsync(), {
+          context,
+          skipGroupOnError: true,
+          throwOnFullBatchFailure: false,
+        })
+      : await processPartialResponse(batch, handle, new BatchProcessor(EventType.SQS), {
+          context,
+          throwOnFullBatchFailure: false,
+        });
+    await holdBack(deps, batch.Records, response, fifo);
+    return response;
   }
 
   // A message body may hold a presign's plaintext name and ID number: the event is never logged.
@@ -56,7 +61,7 @@ export function makeHandler(wiring: Wiring<RunCommandDeps>) {
 
 /** One message; throws to leave it on the queue. Records run side by side, so each log line names its own. */
 async function taken(deps: RunCommandDeps, record: SQSRecord): Promise<void> {
-  const receiveCount = Number(record.attributes.ApproximateReceiveCount) || 1;
+  const receiveCount = receiveCountOf(record);
   let run: CommandRun;
   try {
     run = await runCommand(deps, { messageId: record.messageId, body: record.body, receiveCount });
@@ -92,6 +97,53 @@ async function taken(deps: RunCommandDeps, record: SQSRecord): Promise<void> {
     error: detail.error?.name,
   });
 }
+
+/**
+ * Sets the visibility of every reported message by its delay. The router's own failures (an outcome not
+ * published) are held back like refusals: the redelivery replays, the bus they wait for is a dependency like any
+ * other, and the receives before the dead-letter queue span the same quarter of an hour. Best effort: a change
+ * that fails (SQS throttling or unreachable) leaves that message to the queue's own timeout, and the answer,
+ * which alone decides what SQS deletes, is the same either way.
+ */
+async function holdBack(
+  deps: CommandRouterDeps,
+  records: SQSRecord[],
+  response: SQSBatchResponse,
+  fifo: boolean,
+): Promise<void> {
+  const reported = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
+  const held = records.filter((record) => reported.has(record.messageId));
+  const delays = redeliveryDelays(
+    held.map((record) => ({
+      messageId: record.messageId,
+      receiveCount: receiveCountOf(record),
+      // Only a FIFO group holds its later messages back; a standard queue's group id (fair queues) does not.
+      ...(fifo && record.attributes.MessageGroupId ? { groupId: record.attributes.MessageGroupId } : {}),
+    })),
+    deps.maxReceiveCount,
+    Math.random,
+  );
+  await Promise.all(
+    held.map(async (record) => {
+      const seconds = delays.get(record.messageId);
+      if (seconds === undefined) return;
+      try {
+        await deps.redelivery.delay(record, seconds);
+      } catch (error) {
+        logger.warn(
+          "command's redelivery not brought forward: it comes back after the queue's visibility timeout",
+          {
+            message_id: record.messageId,
+            delay_s: seconds,
+            error,
+          },
+        );
+      }
+    }),
+  );
+}
+
+const receiveCountOf = (record: SQSRecord) => Number(record.attributes.ApproximateReceiveCount) || 1;
 
 /** The labels a message passed its rules with: never a field of its body but its natural keys. */
 function logged(record: SQSRecord, labels: MessageLabels): Record<string, unknown> {

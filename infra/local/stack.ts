@@ -35,6 +35,7 @@ import {
 } from './parameters-extension';
 import { type LocalSchedules, startSchedules } from './schedules';
 import { type Simulator, type SimulatorOptions, startSimulator } from './simulator';
+import { type LocalSqs, startSqs } from './sqs';
 import { type LocalStepFunctions, startStepFunctions } from './step-functions';
 import { startStreamPoller } from './stream-poller';
 import { createTables, readCloudFormationResources } from './tables';
@@ -45,8 +46,8 @@ export interface LocalStackOptions {
   root?: string;
   host?: string;
   /**
-   * 0 = a free port. Defaults: 3000, 3100, 4599, 8000, 3002 for the Lambda Invoke API, 3003 for Step Functions
-   * and 2773 for the Parameters and Secrets extension (the extension's own).
+   * 0 = a free port. Defaults: 3000, 3100, 4599, 8000, 3002 for the Lambda Invoke API, 3003 for Step Functions,
+   * 3004 for SQS and 2773 for the Parameters and Secrets extension (the extension's own).
    */
   ports?: {
     api?: number;
@@ -55,6 +56,7 @@ export interface LocalStackOptions {
     dynamodb?: number;
     lambda?: number;
     states?: number;
+    sqs?: number;
     extension?: number;
   };
   /** Configuration in; what is missing is generated. Default process.env. */
@@ -84,6 +86,8 @@ export interface LocalStack {
   lambda: LocalLambdaApi;
   /** Step Functions' StartExecution and DescribeExecution, running infra/aws's state machines. */
   stepFunctions: LocalStepFunctions;
+  /** SQS's ChangeMessageVisibility, recording when the commands router would have a message come back. */
+  sqs: LocalSqs;
   /** The stack's test clock, to read (also `GET /local/clock` on the API). */
   clock: Pick<TestClock, 'now' | 'offsetSeconds'>;
   /**
@@ -285,6 +289,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     closers.push(() => stepFunctions.close());
     env.AWS_ENDPOINT_URL_SFN = stepFunctions.url;
+    // Where the commands router sets the visibility of the messages it leaves on the queue.
+    const sqs = await startSqs({ host, port: options.ports?.sqs ?? 3004, log: (l) => log('sqs', l) });
+    closers.push(() => sqs.close());
+    env.AWS_ENDPOINT_URL_SQS = sqs.url;
     const repaymentDay = stepFunctions.machines.find((m) => m.logicalId === 'RepaymentDayStateMachine');
     if (repaymentDay) env.REPAYMENT_DAY_STATE_MACHINE_ARN = repaymentDay.arn;
     env.WECHATPAY_NOTIFY_URL = given.WECHATPAY_NOTIFY_URL || `${api.url}/wechatpay/notifications`;
@@ -367,6 +375,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       api,
       lambda,
       stepFunctions,
+      sqs,
       clock,
       advanceClock,
       schedules,

@@ -2,7 +2,8 @@
  * `npm start`: the whole system on this machine, no AWS account, no internet. Shows each part coming up, then
  * one ready line with every URL and a copy-paste presign `curl`. Ctrl-C stops everything.
  *
- * Ports: PORT (API, 3000), LAMBDA_PORT (Lambda Invoke API, 3002), STATES_PORT (Step Functions, 3003),
+ * Ports: PORT (API, 3000), LAMBDA_PORT (Lambda Invoke API, 3002), STATES_PORT (Step Functions, 3003), SQS_PORT
+ * (SQS's ChangeMessageVisibility, 3004),
  * SIMULATOR_PORT (3100), KMS_PORT (4599), DYNAMODB_PORT (8000), PARAMETERS_SECRETS_EXTENSION_HTTP_PORT (the
  * Parameters and Secrets extension's, 2773). LOCAL_SCHEDULE_SPEEDUP (default 10, 0 = off) compresses serverless.yml's schedules.
  * Every configuration variable (README, "Configuration") that is set is honoured; generated keys live in .local/
@@ -58,6 +59,7 @@ async function main(): Promise<LocalStack> {
     api: port('PORT', 3000),
     lambda: port('LAMBDA_PORT', 3002),
     states: port('STATES_PORT', 3003),
+    sqs: port('SQS_PORT', 3004),
     simulator: port('SIMULATOR_PORT', 3100),
     kms: port('KMS_PORT', 4599),
     dynamodb: port('DYNAMODB_PORT', 8000),
@@ -74,6 +76,7 @@ async function main(): Promise<LocalStack> {
     [ports.api, 'PORT', true],
     [ports.lambda, 'LAMBDA_PORT', true],
     [ports.states, 'STATES_PORT', true],
+    [ports.sqs, 'SQS_PORT', true],
     [ports.simulator, 'SIMULATOR_PORT', !process.env.WECHATPAY_BASE_URL],
     [ports.kms, 'KMS_PORT', !process.env.AWS_ENDPOINT_URL_KMS],
     [ports.dynamodb, 'DYNAMODB_PORT', needsDynamo],
@@ -119,7 +122,7 @@ function readyLine(stack: LocalStack): string {
   return [
     `READY in ${since()}: API ${api} | demo ${api}/demo | OpenAPI ${api}/openapi.json | events ${api}/local/events | ` +
       `clock ${api}/local/clock | schedules ${api}/local/schedules | Lambda ${stack.lambda.url} | ` +
-      `Step Functions ${stack.stepFunctions.url} | ` +
+      `Step Functions ${stack.stepFunctions.url} | SQS ${stack.sqs.url} | ` +
       `WeChat Pay ${wechatpay} | KMS ${stack.env.AWS_ENDPOINT_URL_KMS} | DynamoDB ${stack.env.AWS_ENDPOINT_URL_DYNAMODB} | ` +
       `secrets localhost:${stack.extension.port}`,
     'Try a presign:',

@@ -11,9 +11,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
+import { serveAwsJson } from './aws-json';
 import type { LocalFunctions } from './functions';
 import { readCloudFormationResources } from './tables';
 
@@ -231,35 +231,23 @@ export async function startStepFunctions(options: StepFunctionsOptions): Promise
     return found.description;
   }
 
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const reply = (status: number, value: unknown) => {
-        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' });
-        res.end(JSON.stringify(value));
-      };
-      const operation = String(req.headers['x-amz-target'] ?? '').replace(/^AWSStepFunctions\./, '');
-      try {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Json;
-        if (operation === 'StartExecution') return reply(200, start(body));
-        if (operation === 'DescribeExecution') return reply(200, describe(body));
-        throw new SfnError('UnknownOperationException', `${operation || 'no operation'} is not run locally`);
-      } catch (error) {
-        const type = error instanceof SfnError ? error.type : 'InvalidExecutionInput';
-        reply(400, { __type: type, message: error instanceof Error ? error.message : String(error) });
-      }
-    });
+  const endpoint = await serveAwsJson({
+    host: options.host ?? '127.0.0.1',
+    port: options.port ?? 0,
+    target: 'AWSStepFunctions',
+    answer(operation, body: Json) {
+      if (operation === 'StartExecution') return start(body);
+      if (operation === 'DescribeExecution') return describe(body);
+      throw new SfnError('UnknownOperationException', `${operation || 'no operation'} is not run locally`);
+    },
+    refusal: (error) => ({
+      status: 400,
+      type: error instanceof SfnError ? error.type : 'InvalidExecutionInput',
+      message: error instanceof Error ? error.message : String(error),
+    }),
   });
-  const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => resolve());
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
   return {
-    url: `http://${host}:${port}`,
+    url: endpoint.url,
     machines,
     describe: (arn) => executions.get(arn)?.description,
     async finished(arn) {
@@ -268,9 +256,6 @@ export async function startStepFunctions(options: StepFunctionsOptions): Promise
       await found.done;
       return found.description;
     },
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: () => endpoint.close(),
   };
 }

@@ -32,3 +32,24 @@ export interface RunCommandDeps {
   /** The queue's redrive maxReceiveCount: on this receive a retryable refusal is final too. */
   maxReceiveCount: number;
 }
+
+/** A message of the command queue as its event source mapping delivers it (an SQS record has both fields). */
+export interface QueuedMessage {
+  /** The queue's ARN: arn:<partition>:sqs:<region>:<account>:<name>. */
+  eventSourceARN: string;
+  /** This receive's handle, which any change to the message must name. */
+  receiptHandle: string;
+}
+
+export interface Redelivery {
+  /**
+   * Makes a message left on the queue visible again in `seconds` from now (its visibility timeout), in place of
+   * the queue's own. Throws when that was not done: the message then comes back after the queue's timeout.
+   */
+  delay(message: QueuedMessage, seconds: number): Promise<void>;
+}
+
+/** The commands router's: what it runs each message with, and how it holds back the ones it leaves on the queue. */
+export interface CommandRouterDeps extends RunCommandDeps {
+  redelivery: Redelivery;
+}

@@ -1,6 +1,8 @@
 import { lambdaClient } from '../aws/lambda-client';
 import { LambdaCommandInvoker } from '../aws/lambda-invoker';
-import type { RunCommandDeps } from '../commands/ports';
+import { sqsClient } from '../aws/sqs-client';
+import { SqsRedelivery } from '../aws/sqs-redelivery';
+import type { CommandRouterDeps } from '../commands/ports';
 import type { Wiring } from '../http/lambda';
 import { Cached } from './cache';
 import { readCommandSettings } from './command-settings';
@@ -9,10 +11,10 @@ import { processRuntime, type Runtime, wire } from './runtime';
 
 /**
  * The commands router's dependencies: the owning functions by their deployed names, the bus, the queue's
- * receive count. It reads no key material and calls neither WeChat Pay nor DynamoDB: the functions it invokes do.
+ * receive count, and the queue itself for the visibility of the messages it leaves there. It reads no key material and calls neither WeChat Pay nor DynamoDB: the functions it invokes do.
  */
-export function commandDeps(runtime: Runtime = processRuntime): Wiring<RunCommandDeps> {
-  const built = new Cached<RunCommandDeps>(runtime.clock);
+export function commandDeps(runtime: Runtime = processRuntime): Wiring<CommandRouterDeps> {
+  const built = new Cached<CommandRouterDeps>(runtime.clock);
   return wire(runtime, async () => {
     const settings = readCommandSettings(runtime.env);
     const { functionPrefix: prefix } = settings;
@@ -25,6 +27,7 @@ export function commandDeps(runtime: Runtime = processRuntime): Wiring<RunComman
       publisher: eventPublisher(runtime, settings.eventBusName),
       clock: runtime.clock,
       maxReceiveCount: settings.maxReceiveCount,
+      redelivery: new SqsRedelivery(sqsClient()),
     }));
   });
 }

@@ -6,6 +6,7 @@ import { type KmsStandIn, startKmsStandIn } from '../../../infra/local/kms/serve
 import type { CommandEvent } from '../../../lib/commands/outcome';
 import { h5Body, PERSON } from '../../support/contracts/fixtures';
 import { eventBridgeEvent, sqsRecord } from '../../support/events/aws-samples';
+import { captureOutput } from '../../support/observability/output-capture';
 import { checkEvent } from '../../support/repayments/event-schemas';
 import { newRecordId, type RepaymentHarness, startRepaymentHarness } from '../../support/repayments/harness';
 
@@ -271,6 +272,71 @@ describe('commands by queue', () => {
       (await outcomes(lasting)).map((e) => [e.type, e.detail.error?.name]),
       [['CommandFailed', 'DependencyUnavailable']],
     );
+  });
+
+  /** The visibility changes the router made for `record`'s receipt handles, in seconds. */
+  const delays = (...records: SQSRecord[]) => {
+    const handles = new Set(records.map((r) => r.receiptHandle));
+    return h.stack.sqs
+      .changes()
+      .filter((c) => handles.has(c.receiptHandle))
+      .map((c) => c.visibilityTimeout);
+  };
+
+  /** A redelivery gets a new receipt handle from SQS. */
+  const received = (record: SQSRecord, receiveCount: number): SQSRecord => ({
+    ...again(record, receiveCount),
+    receiptHandle: `${record.receiptHandle}-${receiveCount}`,
+  });
+
+  test("a retried command comes back in seconds: its visibility set by receive count, on the queue's own URL", async () => {
+    const code = `Q${newRecordId()}`;
+    h.simulator.injectFault({ path: `${CONTRACTS}/${code}`, method: 'GET', count: 100, status: 500 });
+    const sync = sqsRecord(JSON.stringify({ command: 'SyncRequested', body: { out_contract_code: code } }));
+    assert.deepEqual(await deliver(sync), [sync.messageId]);
+    const [first] = delays(sync);
+    assert.ok(first !== undefined && first >= 12 && first <= 18, `receive 1: ${first} s`);
+    const second = received(sync, 2);
+    assert.deepEqual(await deliver(second), [sync.messageId]);
+    const [then] = delays(second);
+    assert.ok(then !== undefined && then >= 48 && then <= 72, `receive 2: ${then} s`);
+    const change = h.stack.sqs.changes().find((c) => c.receiptHandle === sync.receiptHandle);
+    const [, , , region, account, name] = sync.eventSourceARN.split(':');
+    assert.equal(change?.queueUrl, `https://sqs.${region}.amazonaws.com/${account}/${name}`);
+
+    // The last receive: CommandFailed, and nothing to hold back.
+    const last = received(sync, 5);
+    assert.deepEqual(await deliver(last), []);
+    assert.deepEqual(
+      (await outcomes(sync)).map((e) => [e.type, e.detail.error?.name]),
+      [['CommandFailed', 'WechatPayUnavailable']],
+    );
+    assert.deepEqual(delays(last), []);
+  });
+
+  test("SQS answering 500: the message is still reported, with a warning, and comes back after the queue's timeout", async () => {
+    const code = `Q${newRecordId()}`;
+    h.simulator.injectFault({ path: `${CONTRACTS}/${code}`, method: 'GET', count: 100, status: 500 });
+    const sync = sqsRecord(JSON.stringify({ command: 'SyncRequested', body: { out_contract_code: code } }));
+    // Two attempts (the SDK's retry): both fail.
+    h.stack.sqs.injectFault(2);
+    const output = captureOutput();
+    let reported: string[];
+    try {
+      reported = await deliver(sync);
+    } finally {
+      output.stop();
+    }
+    assert.deepEqual(reported, [sync.messageId]);
+    assert.deepEqual(delays(sync), []);
+    assert.deepEqual(await outcomes(sync), []);
+    const warning = output
+      .logs()
+      .find(
+        (l) => l.level === 'WARN' && l.message_id === sync.messageId && /redelivery/.test(String(l.message)),
+      );
+    assert.ok(warning, output.text());
+    assert.match(JSON.stringify(warning?.error), /InternalError|500/);
   });
 
   test('the router takes only an SQS batch: an EventBridge event is refused, naming what it takes', async () => {

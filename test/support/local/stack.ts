@@ -52,6 +52,7 @@ export async function startTestStack(
       dynamodb: 0,
       lambda: 0,
       states: 0,
+      sqs: 0,
       extension: 0,
       ...options.ports,
     },

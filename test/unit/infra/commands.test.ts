@@ -138,7 +138,7 @@ describe('commands by queue and by rule (packaged template)', () => {
     assert.equal((mapping.ScalingConfig as { MaximumConcurrency: number }).MaximumConcurrency, reserved);
   });
 
-  it('lets the router invoke the three owners, put events on the bus and take its queue, nothing more', () => {
+  it('lets the router invoke the three owners, put events on the bus, take its queue and delay its retries, nothing more', () => {
     assert.deepEqual(propertiesOf(template, 'CommandsLambdaFunction').Role, {
       'Fn::GetAtt': ['CommandsRole', 'Arn'],
     });
@@ -159,6 +159,7 @@ describe('commands by queue and by rule (packaged template)', () => {
         ['sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'],
         { 'Fn::GetAtt': ['CommandQueue', 'Arn'] },
       ],
+      [['sqs:ChangeMessageVisibility'], { 'Fn::GetAtt': ['CommandQueue', 'Arn'] }],
     ]);
   });
 

@@ -19,6 +19,7 @@ type Ports = Record<
   | 'PORT'
   | 'LAMBDA_PORT'
   | 'STATES_PORT'
+  | 'SQS_PORT'
   | 'SIMULATOR_PORT'
   | 'KMS_PORT'
   | 'DYNAMODB_PORT'
@@ -42,6 +43,7 @@ async function distinctFreePorts(): Promise<Ports> {
     PORT: await next('127.0.0.1'),
     LAMBDA_PORT: await next('127.0.0.1'),
     STATES_PORT: await next('127.0.0.1'),
+    SQS_PORT: await next('127.0.0.1'),
     SIMULATOR_PORT: await next('127.0.0.1'),
     KMS_PORT: await next('127.0.0.1'),
     DYNAMODB_PORT: await next('0.0.0.0'),
@@ -184,6 +186,7 @@ describe('npm start (infra/local/start.ts)', () => {
       `schedules ${api}/local/schedules`,
       `Lambda http://127.0.0.1:${ports.LAMBDA_PORT}`,
       `Step Functions http://127.0.0.1:${ports.STATES_PORT}`,
+      `SQS http://127.0.0.1:${ports.SQS_PORT}`,
       `WeChat Pay http://127.0.0.1:${ports.SIMULATOR_PORT}`,
       `KMS http://127.0.0.1:${ports.KMS_PORT}`,
       `DynamoDB http://127.0.0.1:${ports.DYNAMODB_PORT}`,

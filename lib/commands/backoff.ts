@@ -8,8 +8,8 @@
  * the last, about the 960 s of four visibility timeouts it was before, so an outage that lasted that long still
  * ends in the same place. But a PresignInProgress or BookingInProgress, which clears when the attempt in flight
  * ends (seconds; a presign claim whose attempt died is taken over after 39 s), is retried after 15 s and then 60 s
- * instead of 4 minutes, and a brief dependency failure (throttling, a restart) after 15 s. The jitter spreads the retries of a batch that failed together
- * behind one outage, so they do not all come back in the same second.
+ * instead of 4 minutes, and a brief dependency failure (throttling, a restart) after 15 s. The jitter spreads the
+ * retries of a batch that failed together behind one outage, so they do not all come back in the same second.
  */
 export const RETRY_DELAYS_S = [15, 60, 240, 600] as const;
 

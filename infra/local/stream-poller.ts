@@ -4,7 +4,6 @@
  * Like Lambda it is at-least-once: a thrown error or a `batchItemFailures` answer re-delivers from the failed
  * record after a delay, and nothing after it is delivered until that record is accepted.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   type _Record,
@@ -35,8 +34,13 @@ export interface StreamPollerOptions {
   endpoint: string;
   tableName: string;
   handler: StreamHandler;
-  /** Pause between polls of the stream. */
+  /** Pause between polls of the stream while records are coming. */
   intervalMs?: number;
+  /**
+   * Pause between polls once a poll found nothing (default 250 ms, the four polls a second per shard of Lambda's
+   * event source mapping); a record brings back `intervalMs`, and drain() polls at once.
+   */
+  idleIntervalMs?: number;
   /** Pause before a failed record is delivered again. */
   retryDelayMs?: number;
   log?: (line: string) => void;
@@ -45,6 +49,13 @@ export interface StreamPollerOptions {
 /** Lambda's default batch size for DynamoDB streams, and GetRecords' page size here. */
 const BATCH_SIZE = 100;
 const DRAIN_TIMEOUT_MS = 30_000;
+/**
+ * A stream gains a shard only when one closes (the shards a pass reads say so) or rolls over, so listing them on
+ * every poll doubled the poller's calls for nothing, and each call costs DynamoDB Local and this process a few
+ * milliseconds of CPU on a two-core machine. They are listed at most this often, and on every poll a drain()
+ * waits for, so that a drain still sees every shard.
+ */
+const DISCOVER_EVERY_MS = 1000;
 
 interface Shard {
   id: string;
@@ -71,6 +82,7 @@ const why = (error: unknown) => (error instanceof Error ? `${error.name}: ${erro
 export async function startStreamPoller(options: StreamPollerOptions): Promise<StreamPoller> {
   const { tableName, handler } = options;
   const intervalMs = options.intervalMs ?? 100;
+  const idleIntervalMs = Math.max(intervalMs, options.idleIntervalMs ?? 250);
   const retryDelayMs = options.retryDelayMs ?? 500;
   const log = options.log ?? (() => {});
   const clientConfig = {
@@ -85,9 +97,25 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
   let lastError: string | undefined;
   let stopped = false;
   const waiters = new Set<DrainWaiter>();
-  const pause = new AbortController();
+  let discoveredAt = Number.NEGATIVE_INFINITY;
+  /** A shard closed since the shards were last listed: its children are listed next. */
+  let closedSince = false;
+  /** Ends the pause between polls early (a drain, a stop). */
+  let wake: (() => void) | undefined;
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wake = undefined;
+        resolve();
+      }
+      wake = done;
+    });
 
   async function discoverShards(): Promise<void> {
+    discoveredAt = Date.now();
+    closedSince = false;
     let exclusiveStartShardId: string | undefined;
     do {
       const { StreamDescription: stream } = await streams.send(
@@ -125,6 +153,7 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
     shard.lastRead = records.at(-1)?.dynamodb?.SequenceNumber ?? shard.lastRead;
     shard.iterator = output.NextShardIterator;
     shard.closed = output.NextShardIterator === undefined;
+    if (shard.closed) closedSince = true;
   }
 
   async function iteratorFor(shard: Shard): Promise<string | undefined> {
@@ -167,7 +196,9 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
 
   /** One look at every shard; true when nothing was waiting to be read or delivered. */
   async function pass(): Promise<boolean> {
-    await discoverShards();
+    if (waiters.size > 0 || closedSince || Date.now() - discoveredAt >= DISCOVER_EVERY_MS) {
+      await discoverShards();
+    }
     let idle = true;
     for (const shard of shards.values()) {
       if (finished(shard.id)) continue;
@@ -186,15 +217,20 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
   async function loop(): Promise<void> {
     while (!stopped) {
       const number = ++passes;
+      let idle = false;
       try {
-        if (await pass()) {
+        idle = await pass();
+        if (idle) {
           for (const waiter of waiters) if (waiter.fromPass <= number) waiter.resolve();
         }
       } catch (error) {
         lastError = `polling failed: ${why(error)}`;
         log(`stream ${tableName}: ${lastError}; polling again in ${intervalMs} ms`);
       }
-      await sleep(intervalMs, undefined, { signal: pause.signal }).catch(() => {});
+      // A drain that came during this pass polls again at once: it waits for a pass that started after it.
+      if (!stopped && ![...waiters].some((w) => w.fromPass > number)) {
+        await pause(idle ? idleIntervalMs : intervalMs);
+      }
     }
   }
 
@@ -222,11 +258,12 @@ export async function startStreamPoller(options: StreamPollerOptions): Promise<S
           );
         }, timeoutMs);
         waiters.add(waiter);
+        wake?.();
       });
     },
     async stop() {
       stopped = true;
-      pause.abort();
+      wake?.();
       await running;
       for (const waiter of waiters)
         waiter.reject(new Error(`stream poller of ${tableName} stopped before it drained`));

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBRecord } from 'aws-lambda';
@@ -59,8 +60,16 @@ async function withPoller<T>(
   tableName: string,
   handler: StreamHandler,
   body: (poller: StreamPoller) => Promise<T>,
+  idleIntervalMs?: number,
 ): Promise<T> {
-  const poller = await startStreamPoller({ endpoint, tableName, handler, intervalMs: 50, retryDelayMs: 100 });
+  const poller = await startStreamPoller({
+    endpoint,
+    tableName,
+    handler,
+    intervalMs: 50,
+    retryDelayMs: 100,
+    ...(idleIntervalMs === undefined ? {} : { idleIntervalMs }),
+  });
   try {
     return await body(poller);
   } finally {
@@ -247,6 +256,26 @@ describe('startStreamPoller', () => {
       ['INSERT A@1', 'MODIFY A@2', 'INSERT B@1'],
       ['INSERT A@1', 'MODIFY A@2', 'INSERT B@1'],
     ]);
+  });
+
+  it('polls an idle stream only as often as it is told, and at once when drained', async () => {
+    const table = await contractsTable();
+    const delivered: string[] = [];
+    await withPoller(
+      table,
+      async (event) => {
+        delivered.push(...event.Records.map(summary));
+      },
+      async (poller) => {
+        await poller.drain();
+        await client.send(new PutItemCommand({ TableName: table, Item: item('A', 1) }));
+        await sleep(300);
+        assert.deepEqual(delivered, [], 'an idle poller waits out its pause');
+        await poller.drain(5_000);
+        assert.deepEqual(delivered, ['INSERT A@1']);
+      },
+      60_000,
+    );
   });
 
   it('says why when a drain cannot finish', async () => {

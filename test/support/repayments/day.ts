@@ -155,11 +155,8 @@ export async function settleAll(
   ids: string[],
   options: { untilSucceeded?: boolean } = {},
 ): Promise<void> {
-  const unknown = async () => {
-    let n = 0;
-    for (const id of ids) if ((await h.stored(id))?.orders.at(-1)?.order_state === 'UNKNOWN') n++;
-    return n;
-  };
+  const unknown = async () =>
+    [...(await h.storedMany(ids)).values()].filter((r) => r.orders.at(-1)?.order_state === 'UNKNOWN').length;
   for (let round = 0; round < 6 && (await unknown()) > 0; round++) {
     await h.advance(3 * 60_000);
     await h.reconcile(1000);
@@ -167,8 +164,8 @@ export async function settleAll(
   if (options.untilSucceeded === false) return;
   const deadline = Date.now() + 60_000;
   for (;;) {
-    let open = 0;
-    for (const id of ids) if ((await h.stored(id))?.state !== 'SUCCEEDED') open++;
+    const stored = await h.storedMany(ids);
+    const open = ids.filter((id) => stored.get(id)?.state !== 'SUCCEEDED').length;
     if (open === 0) return;
     if (Date.now() > deadline) throw new Error(`${open} of ${ids.length} bookings are not SUCCEEDED`);
     await new Promise((resolve) => setTimeout(resolve, 200));

@@ -5,7 +5,7 @@
  * at noon in Beijing, far from midnight, so "tomorrow" cannot change under a test whatever the real time.
  */
 import { randomUUID } from 'node:crypto';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type BatchGetCommandOutput, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { ReconcileRunReport } from '../../../functions/reconcile';
 import type { SimulatedContract, Simulator } from '../../../infra/local/simulator';
 import type { RepaymentEvent } from '../../../lib/repayments/events';
@@ -16,6 +16,8 @@ import { newWechatPayKeys, type WechatPayKeys } from '../wechatpay/callbacks';
 
 const DAY_MS = 86_400_000;
 const BEIJING_MS = 8 * 3600_000;
+/** DynamoDB's limit of keys in one BatchGetItem. */
+const BATCH_GET_KEYS = 100;
 
 /** What a direct invoker (Step Functions, another Lambda) sees of a function error. */
 export interface FunctionError {
@@ -50,6 +52,11 @@ export interface RepaymentHarness {
   dueBooking(body?: Record<string, unknown>): Promise<{ contract: SimulatedContract; id: string }>;
   /** Our stored booking, read straight from the repayments table. */
   stored(outRecordId: string): Promise<BookingRecord | undefined>;
+  /**
+   * Many stored bookings by out_record_id (a booking not stored is absent), read 100 to a BatchGetItem: a
+   * test that follows hundreds of bookings asks DynamoDB Local once per hundred, not once per booking.
+   */
+  storedMany(outRecordIds: string[]): Promise<Map<string, BookingRecord>>;
   /** The repayment events the outbox published so far for one booking (drained first). */
   eventsOf(outRecordId: string): Promise<RepaymentEvent[]>;
   close(): Promise<void>;
@@ -146,6 +153,24 @@ export async function startRepaymentHarness(
         }),
       );
       return Item as BookingRecord | undefined;
+    },
+    async storedMany(outRecordIds) {
+      const table = stack.env.REPAYMENTS_TABLE as string;
+      const found = new Map<string, BookingRecord>();
+      for (let i = 0; i < outRecordIds.length; i += BATCH_GET_KEYS) {
+        let keys: Record<string, unknown>[] | undefined = outRecordIds
+          .slice(i, i + BATCH_GET_KEYS)
+          .map((id) => ({ pk: `RECORD#${id}` }));
+        while (keys?.length) {
+          const { Responses, UnprocessedKeys }: BatchGetCommandOutput = await stack.db.send(
+            new BatchGetCommand({ RequestItems: { [table]: { Keys: keys, ConsistentRead: true } } }),
+          );
+          for (const item of (Responses?.[table] ?? []) as BookingRecord[])
+            found.set(item.out_record_id, item);
+          keys = UnprocessedKeys?.[table]?.Keys;
+        }
+      }
+      return found;
     },
     async eventsOf(outRecordId) {
       await stack.drainEvents();
